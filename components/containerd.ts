@@ -1,0 +1,17 @@
+import type { ComponentDefinition } from '../engine/model.js';
+import { goSources } from '../engine/pins.js';
+import { containerdPin, containerdRecipe } from './lib/containerd.js';
+
+/** containerd and ctr, as `make STATIC=1 binaries` builds them. */
+const containerd: ComponentDefinition = (context) => ({
+  name: 'containerd',
+  description: 'containerd and its ctr client',
+  sources: goSources(containerdPin(context.env)),
+  needs: [{ kind: 'go' }],
+  recipe: containerdRecipe(context, [
+    { package: './cmd/containerd', output: 'containerd' },
+    { package: './cmd/ctr', output: 'ctr' },
+  ]),
+});
+
+export default containerd;

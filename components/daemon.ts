@@ -1,0 +1,37 @@
+import type { ComponentDefinition, ResolvedSource } from '../engine/model.js';
+import { goSources } from '../engine/pins.js';
+import { daemonPin, mobyVersionStamps } from './lib/moby.js';
+
+/** dockerd, as moby's hack/make.sh `binary` (static) or `dynbinary` builds it. */
+const daemon: ComponentDefinition = ({ env, dynamic, hasPkgConfig }) => {
+  const tags = dynamic ? ['nri_no_wasm'] : ['netgo', 'osusergo', 'static_build', 'nri_no_wasm'];
+  tags.push(...(env.DOCKER_BUILDTAGS ?? '').split(/\s+/).filter(Boolean));
+  if (!env.EXCLUDE_AUTO_BUILDTAG_JOURNALD && hasPkgConfig('libsystemd')) tags.push('journald');
+  const ldflags = [
+    ...(env.DOCKER_DEBUG ? [] : ['-w']),
+    ...(env.DOCKER_LDFLAGS ? [env.DOCKER_LDFLAGS] : []),
+    ...(dynamic ? [] : ['-extldflags -static']),
+  ];
+  return {
+    name: 'daemon',
+    description: 'dockerd, the Docker Engine daemon',
+    sources: goSources(daemonPin(env)),
+    needs: [
+      { kind: 'go' },
+      { kind: 'command', command: 'gcc', aptPackage: 'gcc', why: 'dockerd is built with cgo' },
+      { kind: 'command', command: 'git', aptPackage: 'git', why: 'version stamping of local checkouts' },
+      { kind: 'file', anyOf: ['/usr/lib/x86_64-linux-gnu/libc.a', '/usr/lib/aarch64-linux-gnu/libc.a', '/usr/lib/libc.a'], aptPackage: 'libc6-dev', why: 'static linking' },
+    ],
+    recipe: {
+      kind: 'go',
+      binaries: [{ package: './cmd/dockerd', output: 'dockerd' }],
+      cgo: true,
+      tags,
+      ldflags,
+      ...(dynamic ? { buildmode: 'pie' as const } : {}),
+      stamp: (source: ResolvedSource, { buildTime }) => mobyVersionStamps(env, source, buildTime),
+    },
+  };
+};
+
+export default daemon;

@@ -1,0 +1,34 @@
+import type { ComponentContext, GoBinary, GoRecipe } from '../../engine/model.js';
+import type { GoPin } from '../../engine/pins.js';
+
+export function containerdPin(env: ComponentContext['env']): GoPin {
+  return {
+    module: 'github.com/containerd/containerd/v2',
+    repository: 'https://github.com/containerd/containerd.git',
+    version: env.CONTAINERD_VERSION ?? 'v2.3.4',
+    commits: { 'v2.3.4': 'db8809540e1a7a9da5d518876894933ff55692ab' },
+    ...(env.CONTAINERD_COMMIT ? { commit: env.CONTAINERD_COMMIT } : {}),
+    ...(env.CONTAINERD_SRC ? { localPath: env.CONTAINERD_SRC } : {}),
+  };
+}
+
+/**
+ * containerd's Makefile: tags urfave_cli_no_docs (+ osusergo netgo static_build
+ * for STATIC=1, CGO off), and -X version.Version/Revision/Package. The shim is
+ * always linked with -extldflags -static.
+ */
+export function containerdRecipe({ dynamic }: ComponentContext, binaries: GoBinary[]): GoRecipe {
+  const pkg = 'github.com/containerd/containerd/v2';
+  return {
+    kind: 'go',
+    binaries,
+    cgo: dynamic,
+    tags: ['urfave_cli_no_docs', ...(dynamic ? [] : ['osusergo', 'netgo', 'static_build'])],
+    ldflags: dynamic ? [] : ['-extldflags -static'],
+    stamp: (source) => ({
+      [`${pkg}/version.Version`]: source.dirty ? `${source.version}.m` : source.version,
+      [`${pkg}/version.Revision`]: `${source.commit ?? 'unknown'}${source.dirty ? '.m' : ''}`,
+      [`${pkg}/version.Package`]: pkg,
+    }),
+  };
+}

@@ -1,0 +1,52 @@
+import { UserError } from '../../engine/errors.js';
+import type { ResolvedSource } from '../../engine/model.js';
+import type { GoPin } from '../../engine/pins.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The moby module: dockerd, docker-proxy and the rootless scripts all come from it. */
+export function daemonPin(env: Env): GoPin {
+  return {
+    module: 'github.com/moby/moby/v2',
+    repository: 'https://github.com/moby/moby.git',
+    version: env.DAEMON_VERSION ?? 'v2.0.0-beta.21',
+    commits: { 'v2.0.0-beta.21': 'c5b8ce9274b5c00cb1f8287c8e258edc1f01176d' },
+    ...(env.DAEMON_COMMIT ? { commit: env.DAEMON_COMMIT } : {}),
+    ...(env.DAEMON_SRC ? { localPath: env.DAEMON_SRC } : {}),
+  };
+}
+
+/** hack/make.sh's VERSION: default `dev`, with git ref prefixes stripped. */
+export function mobyVersion(raw: string | undefined): string {
+  const version = raw || 'dev';
+  const tag = /^refs\/tags\/(?:docker-v|v)?(.*)$/.exec(version);
+  if (tag) return tag[1] ?? version;
+  if (version.startsWith('refs/heads/')) return version.slice('refs/heads/'.length).replace(/\/+/g, '-');
+  const pull = /^refs\/pull\/(\d+)/.exec(version);
+  return pull ? `pr-${pull[1]}` : version;
+}
+
+/** hack/make.sh's GITCOMMIT: DOCKER_GITCOMMIT, else HEAD with -unsupported for a dirty tree. */
+export function mobyGitCommit(env: Env, source: ResolvedSource): string {
+  if (env.DOCKER_GITCOMMIT) return env.DOCKER_GITCOMMIT;
+  if (!source.commit) {
+    throw new UserError(
+      `cannot tell which commit ${source.dir} is: it has no .git and DOCKER_GITCOMMIT is not set`,
+      "Set DOCKER_GITCOMMIT to the exact commit you are building, as moby's hack/make.sh asks.",
+    );
+  }
+  return source.dirty ? `${source.commit}-unsupported` : source.commit;
+}
+
+/** The -X stamps of hack/make/.go-autogen. */
+export function mobyVersionStamps(env: Env, source: ResolvedSource, buildTime: string): Record<string, string> {
+  const pkg = 'github.com/moby/moby/v2/dockerversion';
+  return {
+    [`${pkg}.Version`]: mobyVersion(env.VERSION),
+    [`${pkg}.GitCommit`]: mobyGitCommit(env, source),
+    [`${pkg}.BuildTime`]: buildTime,
+    [`${pkg}.PlatformName`]: env.PLATFORM ?? '',
+    [`${pkg}.ProductName`]: env.PRODUCT ?? '',
+    [`${pkg}.DefaultProductLicense`]: env.DEFAULT_PRODUCT_LICENSE ?? '',
+  };
+}

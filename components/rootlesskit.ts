@@ -1,0 +1,33 @@
+import type { ComponentDefinition } from '../engine/model.js';
+import { goSources } from '../engine/pins.js';
+import { daemonPin } from './lib/moby.js';
+
+/** rootlesskit (CGO off, as moby's rootlesskit installer), plus moby's two rootless scripts. */
+const rootlesskit: ComponentDefinition = ({ env }) => ({
+  name: 'rootlesskit',
+  description: 'rootlesskit and the dockerd-rootless scripts',
+  sources: goSources({
+    module: 'github.com/rootless-containers/rootlesskit/v3',
+    repository: 'https://github.com/rootless-containers/rootlesskit.git',
+    version: env.ROOTLESSKIT_VERSION ?? 'v3.1.0',
+    commits: { 'v3.1.0': '62d2101fbbe4f79bc845a337c4e868d27ff602c9' },
+    ...(env.ROOTLESSKIT_COMMIT ? { commit: env.ROOTLESSKIT_COMMIT } : {}),
+    ...(env.ROOTLESSKIT_SRC ? { localPath: env.ROOTLESSKIT_SRC } : {}),
+  }),
+  extraSources: { moby: goSources(daemonPin(env)) },
+  needs: [{ kind: 'go' }],
+  recipe: {
+    kind: 'go',
+    binaries: [{ package: './cmd/rootlesskit', output: 'rootlesskit' }],
+    cgo: false,
+    tags: [],
+    ldflags: [],
+    stamp: () => ({}),
+  },
+  copies: [
+    { from: 'moby', path: 'contrib/dockerd-rootless.sh', output: 'dockerd-rootless.sh', mode: 0o755 },
+    { from: 'moby', path: 'contrib/dockerd-rootless-setuptool.sh', output: 'dockerd-rootless-setuptool.sh', mode: 0o755 },
+  ],
+});
+
+export default rootlesskit;

@@ -1,0 +1,43 @@
+import type { ComponentDefinition } from '../engine/model.js';
+import { describeTag, goSources } from '../engine/pins.js';
+
+/** runc with seccomp, as `make static` (static PIE on amd64/arm64) or `make runc` (dynamic) build it. */
+const runc: ComponentDefinition = ({ env, dynamic }) => {
+  const tags = ['seccomp', 'urfave_cli_no_docs', ...(env.RUNC_BUILDTAGS ?? '').split(/\s+/).filter(Boolean)];
+  return {
+    name: 'runc',
+    description: 'runc, the OCI runtime',
+    sources: goSources({
+      module: 'github.com/opencontainers/runc',
+      repository: 'https://github.com/opencontainers/runc.git',
+      version: env.RUNC_VERSION ?? 'v1.4.3',
+      commits: { 'v1.4.3': 'bb14dabeb7185bb72c8c86735d090dcb20f36587' },
+      ...(env.RUNC_COMMIT ? { commit: env.RUNC_COMMIT } : {}),
+      ...(env.RUNC_SRC ? { localPath: env.RUNC_SRC } : {}),
+    }),
+    needs: [
+      { kind: 'go' },
+      { kind: 'command', command: 'gcc', aptPackage: 'gcc', why: 'runc is built with cgo' },
+      { kind: 'command', command: 'pkg-config', aptPackage: 'pkg-config', why: 'finding libseccomp' },
+      {
+        kind: 'file',
+        anyOf: ['/usr/lib/x86_64-linux-gnu/libseccomp.a', '/usr/lib/aarch64-linux-gnu/libseccomp.a', '/usr/lib/libseccomp.a'],
+        aptPackage: 'libseccomp-dev',
+        why: 'seccomp support',
+      },
+    ],
+    recipe: {
+      kind: 'go',
+      binaries: [{ package: '.', output: 'runc' }],
+      cgo: true,
+      tags: dynamic ? tags : [...tags, 'netgo', 'osusergo'],
+      ldflags: dynamic ? [] : ['-linkmode external', '-extldflags -static-pie'],
+      buildmode: 'pie',
+      stamp: (source) => ({
+        'main.gitCommit': source.kind === 'path' ? `${source.version}` : describeTag(source.version, source.commit),
+      }),
+    },
+  };
+};
+
+export default runc;

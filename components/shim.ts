@@ -1,0 +1,14 @@
+import type { ComponentDefinition } from '../engine/model.js';
+import { goSources } from '../engine/pins.js';
+import { containerdPin, containerdRecipe } from './lib/containerd.js';
+
+/** The runc shim, built from the containerd module with the Makefile's shim tags. */
+const shim: ComponentDefinition = (context) => ({
+  name: 'shim',
+  description: 'containerd-shim-runc-v2',
+  sources: goSources(containerdPin(context.env)),
+  needs: [{ kind: 'go' }],
+  recipe: containerdRecipe(context, [{ package: './cmd/containerd-shim-runc-v2', output: 'containerd-shim-runc-v2', extraTags: ['no_grpc'] }]),
+});
+
+export default shim;

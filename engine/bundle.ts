@@ -1,0 +1,120 @@
+import { existsSync, lstatSync } from 'node:fs';
+import { link, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { digestFile, sha256File, sidecarLine } from './hashing.js';
+import { MANIFEST_FILE, readManifest, serializeManifest, type ComponentRecord, type Manifest } from './manifest.js';
+
+/**
+ * Layout under the bundles root:
+ *   binary-daemon -> .generations/<id>   (a symlink, swapped with one rename)
+ *   .generations/<id>/                   complete, immutable bundle folders
+ *   .staging/<run>/                      per-run build outputs and work dirs
+ *   logs/<component>.log
+ * A new generation is assembled beside the current one and published by an
+ * atomic rename of the symlink, so readers see either the old bundle or the
+ * new one, never a mix, and an interrupted run changes nothing they can see.
+ */
+export interface BundlePaths {
+  root: string;
+  current: string;
+  generations: string;
+  staging: string;
+  logs: string;
+}
+
+export function bundlePaths(root: string, name = 'binary-daemon'): BundlePaths {
+  return {
+    root,
+    current: join(root, name),
+    generations: join(root, '.generations'),
+    staging: join(root, '.staging'),
+    logs: join(root, 'logs'),
+  };
+}
+
+export interface BuiltComponent {
+  name: string;
+  record: Omit<ComponentRecord, 'outputs'>;
+  /** Folder holding exactly the component's output files. */
+  stagedDir: string;
+  outputs: string[];
+}
+
+/** True when every file the manifest lists for the component is present with its recorded sha256. */
+export async function componentIntact(bundleDir: string, manifest: Manifest, component: string): Promise<boolean> {
+  const record = manifest.components[component];
+  if (!record) return false;
+  for (const output of record.outputs) {
+    const file = manifest.files[output];
+    const path = join(bundleDir, output);
+    if (!file || !existsSync(path)) return false;
+    if ((await stat(path)).size !== file.size || (await sha256File(path)) !== file.sha256) return false;
+  }
+  return true;
+}
+
+async function writeSidecars(dir: string, name: string): Promise<{ md5: string; sha256: string; size: number }> {
+  const digests = await digestFile(join(dir, name));
+  await writeFile(join(dir, `${name}.md5`), sidecarLine(digests.md5, name));
+  await writeFile(join(dir, `${name}.sha256`), sidecarLine(digests.sha256, name));
+  return { ...digests, size: (await stat(join(dir, name))).size };
+}
+
+/**
+ * Publishes a new generation: unchanged components are hard-linked from the
+ * current bundle, built ones are moved in from staging, then the symlink swaps.
+ */
+export async function publish(paths: BundlePaths, built: readonly BuiltComponent[], keep: readonly string[]): Promise<Manifest> {
+  await adoptLegacyDirectory(paths);
+  const previous = readManifest(paths.current);
+  const id = `${Date.now().toString(36)}-${process.pid}`;
+  const next = join(paths.generations, id);
+  await mkdir(next, { recursive: true });
+  const manifest: Manifest = { schema: 1, components: {}, files: {} };
+
+  for (const name of keep) {
+    const record = previous.components[name];
+    if (!record) continue;
+    manifest.components[name] = record;
+    for (const output of record.outputs) {
+      for (const file of [output, `${output}.md5`, `${output}.sha256`]) await link(join(paths.current, file), join(next, file));
+      const fileRecord = previous.files[output];
+      if (fileRecord) manifest.files[output] = fileRecord;
+    }
+  }
+  for (const component of built) {
+    for (const output of component.outputs) {
+      await rename(join(component.stagedDir, output), join(next, output));
+      manifest.files[output] = { component: component.name, ...(await writeSidecars(next, output)) };
+    }
+    manifest.components[component.name] = { ...component.record, outputs: component.outputs };
+  }
+  await writeFile(join(next, MANIFEST_FILE), serializeManifest(manifest));
+  await writeSidecars(next, MANIFEST_FILE);
+
+  const temporaryLink = join(paths.root, `.binary-daemon.${id}`);
+  await symlink(join('.generations', id), temporaryLink);
+  await rename(temporaryLink, paths.current);
+  await pruneGenerations(paths, id);
+  return manifest;
+}
+
+/** A bundle folder from before generations existed becomes the first generation. */
+async function adoptLegacyDirectory(paths: BundlePaths): Promise<void> {
+  if (!existsSync(paths.current) || lstatSync(paths.current).isSymbolicLink()) return;
+  await mkdir(paths.generations, { recursive: true });
+  const id = `legacy-${Date.now().toString(36)}`;
+  await rename(paths.current, join(paths.generations, id));
+  await symlink(join('.generations', id), paths.current);
+}
+
+async function pruneGenerations(paths: BundlePaths, keepId: string): Promise<void> {
+  for (const entry of await readdir(paths.generations)) {
+    if (entry !== keepId) await rm(join(paths.generations, entry), { recursive: true, force: true });
+  }
+}
+
+/** Where the current generation lives (for messages); undefined before the first build. */
+export async function currentGeneration(paths: BundlePaths): Promise<string | undefined> {
+  return existsSync(paths.current) ? readlink(paths.current).catch(() => undefined) : undefined;
+}

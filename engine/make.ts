@@ -1,0 +1,235 @@
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stepsFor } from './builders/index.js';
+import { OUT, SRC, WORK, extraSourcePlaceholder, runSteps, type Step, type StepPaths } from './builders/steps.js';
+import { componentIntact, publish, bundlePaths, type BuiltComponent, type BundlePaths } from './bundle.js';
+import { componentContext, loadComponents, selectComponents } from './components.js';
+import { UserError, describeError } from './errors.js';
+import { sha256Text } from './hashing.js';
+import { acquireLock } from './lock.js';
+import { readManifest, type Manifest, type SourceRecord } from './manifest.js';
+import { outputsOf, type ComponentSpec, type ResolvedSource, type StampContext } from './model.js';
+import { Semaphore } from './semaphore.js';
+import { resolveFirst, selectCandidates } from './sources/index.js';
+import { ccIdentity, checkGoVersion, detectGo, ensureRequirements, installPolicy, requiredGo } from './toolchain.js';
+
+export type ComponentState = 'resolving' | 'waiting' | 'building' | 'hashing';
+
+export type MakeEvent =
+  | { type: 'plan'; components: string[] }
+  | { type: 'message'; text: string }
+  | { type: 'state'; component: string; state: ComponentState }
+  | { type: 'up-to-date'; component: string }
+  | { type: 'built'; component: string; seconds: number }
+  | { type: 'failed'; component: string; error: string; logFile: string; logTail: string[] }
+  | { type: 'published'; manifest: Manifest };
+
+export interface MakeOptions {
+  componentsDir: string;
+  bundlesDir: string;
+  cacheDir: string;
+  only?: string[];
+  dynamic: boolean;
+  jobs: number;
+  env: Readonly<Record<string, string | undefined>>;
+  signal: AbortSignal;
+  onEvent: (event: MakeEvent) => void;
+}
+
+export interface MakeResult {
+  built: string[];
+  upToDate: string[];
+  failed: string[];
+}
+
+/** Bump when the meaning of a fingerprint changes, so old bundles rebuild. */
+const FINGERPRINT_SCHEMA = 'moby-make/1';
+const LOG_TAIL_LINES = 30;
+
+export async function make(options: MakeOptions): Promise<MakeResult> {
+  const all = await loadComponents(options.componentsDir, componentContext(options.env, options.dynamic));
+  const selected = selectComponents(all, options.only);
+  options.onEvent({ type: 'plan', components: selected.map((s) => s.name) });
+
+  const paths = bundlePaths(options.bundlesDir);
+  await mkdir(paths.logs, { recursive: true });
+  const releaseLock = await acquireLock(join(options.bundlesDir, '.lock'));
+  const runDir = join(paths.staging, `${Date.now().toString(36)}-${process.pid}`);
+  try {
+    await rm(paths.staging, { recursive: true, force: true }); // leftovers of an interrupted run
+    const say = (text: string) => options.onEvent({ type: 'message', text });
+    await ensureRequirements(
+      selected.flatMap((s) => s.needs),
+      installPolicy(options.env, say),
+    );
+    const toolchain = await detectToolchain(selected, options.env);
+    const previous = readManifest(paths.current);
+    const slots = new Semaphore(Math.max(1, options.jobs));
+    const outcomes = await Promise.all(
+      selected.map((spec) => buildComponent(spec, { ...options, paths, runDir, previous, slots, toolchain })),
+    );
+    const built = outcomes.filter((o): o is BuiltComponent => typeof o === 'object');
+    const result: MakeResult = {
+      built: built.map((b) => b.name),
+      upToDate: selected.filter((_, i) => outcomes[i] === 'up-to-date').map((s) => s.name),
+      failed: selected.filter((_, i) => outcomes[i] === 'failed').map((s) => s.name),
+    };
+    if (built.length > 0) {
+      options.signal.throwIfAborted();
+      const builtNames = new Set(result.built);
+      const keep = all.map((s) => s.name).filter((name) => !builtNames.has(name));
+      options.onEvent({ type: 'published', manifest: await publish(paths, built, keep) });
+    }
+    return result;
+  } finally {
+    await rm(runDir, { recursive: true, force: true });
+    await releaseLock();
+  }
+}
+
+interface Toolchain {
+  go?: string;
+  cc?: string;
+  goSemver?: { raw: string; version: string };
+}
+
+async function detectToolchain(specs: ComponentSpec[], env: MakeOptions['env']): Promise<Toolchain> {
+  const toolchain: Toolchain = {};
+  if (specs.some((s) => s.recipe.kind === 'go')) {
+    toolchain.goSemver = await detectGo(env);
+    toolchain.go = toolchain.goSemver.raw;
+  }
+  if (specs.some((s) => s.recipe.kind === 'cmake' || (s.recipe.kind === 'go' && s.recipe.cgo))) toolchain.cc = await ccIdentity(env);
+  return toolchain;
+}
+
+interface BuildEnvironment extends MakeOptions {
+  paths: BundlePaths;
+  runDir: string;
+  previous: Manifest;
+  slots: Semaphore;
+  toolchain: Toolchain;
+}
+
+type Outcome = BuiltComponent | 'up-to-date' | 'failed';
+
+async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment): Promise<Outcome> {
+  const { onEvent, signal } = environment;
+  const logFile = join(environment.paths.logs, `${spec.name}.log`);
+  const log = createWriteStream(logFile);
+  const started = Date.now();
+  try {
+    onEvent({ type: 'state', component: spec.name, state: 'resolving' });
+    const context = { cacheDir: environment.cacheDir, workDir: join(environment.runDir, 'resolve', spec.name), log, signal, env: environment.env };
+    const forced = environment.env[`${spec.name.toUpperCase().replace(/-/g, '_')}_SOURCE`];
+    const source = await resolveFirst(spec.name, selectCandidates(spec.name, spec.sources, forced), context);
+    const extras: Record<string, ResolvedSource> = {};
+    for (const [name, candidates] of Object.entries(spec.extraSources ?? {})) {
+      extras[name] = await resolveFirst(`${spec.name} (${name})`, candidates, context);
+    }
+    if (spec.recipe.kind === 'go' && environment.toolchain.goSemver) {
+      checkGoVersion(spec.name, await requiredGo(source.dir), environment.toolchain.goSemver);
+    }
+
+    const steps = stepsFor(spec, source, stampContext(source, environment.env));
+    const toolchain = toolchainFor(spec, environment.toolchain);
+    const fingerprint = sha256Text(JSON.stringify({ schema: FINGERPRINT_SCHEMA, steps, source: source.identity, extras: mapValues(extras, (e) => e.identity), toolchain, outputs: outputsOf(spec) }));
+    const currentDir = environment.paths.current;
+    if (environment.previous.components[spec.name]?.fingerprint === fingerprint && (await componentIntact(currentDir, environment.previous, spec.name))) {
+      log.write(`==> ${spec.name}: up to date (${fingerprint.slice(0, 12)})\n`);
+      onEvent({ type: 'up-to-date', component: spec.name });
+      return 'up-to-date';
+    }
+
+    onEvent({ type: 'state', component: spec.name, state: 'waiting' });
+    const release = await environment.slots.acquire();
+    try {
+      onEvent({ type: 'state', component: spec.name, state: 'building' });
+      const outDir = join(environment.runDir, 'out', spec.name);
+      const workDir = join(environment.runDir, 'work', spec.name);
+      await mkdir(outDir, { recursive: true });
+      await mkdir(workDir, { recursive: true });
+      const stepPaths: StepPaths = { [SRC]: source.dir, [OUT]: outDir, [WORK]: workDir };
+      for (const [name, extra] of Object.entries(extras)) stepPaths[extraSourcePlaceholder(name)] = extra.dir;
+      await runSteps(steps, stepPaths, environment.env, log, signal);
+      for (const output of outputsOf(spec)) {
+        if (!existsSync(join(outDir, output))) throw new UserError(`the build finished but did not produce ${output}`);
+      }
+      onEvent({ type: 'state', component: spec.name, state: 'hashing' });
+      const seconds = (Date.now() - started) / 1000;
+      log.write(`==> ${spec.name}: built in ${seconds.toFixed(1)}s\n`);
+      onEvent({ type: 'built', component: spec.name, seconds });
+      return {
+        name: spec.name,
+        stagedDir: outDir,
+        outputs: outputsOf(spec),
+        record: {
+          fingerprint,
+          source: sourceRecord(source),
+          extraSources: mapValues(extras, sourceRecord),
+          toolchain,
+          commands: describeSteps(steps),
+        },
+      };
+    } finally {
+      release();
+    }
+  } catch (error) {
+    if (signal.aborted) throw error;
+    const message = describeError(error);
+    log.write(`==> ${spec.name}: FAILED: ${message}\n`);
+    await closeStream(log);
+    onEvent({ type: 'failed', component: spec.name, error: message, logFile, logTail: await tail(logFile, LOG_TAIL_LINES) });
+    return 'failed';
+  } finally {
+    await closeStream(log);
+  }
+}
+
+/** moby's BUILDTIME: SOURCE_DATE_EPOCH when set, else the source's commit time; never the clock. */
+export function stampContext(source: ResolvedSource, env: MakeOptions['env']): StampContext {
+  const epoch = env.SOURCE_DATE_EPOCH;
+  const when = epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : (source.commitTime ?? new Date(0));
+  return { buildTime: when.toISOString().replace(/\.(\d{3})Z$/, '.$1000000+00:00') };
+}
+
+function toolchainFor(spec: ComponentSpec, toolchain: Toolchain): Record<string, string> {
+  const used: Record<string, string> = {};
+  if (spec.recipe.kind === 'go' && toolchain.go) used.go = toolchain.go;
+  if ((spec.recipe.kind === 'cmake' || (spec.recipe.kind === 'go' && spec.recipe.cgo)) && toolchain.cc) used.cc = toolchain.cc;
+  return used;
+}
+
+function sourceRecord(source: ResolvedSource): SourceRecord {
+  return {
+    kind: source.kind,
+    identity: source.identity,
+    version: source.version,
+    ...(source.commit ? { commit: source.commit } : {}),
+    ...(source.dirty !== undefined ? { dirty: source.dirty } : {}),
+  };
+}
+
+function describeSteps(steps: readonly Step[]): string[] {
+  return steps.map((step) => {
+    if (step.kind === 'exec') {
+      const env = Object.entries(step.env).map(([k, v]) => `${k}=${v}`);
+      return [...env, ...step.argv.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a))].join(' ');
+    }
+    return step.kind === 'copy' ? `install -m ${step.mode.toString(8)} ${step.from} ${step.to}` : `cp -r ${step.from} ${step.to}`;
+  });
+}
+
+function mapValues<T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, map(v)]));
+}
+
+async function tail(file: string, lines: number): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-lines);
+}
+
+function closeStream(stream: WriteStream): Promise<void> {
+  return stream.closed ? Promise.resolve() : new Promise((resolve) => stream.end(resolve));
+}

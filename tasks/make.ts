@@ -1,0 +1,91 @@
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UserError } from '../engine/errors.js';
+import { make, type MakeEvent } from '../engine/make.js';
+import { interruptSignal, parseList, runMain } from './lib/cli.js';
+import { listrRenderer } from './lib/render-listr.js';
+import { plainRenderer } from './lib/render-plain.js';
+import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
+
+const HELP = `Usage: npm run make -- [options]
+
+Builds the daemon stack from pinned sources into bundles/binary-daemon.
+
+Options:
+  --only a,b       build only these components (default: all)
+  --dynamic        dynamic PIE binaries (moby's dynbinary) instead of static ones
+  --jobs N         components built at once (default: ${availableParallelism()})
+  --verbose        show stack traces for unexpected errors
+  --help           this text
+
+Developer options:
+  --components DIR  component declarations (default: components/)
+  --bundles DIR     bundles root (default: bundles/, or $MOBY_MAKE_BUNDLES)
+
+Environment: DAEMON_VERSION CONTAINERD_VERSION RUNC_VERSION ROOTLESSKIT_VERSION
+  pin versions; DAEMON_SRC CONTAINERD_SRC RUNC_SRC ROOTLESSKIT_SRC build local
+  checkouts; <COMPONENT>_SOURCE forces a source kind; VERSION DOCKER_GITCOMMIT
+  DOCKER_BUILDTAGS DOCKER_LDFLAGS DOCKER_DEBUG DOCKER_STATIC as in moby's
+  hack/make.sh; SOURCE_DATE_EPOCH sets BuildTime; MOBY_MAKE_NO_INSTALL=1 stops
+  apt-get installs of missing prerequisites.`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      dynamic: { type: 'boolean', default: false },
+      jobs: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+      components: { type: 'string' },
+      bundles: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UserError(`--jobs ${values.jobs} is not a positive whole number`);
+  const env = process.env;
+  const bundlesDir = values.bundles ? resolve(values.bundles) : defaultBundlesDir(env);
+  const interactive = Boolean(process.stdout.isTTY) && !env.CI;
+  const renderer = interactive ? listrRenderer() : undefined;
+  const onEvent: (event: MakeEvent) => void = renderer ? renderer.onEvent : plainRenderer();
+  const failures: Extract<MakeEvent, { type: 'failed' }>[] = [];
+
+  const result = await make({
+    componentsDir: values.components ? resolve(values.components) : join(projectRoot, 'components'),
+    bundlesDir,
+    cacheDir: defaultCacheDir(env),
+    only: parseList(values.only),
+    dynamic: values.dynamic || env.DOCKER_STATIC === '0',
+    jobs,
+    env,
+    signal: interruptSignal(),
+    onEvent: (event) => {
+      if (event.type === 'failed') failures.push(event);
+      onEvent(event);
+    },
+  });
+  await renderer?.finished();
+
+  for (const failure of failures) {
+    console.error(`\n--- ${failure.component} failed: ${failure.error}`);
+    console.error(`--- last ${failure.logTail.length} lines of ${failure.logFile}:`);
+    console.error(failure.logTail.join('\n'));
+  }
+  const bundle = join(bundlesDir, 'binary-daemon');
+  if (result.built.length === 0 && result.failed.length === 0) console.log(`everything is up to date in ${bundle}`);
+  else if (result.built.length > 0) console.log(`built ${result.built.join(', ')} into ${bundle}`);
+  if (result.failed.length > 0) {
+    console.error(`\nfailed: ${result.failed.join(', ')}; the previous bundle for ${result.failed.length > 1 ? 'them' : 'it'} is unchanged`);
+    return 1;
+  }
+  return 0;
+}
+
+await runMain(main);
