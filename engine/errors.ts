@@ -13,6 +13,14 @@ export class UserError extends Error {
   }
 }
 
+/** Ctrl-C or SIGTERM: not a failure of the build, and the bundle is untouched. */
+export class InterruptedError extends UserError {
+  constructor() {
+    super('interrupted', 'Nothing was published; the previous bundle is unchanged.');
+    this.name = 'InterruptedError';
+  }
+}
+
 /** Several independent failures reported together (e.g. every source attempt). */
 export function joinLines(lines: readonly string[], indent = '  '): string {
   return lines.map((line) => indent + line).join('\n');

@@ -22,15 +22,17 @@ function nativeMd5Available(): boolean {
   }
 }
 
-const useNativeMd5 = process.env.MOBY_MAKE_FORCE_WASM_MD5 ? false : nativeMd5Available();
+export const defaultMd5: 'node:crypto' | 'hash-wasm' = nativeMd5Available() ? 'node:crypto' : 'hash-wasm';
 
 interface IncrementalHash {
   update(data: Buffer): void;
   digest(): string;
 }
 
-async function md5Hasher(): Promise<IncrementalHash> {
-  if (useNativeMd5) {
+export type Md5Implementation = 'node:crypto' | 'hash-wasm';
+
+async function md5Hasher(implementation: Md5Implementation): Promise<IncrementalHash> {
+  if (implementation === 'node:crypto') {
     const hash = createHash('md5');
     return { update: (d) => hash.update(d), digest: () => hash.digest('hex') };
   }
@@ -40,9 +42,9 @@ async function md5Hasher(): Promise<IncrementalHash> {
 }
 
 /** One read of the file feeds both digests. */
-export async function digestFile(path: string): Promise<FileDigests> {
+export async function digestFile(path: string, md5Implementation: Md5Implementation = defaultMd5): Promise<FileDigests> {
   const sha256 = createHash('sha256');
-  const md5 = await md5Hasher();
+  const md5 = await md5Hasher(md5Implementation);
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     const buffer = chunk as Buffer;
     sha256.update(buffer);
@@ -65,5 +67,3 @@ export function sha256Text(text: string): string {
 export function sidecarLine(hexDigest: string, fileName: string): string {
   return `${hexDigest}  ${fileName}\n`;
 }
-
-export const hashImplementation = { md5: useNativeMd5 ? 'node:crypto' : 'hash-wasm', sha256: 'node:crypto' };

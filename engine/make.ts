@@ -5,7 +5,7 @@ import { stepsFor } from './builders/index.js';
 import { OUT, SRC, WORK, extraSourcePlaceholder, runSteps, type Step, type StepPaths } from './builders/steps.js';
 import { componentIntact, publish, bundlePaths, type BuiltComponent, type BundlePaths } from './bundle.js';
 import { componentContext, loadComponents, selectComponents } from './components.js';
-import { UserError, describeError } from './errors.js';
+import { InterruptedError, UserError, describeError } from './errors.js';
 import { sha256Text } from './hashing.js';
 import { acquireLock } from './lock.js';
 import { readManifest, type Manifest, type SourceRecord } from './manifest.js';
@@ -75,13 +75,15 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
       upToDate: selected.filter((_, i) => outcomes[i] === 'up-to-date').map((s) => s.name),
       failed: selected.filter((_, i) => outcomes[i] === 'failed').map((s) => s.name),
     };
+    if (options.signal.aborted) throw new InterruptedError();
     if (built.length > 0) {
-      options.signal.throwIfAborted();
       const builtNames = new Set(result.built);
       const keep = all.map((s) => s.name).filter((name) => !builtNames.has(name));
       options.onEvent({ type: 'published', manifest: await publish(paths, built, keep) });
     }
     return result;
+  } catch (error) {
+    throw options.signal.aborted ? new InterruptedError() : error;
   } finally {
     await rm(runDir, { recursive: true, force: true });
     await releaseLock();

@@ -1,6 +1,6 @@
 import { $ } from 'zx';
 import type { Writable } from 'node:stream';
-import { UserError } from './errors.js';
+import { InterruptedError, UserError } from './errors.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -29,24 +29,30 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     env: env as NodeJS.ProcessEnv,
     quiet: true,
     nothrow: true,
-    signal: options.signal,
+    // Own process group, so an interrupt reaches the compiler processes a build spawns, not just the build's shell.
+    detached: true,
     input: options.input,
     // Keep the caller's PATH resolution: a fake tool put first on PATH must win.
     prefix: '',
     postfix: '',
   });
   const child = shell`${command} ${args}`;
+  const stop = () => void child.kill('SIGTERM').catch(() => undefined);
+  options.signal?.addEventListener('abort', stop, { once: true });
   if (options.log) {
     child.stdout.on('data', (chunk: Buffer) => options.log?.write(chunk));
     child.stderr.on('data', (chunk: Buffer) => options.log?.write(chunk));
   }
   try {
     const output = await child;
+    if (options.signal?.aborted) throw new InterruptedError();
     return { exitCode: output.exitCode ?? 1, stdout: output.stdout, stderr: output.stderr };
   } catch (error) {
-    if (options.signal?.aborted) throw new UserError('interrupted');
+    if (options.signal?.aborted) throw new InterruptedError();
     if (isMissingCommand(error)) return { exitCode: 127, stdout: '', stderr: `${command}: not found` };
     throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
   }
 }
 

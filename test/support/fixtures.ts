@@ -1,0 +1,82 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A tiny Go module whose binary prints the values stamped into it. */
+export function writeGoModule(dir: string, message = 'hello'): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'go.mod'), 'module example.com/hello\n\ngo 1.21\n');
+  writeFileSync(
+    join(dir, 'main.go'),
+    `package main
+
+import "fmt"
+
+var (
+\tversion = "unset"
+\tcommit  = "unset"
+\tbuilt   = "unset"
+)
+
+func main() {
+\tfmt.Printf("${message} version=%s commit=%s built=%s\\n", version, commit, built)
+}
+`,
+  );
+}
+
+export function gitInit(dir: string): string {
+  const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+  git('init', '-q');
+  git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'add', '-A');
+  git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'fixture');
+  return git('rev-parse', 'HEAD');
+}
+
+/**
+ * A component file for the fixture module. It imports nothing, so it can live
+ * in any temporary folder; its shape is checked by the engine like any other.
+ */
+export function writeHelloComponent(componentsDir: string, sourceDir: string, options: { name?: string; output?: string } = {}): void {
+  const name = options.name ?? 'hello';
+  const output = options.output ?? 'hello';
+  mkdirSync(componentsDir, { recursive: true });
+  writeFileSync(
+    join(componentsDir, `${name}.ts`),
+    `export default () => ({
+  name: ${JSON.stringify(name)},
+  description: 'fixture',
+  sources: [{ kind: 'path', dir: ${JSON.stringify(sourceDir)} }],
+  needs: [{ kind: 'go' }],
+  recipe: {
+    kind: 'go',
+    binaries: [{ package: '.', output: ${JSON.stringify(output)} }],
+    cgo: false,
+    tags: [],
+    ldflags: ['-w'],
+    stamp: (source, { buildTime }) => ({
+      'main.version': source.version,
+      'main.commit': (source.commit ?? 'none') + (source.dirty ? '-unsupported' : ''),
+      'main.built': buildTime,
+    }),
+  },
+});
+`,
+  );
+}
+
+/** A `go` first on PATH that records each invocation, then runs the real one. */
+export function writeRecordingGo(binDir: string, record: string, realGo: string): void {
+  mkdirSync(binDir, { recursive: true });
+  const script = join(binDir, 'go');
+  writeFileSync(script, `#!/bin/sh\necho "$*" >> ${JSON.stringify(record)}\nexec ${JSON.stringify(realGo)} "$@"\n`);
+  chmodSync(script, 0o755);
+}
+
+/** A `go` first on PATH that claims to be an old release. */
+export function writeFakeGo(binDir: string, version: string): void {
+  mkdirSync(binDir, { recursive: true });
+  const script = join(binDir, 'go');
+  writeFileSync(script, `#!/bin/sh\nif [ "$1 $2" = "env GOVERSION" ]; then echo ${version}; exit 0; fi\necho "fake go: $*" >&2\nexit 3\n`);
+  chmodSync(script, 0o755);
+}

@@ -1,0 +1,40 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MANIFEST_FILE, emptyManifest, readManifest, serializeManifest, type Manifest } from '../../engine/manifest.js';
+import { tempDir } from '../support/cli.js';
+
+describe('manifest', () => {
+  const manifest: Manifest = {
+    schema: 1,
+    components: {
+      runc: {
+        fingerprint: 'f',
+        source: { kind: 'module', identity: 'github.com/opencontainers/runc@v1.4.3 h1:x', version: 'v1.4.3', commit: 'bb14dab' },
+        extraSources: {},
+        toolchain: { go: 'go1.26.8' },
+        commands: ['go build .'],
+        outputs: ['runc'],
+      },
+    },
+    files: { runc: { component: 'runc', sha256: 'a'.repeat(64), md5: 'b'.repeat(32), size: 3 } },
+  };
+
+  it('round-trips through its file', () => {
+    const dir = tempDir('manifest');
+    writeFileSync(join(dir, MANIFEST_FILE), serializeManifest(manifest));
+    expect(readManifest(dir)).toEqual(manifest);
+  });
+
+  it('is empty where there is no bundle yet or the file is unreadable', () => {
+    const dir = tempDir('manifest');
+    expect(readManifest(dir)).toEqual(emptyManifest());
+    writeFileSync(join(dir, MANIFEST_FILE), '{ not json');
+    expect(readManifest(dir)).toEqual(emptyManifest());
+  });
+
+  it('serializes with sorted keys so identical bundles have identical manifests', () => {
+    const shuffled: Manifest = { ...manifest, files: { z: { ...manifest.files.runc!, component: 'z' }, ...manifest.files } };
+    expect(serializeManifest(shuffled).indexOf('"runc"')).toBeLessThan(serializeManifest(shuffled).indexOf('"z"'));
+  });
+});
