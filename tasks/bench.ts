@@ -1,0 +1,108 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createMD5, createSHA256 } from 'hash-wasm';
+import { createReadStream } from 'node:fs';
+import { digestFile } from '../engine/hashing.js';
+import { runMain } from './lib/cli.js';
+import { defaultBundlesDir, projectRoot } from './paths.js';
+
+/**
+ * Every number is measured in this one run and compared with its baseline from
+ * the same run, so the ratios hold even on a noisy machine. Medians throughout.
+ */
+const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold]
+
+  --runs N      repetitions for the quick measurements (default 5)
+  --skip-cold   leave out the cold build of every component (it takes minutes)`;
+
+const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+async function timed(action: () => unknown): Promise<number> {
+  const start = process.hrtime.bigint();
+  await action();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+async function repeat(runs: number, action: () => unknown): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i += 1) samples.push(await timed(action));
+  return median(samples);
+}
+
+async function hashWasmBoth(path: string): Promise<void> {
+  const md5 = await createMD5();
+  const sha256 = await createSHA256();
+  md5.init();
+  sha256.init();
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    md5.update(chunk as Buffer);
+    sha256.update(chunk as Buffer);
+  }
+  md5.digest();
+  sha256.digest();
+}
+
+/** A command's wall time and the CPU time of it and all its children, from GNU time. */
+function measureCommand(argv: string[], env: NodeJS.ProcessEnv): { wall: number; cpu: number; ok: boolean } {
+  const result = spawnSync('/usr/bin/time', ['-f', 'BENCH %e %U %S', ...argv], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const match = /BENCH ([\d.]+) ([\d.]+) ([\d.]+)/.exec(result.stderr);
+  if (!match) throw new Error(`could not time ${argv.join(' ')}: ${result.stderr.slice(-500)}`);
+  return { wall: Number(match[1]), cpu: Number(match[2]) + Number(match[3]), ok: result.status === 0 };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'skip-cold': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const runs = Number(values.runs);
+  const bundle = join(defaultBundlesDir(process.env), 'binary-daemon');
+  const files = readdirSync(bundle)
+    .filter((f) => !f.endsWith('.md5') && !f.endsWith('.sha256'))
+    .map((f) => join(bundle, f));
+  const megabytes = files.reduce((sum, f) => sum + statSync(f).size, 0) / 1e6;
+
+  console.log(`hashing ${files.length} bundle files, ${megabytes.toFixed(0)} MB (median of ${runs})`);
+  const coreutils = await repeat(runs, () => {
+    execFileSync('md5sum', files);
+    execFileSync('sha256sum', files);
+  });
+  const ours = await repeat(runs, () => Promise.all(files.map((f) => digestFile(f))));
+  const wasmMd5 = await repeat(runs, () => Promise.all(files.map((f) => digestFile(f, 'hash-wasm'))));
+  const wasmOnly = await repeat(runs, () => Promise.all(files.map(hashWasmBoth)));
+  console.log(`  md5sum + sha256sum (coreutils)          ${coreutils.toFixed(3)} s`);
+  console.log(`  node:crypto md5 + sha256, one read      ${ours.toFixed(3)} s  (${(coreutils / ours).toFixed(2)}x coreutils)`);
+  console.log(`  hash-wasm md5 + node:crypto sha256      ${wasmMd5.toFixed(3)} s  (${(coreutils / wasmMd5).toFixed(2)}x coreutils; FIPS fallback)`);
+  console.log(`  hash-wasm md5 + sha256                  ${wasmOnly.toFixed(3)} s  (${(coreutils / wasmOnly).toFixed(2)}x coreutils)`);
+
+  console.log(`\nno-op make of the whole bundle (median of ${runs})`);
+  const noop = await repeat(runs, () => execFileSync(tsx, [join(projectRoot, 'tasks', 'make.ts')], { env: { ...process.env, CI: 'true' } }));
+  console.log(`  npm run make, nothing to do             ${noop.toFixed(3)} s wall, Node start included`);
+
+  if (!values['skip-cold']) {
+    const scratch = join(projectRoot, 'bundles', '.bench');
+    rmSync(scratch, { recursive: true, force: true });
+    console.log('\ncold make of every component: empty bundle and empty Go build cache (modules already downloaded)');
+    const cold = measureCommand([tsx, join(projectRoot, 'tasks', 'make.ts'), '--bundles', join(scratch, 'bundles')], {
+      ...process.env,
+      CI: 'true',
+      GOCACHE: join(scratch, 'gocache'),
+    });
+    const cores = availableParallelism();
+    console.log(`  wall ${cold.wall.toFixed(1)} s, CPU ${cold.cpu.toFixed(1)} s, utilization ${(cold.cpu / (cores * cold.wall)).toFixed(2)} of ${cores} cores${cold.ok ? '' : ' (BUILD FAILED)'}`);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+await runMain(main);
