@@ -5,6 +5,8 @@ type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRe
 
 interface Row {
   task?: Wrapper;
+  /** The latest title; events can arrive before listr2 has started the row's task. */
+  title: string;
   started: number;
   settle: (error?: Error) => void;
   done: Promise<void>;
@@ -26,7 +28,7 @@ export function listrRenderer(): { onEvent: (event: MakeEvent) => void; finished
         const done = new Promise<void>((resolve, reject) => {
           settle = (error) => (error ? reject(error) : resolve());
         });
-        rows.set(name, { started: Date.now(), settle, done });
+        rows.set(name, { started: Date.now(), title: name, settle, done });
       }
       list = new Listr(
         event.components.map((name) => ({
@@ -35,6 +37,7 @@ export function listrRenderer(): { onEvent: (event: MakeEvent) => void; finished
             const row = rows.get(name);
             if (!row) return;
             row.task = task;
+            task.title = row.title;
             await row.done;
           },
         })),
@@ -52,16 +55,20 @@ export function listrRenderer(): { onEvent: (event: MakeEvent) => void; finished
     const row = rows.get(event.component);
     if (!row) return;
     const elapsed = () => `${((Date.now() - row.started) / 1000).toFixed(1)}s`;
+    const setTitle = (title: string) => {
+      row.title = title;
+      if (row.task) row.task.title = title;
+    };
     switch (event.type) {
       case 'state':
-        if (row.task) row.task.title = `${event.component} — ${event.state}`;
+        setTitle(`${event.component} — ${event.state} (${elapsed()})`);
         break;
       case 'up-to-date':
-        if (row.task) row.task.title = `${event.component} — up to date`;
+        setTitle(`${event.component} — up to date`);
         row.settle();
         break;
       case 'built':
-        if (row.task) row.task.title = `${event.component} — built in ${elapsed()}`;
+        setTitle(`${event.component} — built in ${elapsed()}`);
         row.settle();
         break;
       case 'failed':
