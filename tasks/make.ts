@@ -16,6 +16,7 @@ Options:
   --only a,b       build only these components (default: all)
   --dynamic        dynamic PIE binaries (moby's dynbinary) instead of static ones
   --jobs N         components built at once (default: ${availableParallelism()})
+  --no-install     never apt-get missing prerequisites; print the command instead
   --verbose        show stack traces for unexpected errors
   --help           this text
 
@@ -36,6 +37,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       dynamic: { type: 'boolean', default: false },
       jobs: { type: 'string' },
+      'no-install': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
       components: { type: 'string' },
@@ -50,7 +52,7 @@ async function main(): Promise<number> {
   }
   const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UserError(`--jobs ${values.jobs} is not a positive whole number`);
-  const env = process.env;
+  const env = values['no-install'] ? { ...process.env, MOBY_MAKE_NO_INSTALL: '1' } : process.env;
   const bundlesDir = values.bundles ? resolve(values.bundles) : defaultBundlesDir(env);
   const interactive = Boolean(process.stdout.isTTY) && !env.CI;
   const renderer = interactive ? listrRenderer() : undefined;

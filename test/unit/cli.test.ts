@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runTask, tempDir } from '../support/cli.js';
@@ -35,6 +35,26 @@ describe('npm run make arguments', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/RUNC_SOURCE=tarball is not a source kind/);
     expect(result.stderr).toMatch(/Valid kinds: module, path, git, debian-source/);
+  });
+});
+
+describe('build prerequisites', () => {
+  it('fail with the exact apt-get command when installing is turned off', async () => {
+    const work = tempDir('prereq');
+    writeGoModule(join(work, 'src'));
+    writeHelloComponent(join(work, 'components'), join(work, 'src'));
+    const component = join(work, 'components', 'hello.ts');
+    writeFileSync(
+      component,
+      readFileSync(component, 'utf8').replace(
+        "needs: [{ kind: 'go' }]",
+        "needs: [{ kind: 'go' }, { kind: 'command', command: 'moby-make-no-such-tool', aptPackage: 'moby-make-no-such-package', why: 'testing' }]",
+      ),
+    );
+    const result = await runTask('make', ['--no-install', '--components', join(work, 'components'), '--bundles', join(work, 'bundles')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/missing build prerequisites: moby-make-no-such-package \(testing\)/);
+    expect(result.stderr).toMatch(/Run as root: apt-get install -y --no-install-recommends moby-make-no-such-package/);
   });
 });
 
