@@ -6,6 +6,7 @@ import { containerdPin, containerdRecipe } from './lib/containerd.js';
 const containerd: ComponentDefinition = (context) => ({
   name: 'containerd',
   description: 'containerd and its ctr client',
+  costHint: 60,
   sources: goSources(containerdPin(context.env)),
   needs: [{ kind: 'go' }],
   recipe: containerdRecipe(context, [

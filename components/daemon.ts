@@ -15,6 +15,7 @@ const daemon: ComponentDefinition = ({ env, dynamic, hasPkgConfig }) => {
   return {
     name: 'daemon',
     description: 'dockerd, the Docker Engine daemon',
+    costHint: 150,
     sources: goSources(daemonPin(env)),
     needs: [
       { kind: 'go' },

@@ -6,6 +6,7 @@ import { daemonPin, mobyVersionStamps } from './lib/moby.js';
 const proxy: ComponentDefinition = ({ env }) => ({
   name: 'proxy',
   description: 'docker-proxy, the userland port forwarder',
+  costHint: 10,
   sources: goSources(daemonPin(env)),
   needs: [{ kind: 'go' }],
   recipe: {

@@ -6,6 +6,7 @@ import { daemonPin } from './lib/moby.js';
 const rootlesskit: ComponentDefinition = ({ env }) => ({
   name: 'rootlesskit',
   description: 'rootlesskit and the dockerd-rootless scripts',
+  costHint: 40,
   sources: goSources({
     module: 'github.com/rootless-containers/rootlesskit/v3',
     repository: 'https://github.com/rootless-containers/rootlesskit.git',

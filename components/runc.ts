@@ -7,6 +7,7 @@ const runc: ComponentDefinition = ({ env, dynamic }) => {
   return {
     name: 'runc',
     description: 'runc, the OCI runtime',
+    costHint: 25,
     sources: goSources({
       module: 'github.com/opencontainers/runc',
       repository: 'https://github.com/opencontainers/runc.git',

@@ -6,6 +6,7 @@ import { containerdPin, containerdRecipe } from './lib/containerd.js';
 const shim: ComponentDefinition = (context) => ({
   name: 'shim',
   description: 'containerd-shim-runc-v2',
+  costHint: 25,
   sources: goSources(containerdPin(context.env)),
   needs: [{ kind: 'go' }],
   recipe: containerdRecipe(context, [{ package: './cmd/containerd-shim-runc-v2', output: 'containerd-shim-runc-v2', extraTags: ['no_grpc'] }]),

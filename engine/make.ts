@@ -11,6 +11,7 @@ import { acquireLock } from './lock.js';
 import { readManifest, type Manifest, type SourceRecord } from './manifest.js';
 import { outputsOf, type ComponentSpec, type ResolvedSource, type StampContext } from './model.js';
 import { Semaphore } from './semaphore.js';
+import { readTimings, writeTimings, type Timings } from './timings.js';
 import { resolveFirst, selectCandidates } from './sources/index.js';
 import { ccIdentity, checkGoVersion, detectGo, ensureRequirements, installPolicy, requiredGo } from './toolchain.js';
 
@@ -66,9 +67,11 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
     const toolchain = await detectToolchain(selected, options.env);
     const previous = readManifest(paths.current);
     const slots = new Semaphore(Math.max(1, options.jobs));
+    const timings = readTimings(paths.logs);
     const outcomes = await Promise.all(
-      selected.map((spec) => buildComponent(spec, { ...options, paths, runDir, previous, slots, toolchain })),
+      selected.map((spec) => buildComponent(spec, { ...options, paths, runDir, previous, slots, toolchain, timings })),
     );
+    writeTimings(paths.logs, timings);
     const built = outcomes.filter((o): o is BuiltComponent => typeof o === 'object');
     const result: MakeResult = {
       built: built.map((b) => b.name),
@@ -112,6 +115,8 @@ interface BuildEnvironment extends MakeOptions {
   previous: Manifest;
   slots: Semaphore;
   toolchain: Toolchain;
+  /** Seconds each component took last time: its scheduling priority, updated after each build. */
+  timings: Timings;
 }
 
 type Outcome = BuiltComponent | 'up-to-date' | 'failed';
@@ -145,7 +150,8 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
     }
 
     onEvent({ type: 'state', component: spec.name, state: 'waiting' });
-    const release = await environment.slots.acquire();
+    const release = await environment.slots.acquire(environment.timings[spec.name] ?? spec.costHint ?? 0);
+    const buildStarted = Date.now();
     try {
       onEvent({ type: 'state', component: spec.name, state: 'building' });
       const outDir = join(environment.runDir, 'out', spec.name);
@@ -158,6 +164,7 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
       for (const output of outputsOf(spec)) {
         if (!existsSync(join(outDir, output))) throw new UserError(`the build finished but did not produce ${output}`);
       }
+      environment.timings[spec.name] = (Date.now() - buildStarted) / 1000;
       onEvent({ type: 'state', component: spec.name, state: 'hashing' });
       const seconds = (Date.now() - started) / 1000;
       log.write(`==> ${spec.name}: built in ${seconds.toFixed(1)}s\n`);

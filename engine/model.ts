@@ -89,6 +89,16 @@ export interface GoRecipe {
   env?: Record<string, string>;
 }
 
+/** A literal text replacement in a file of the (writable copy of the) source tree. */
+export interface TextEdit {
+  /** Path relative to the tree's root. */
+  file: string;
+  /** Exact text that must occur in the file; the build fails when it does not. */
+  find: string;
+  /** Replaces every occurrence of `find`. */
+  replace: string;
+}
+
 export interface CMakeRecipe {
   kind: 'cmake';
   /** Arguments to the cmake configure step, besides source and build dirs. */
@@ -97,6 +107,11 @@ export interface CMakeRecipe {
   target: string;
   /** Built file (relative to the build dir) → bundle file name. */
   outputs: Record<string, string>;
+  /**
+   * Edits made to the copy of the tree before configuring, e.g. supplying the
+   * git id that a CMakeLists would read from a .git a tarball does not have.
+   */
+  edits?: (source: ResolvedSource) => TextEdit[];
 }
 
 export type Recipe = GoRecipe | CMakeRecipe;
@@ -120,6 +135,8 @@ export interface ComponentSpec {
   needs: Requirement[];
   recipe: Recipe;
   copies?: CopiedFile[];
+  /** Rough build seconds on two cores; orders the first build, before real timings exist. */
+  costHint?: number;
 }
 
 export interface StampContext {
