@@ -1,5 +1,7 @@
 import { UserError, describeError, joinLines } from '../errors.js';
 import { SOURCE_KINDS, type ResolvedSource, type SourceKind, type SourceSpec } from '../model.js';
+import { resolveDebianSource } from './debian-source.js';
+import { resolveGit } from './git.js';
 import { resolveModule } from './module.js';
 import { resolvePath } from './path.js';
 import { describeSource, type ResolveContext, type Resolver } from './resolver.js';
@@ -9,6 +11,8 @@ type ResolverTable = { [K in SourceKind]?: Resolver<Extract<SourceSpec, { kind: 
 const resolvers: ResolverTable = {
   module: resolveModule,
   path: resolvePath,
+  git: resolveGit,
+  'debian-source': resolveDebianSource,
 };
 
 function resolveOne(spec: SourceSpec, context: ResolveContext): Promise<ResolvedSource> {
