@@ -12,6 +12,7 @@ const rootlesskit: ComponentDefinition = ({ env }) => ({
     repository: 'https://github.com/rootless-containers/rootlesskit.git',
     version: env.ROOTLESSKIT_VERSION ?? 'v3.1.0',
     commits: { 'v3.1.0': '62d2101fbbe4f79bc845a337c4e868d27ff602c9' },
+    sums: { 'v3.1.0': 'h1:6RR+6Y9aml6gIkn4ohcHIpIy6I7Wmyt3iglKKEIb678=' },
     ...(env.ROOTLESSKIT_COMMIT ? { commit: env.ROOTLESSKIT_COMMIT } : {}),
     ...(env.ROOTLESSKIT_SRC ? { localPath: env.ROOTLESSKIT_SRC } : {}),
   }),

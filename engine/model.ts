@@ -10,6 +10,8 @@ export interface ModuleSourceSpec {
   version: string;
   /** The upstream commit the version tag points at, when known; stamped into binaries. */
   commit?: string;
+  /** The module's go.sum hash (h1:…), when pinned: checked even where the checksum database is not used. */
+  sum?: string;
 }
 
 /** A local checkout (a contributor's own tree). */

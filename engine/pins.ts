@@ -11,6 +11,8 @@ export interface GoPin {
   version: string;
   /** Known upstream commits by tag. */
   commits: Record<string, string>;
+  /** Known module sums (h1:…) by tag, as go.sum records them. */
+  sums: Record<string, string>;
   /** Explicit commit for the chosen version (from the environment). */
   commit?: string;
   /** A local checkout that replaces every pinned candidate. */
@@ -20,7 +22,8 @@ export interface GoPin {
 export function goSources(pin: GoPin): SourceSpec[] {
   if (pin.localPath) return [{ kind: 'path', dir: pin.localPath }];
   const commit = pin.commit ?? pin.commits[pin.version];
-  const module: ModuleSourceSpec = { kind: 'module', module: pin.module, version: pin.version, ...(commit ? { commit } : {}) };
+  const sum = pin.sums[pin.version];
+  const module: ModuleSourceSpec = { kind: 'module', module: pin.module, version: pin.version, ...(commit ? { commit } : {}), ...(sum ? { sum } : {}) };
   const candidates: SourceSpec[] = [module];
   if (commit) {
     const git: GitSourceSpec = { kind: 'git', url: pin.repository, ref: pin.version, commit };

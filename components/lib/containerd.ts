@@ -7,6 +7,7 @@ export function containerdPin(env: ComponentContext['env']): GoPin {
     repository: 'https://github.com/containerd/containerd.git',
     version: env.CONTAINERD_VERSION ?? 'v2.3.4',
     commits: { 'v2.3.4': 'db8809540e1a7a9da5d518876894933ff55692ab' },
+    sums: { 'v2.3.4': 'h1:c2PJo/9UGVdiiw8SwrxuLxWGY+9b3jQ6Xp9zntneIvI=' },
     ...(env.CONTAINERD_COMMIT ? { commit: env.CONTAINERD_COMMIT } : {}),
     ...(env.CONTAINERD_SRC ? { localPath: env.CONTAINERD_SRC } : {}),
   };

@@ -11,6 +11,7 @@ export function daemonPin(env: Env): GoPin {
     repository: 'https://github.com/moby/moby.git',
     version: env.DAEMON_VERSION ?? 'v2.0.0-beta.21',
     commits: { 'v2.0.0-beta.21': 'c5b8ce9274b5c00cb1f8287c8e258edc1f01176d' },
+    sums: { 'v2.0.0-beta.21': 'h1:LrUr8ocwGt3nOdPRKmLMKRRPqYqKJP4VbZxT2vZwscs=' },
     ...(env.DAEMON_COMMIT ? { commit: env.DAEMON_COMMIT } : {}),
     ...(env.DAEMON_SRC ? { localPath: env.DAEMON_SRC } : {}),
   };
