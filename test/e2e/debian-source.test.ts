@@ -1,21 +1,13 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DebianSourceSpec } from '../../engine/model.js';
+import { TINI_DEBIAN_SOURCE } from '../../components/init.js';
 import { resolveDebianSource } from '../../engine/sources/debian-source.js';
 import { tempDir } from '../support/cli.js';
 import { resolveContext } from '../support/git-repos.js';
 
-/** Bookworm's tini source package, as components/init.ts pins it. */
-const TINI: DebianSourceSpec = {
-  kind: 'debian-source',
-  package: 'tini',
-  version: '0.19.0-1',
-  file: 'tini_0.19.0.orig.tar.gz',
-  sha256: '0fd35a7030052acd9f58948d1d900fe1e432ee37103c5561554408bdac6bbf0d',
-  upstreamVersion: 'v0.19.0',
-  commit: 'de40ad007797e0dcd8b7126f27bb87401d224240',
-};
+/** Bookworm's tini source package, as the init component pins it. */
+const TINI = TINI_DEBIAN_SOURCE;
 
 /** Every byte (and the mtime) of the system's apt source files, by path. */
 function aptSourcesSnapshot(): Record<string, string> {
