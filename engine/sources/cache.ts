@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
-import { acquireLock } from '../lock.js';
+import { acquireLock, processAlive } from '../lock.js';
 
 /**
  * Fills a cache entry all at once: `fill` works in a temporary sibling of
@@ -14,8 +14,13 @@ import { acquireLock } from '../lock.js';
  */
 export async function populateAtomically(finalDir: string, fill: (tempDir: string) => Promise<string | void>): Promise<void> {
   const parent = dirname(finalDir);
+  const prefix = `.tmp-${basename(finalDir)}-`;
   await mkdir(parent, { recursive: true });
-  const temp = await mkdtemp(join(parent, '.tmp-'));
+  for (const name of await readdir(parent)) {
+    const pid = Number(name.startsWith(prefix) ? name.slice(prefix.length).split('-')[0] : NaN);
+    if (Number.isInteger(pid) && !processAlive(pid)) await rm(join(parent, name), { recursive: true, force: true });
+  }
+  const temp = await mkdtemp(join(parent, `${prefix}${process.pid}-`));
   try {
     const ready = (await fill(temp)) ?? temp;
     try {

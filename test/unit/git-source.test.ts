@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../engine/errors.js';
@@ -85,6 +85,15 @@ describe('the git source', () => {
     const second = await resolveGit(spec(), context);
     expect(context.logText()).toMatch(/has local changes; fetching it again/);
     expect(readFileSync(join(second.dir, 'README'), 'utf8')).toBe('v1\n');
+  });
+
+  it('clears what an interrupted fetch of the same commit left behind', async () => {
+    const deadPid = spawnSync('true').pid;
+    const leftover = join(cacheDir, 'git', `.tmp-${released}-${deadPid}-x1`);
+    mkdirSync(join(leftover, '.git'), { recursive: true });
+    const source = await resolveGit(spec(), resolveContext(cacheDir, join(work, 'run')));
+    expect(readdirSync(join(cacheDir, 'git'))).toEqual([released]);
+    expect(headOf(source.dir)).toBe(released);
   });
 
   it('fails with git’s own reason for a repository that does not exist', async () => {
