@@ -79,7 +79,11 @@ describe('a cmake component', () => {
   name: 'greet',
   description: 'fixture',
   sources: [{ kind: 'path', dir: ${JSON.stringify(src)} }],
-  needs: [],
+  needs: [
+    { kind: 'command', command: 'cmake', aptPackage: 'cmake', why: 'fixture' },
+    { kind: 'command', command: 'make', aptPackage: 'make', why: 'fixture' },
+    { kind: 'command', command: 'gcc', aptPackage: 'gcc', why: 'fixture' },
+  ],
   recipe: {
     kind: 'cmake',
     configureArgs: () => [],
