@@ -1,0 +1,181 @@
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bundlePaths } from '../bundle.js';
+import { UserError } from '../errors.js';
+import type { Manifest } from '../manifest.js';
+import type { Requirement } from '../model.js';
+import { ensureRequirements, installPolicy } from '../toolchain.js';
+import { clientFor, waitForPing } from './client.js';
+import { launchDockerd } from './command.js';
+import { foreignPieces, type InfoCommits } from './commits.js';
+import { dockerHostOf, stateLayout, type StateLayout } from './layout.js';
+import { lastLines } from './log.js';
+import { createBridge, planBridge } from './network.js';
+import { livePid, readPidFile, readRecord, writeRecord, type DaemonRecord } from './state.js';
+import { cleanUp, stopDaemon, sweep } from './stop.js';
+import { verifyBundle } from './verify-bundle.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface StartOptions {
+  /** The bundles root; the daemon runs `<root>/binary-daemon`. */
+  bundlesDir: string;
+  stateDir: string;
+  dockerdArgs: readonly string[];
+  /** Where dockerd's output goes (rewritten at each start); default `<state>/dockerd.log`. */
+  logFile?: string;
+  env: Env;
+  say: (line: string) => void;
+  /** Aborting while dockerd starts stops it again. */
+  signal?: AbortSignal;
+  startTimeoutMs?: number;
+}
+
+export interface StartedDaemon {
+  layout: StateLayout;
+  record: DaemonRecord;
+  manifest: Manifest;
+  child: ChildProcess;
+  /** Resolves with dockerd's exit code (or the signal that ended it). */
+  exited: Promise<number | NodeJS.Signals>;
+}
+
+/** What dockerd needs on the machine at run time, installed like build prerequisites. */
+const RUNTIME_NEEDS: Requirement[] = [
+  { kind: 'command', command: 'iptables', aptPackage: 'iptables', why: 'dockerd programs container networking with it' },
+  { kind: 'command', command: 'ip', aptPackage: 'iproute2', why: 'creating the dev daemon bridge' },
+];
+
+/** dockerd attaches to this socket when it exists instead of starting the bundled containerd. */
+const SYSTEM_CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
+const START_TIMEOUT_MS = 120_000;
+const LOG_TAIL = 40;
+
+export async function startDaemon(options: StartOptions): Promise<StartedDaemon> {
+  const began = performance.now();
+  const { env, say } = options;
+  const layout = stateLayout(options.stateDir);
+  const bundleDir = bundlePaths(options.bundlesDir).current;
+  await mkdir(layout.stateDir, { recursive: true, mode: 0o711 });
+  await refuseRunning(layout);
+  await recoverStale(layout, env, say);
+  const manifest = await verifyBundle(bundleDir, layout.verifiedFile);
+  await ensureRequirements(RUNTIME_NEEDS, installPolicy(env, say));
+  if (existsSync(SYSTEM_CONTAINERD_SOCKET)) {
+    throw new UserError(
+      `a system containerd listens on ${SYSTEM_CONTAINERD_SOCKET}; dockerd would use it instead of the bundled containerd`,
+      'Stop the system containerd while the dev daemon runs (dockerd has no switch to ignore it).',
+    );
+  }
+
+  const bridge = planBridge(layout.stateDir);
+  await createBridge(bridge, env);
+  if (!existsSync(layout.configFile)) await writeFile(layout.configFile, '{}\n');
+  const logFile = options.logFile ?? layout.logFile;
+  const spawned = performance.now(); // the start timeout counts from here, not from hashing
+  const { child, exited, exitStatus } = launchDockerd(layout, bundleDir, bridge, options.dockerdArgs, env, logFile);
+  const record: DaemonRecord = {
+    pid: child.pid ?? 0,
+    dockerHost: dockerHostOf(layout),
+    bridge: bridge.name,
+    subnet: bridge.subnet,
+    bundleDir,
+    logFile,
+    startedAt: new Date().toISOString(),
+    readySeconds: 0,
+  };
+  await writeRecord(layout, record); // so `stop` can clean up even before the API answers
+
+  const deadline = spawned + (options.startTimeoutMs ?? START_TIMEOUT_MS);
+  const ready = await waitForPing(layout.socket, () => exitStatus() !== undefined || Boolean(options.signal?.aborted) || performance.now() > deadline);
+  if (!ready) {
+    await stopDaemon(layout, env);
+    if (options.signal?.aborted) throw new UserError('interrupted');
+    const status = exitStatus();
+    const why = status !== undefined ? `dockerd exited during start-up (${describeExit(status)})` : `dockerd did not answer on ${layout.socket} within ${Math.round((options.startTimeoutMs ?? START_TIMEOUT_MS) / 1000)} s`;
+    throw new UserError(`${why}; the last ${LOG_TAIL} lines of ${logFile}:\n${(await lastLines(logFile, LOG_TAIL)).join('\n')}`);
+  }
+  record.readySeconds = (performance.now() - began) / 1000;
+
+  const problem = await checkRunningStack(layout, manifest, bundleDir, record.pid);
+  if (problem) {
+    await stopDaemon(layout, env);
+    throw problem;
+  }
+  await writeRecord(layout, record);
+  return { layout, record, manifest, child, exited };
+}
+
+async function refuseRunning(layout: StateLayout): Promise<void> {
+  const pid = livePid(layout);
+  if (pid === undefined) return;
+  throw new UserError(
+    `a dev daemon is already running from ${layout.stateDir} (pid ${pid}, ${dockerHostOf(layout)})`,
+    'Stop it with: npm run dev-daemon -- stop   (or start another one with --state DIR)',
+  );
+}
+
+/** A daemon that died without its supervisor's clean-up leaves a pidfile, mounts and a bridge. */
+async function recoverStale(layout: StateLayout, env: Env, say: (line: string) => void): Promise<void> {
+  const stalePid = readPidFile(layout);
+  const record = readRecord(layout);
+  if (stalePid === undefined && !record) return;
+  const { leftoverProcesses, leftoverMounts } = await sweep(layout, env);
+  await cleanUp(layout, env, record);
+  const pid = stalePid ?? record?.pid;
+  const extra = [
+    leftoverProcesses.length > 0 ? `ended ${leftoverProcesses.length} leftover process(es)` : '',
+    leftoverMounts.length > 0 ? `unmounted ${leftoverMounts.length} leftover mount(s)` : '',
+  ].filter(Boolean);
+  say(`removed a stale pidfile: pid ${pid} is not a running dev daemon${extra.length ? `; ${extra.join(', ')}` : ''}`);
+  await rm(layout.pidFile, { force: true });
+}
+
+/**
+ * The proof that the daemon runs the bundle: the commits dockerd reports for
+ * runc, containerd and docker-init, and the binary its containerd runs from.
+ * Also refuses a socket others could write to.
+ */
+async function checkRunningStack(layout: StateLayout, manifest: Manifest, bundleDir: string, pid: number): Promise<UserError | undefined> {
+  const info = (await clientFor(layout.socket).info()) as InfoCommits;
+  const foreign = foreignPieces(info, manifest);
+  if (foreign.length > 0) {
+    const lines = foreign.map((m) => `  ${m.piece}: dockerd reports ${m.reported}, the bundle's manifest says ${m.expected}`);
+    return new UserError(
+      `the daemon is not running the bundle's ${foreign.map((m) => m.piece).join(', ')}; stopped it:\n${lines.join('\n')}`,
+      `A copy elsewhere on PATH or a system service won; check ${bundleDir} and \`npm run make\`.`,
+    );
+  }
+  const containerd = managedContainerdExe(pid);
+  const bundled = realpathSync(join(bundleDir, 'containerd'));
+  if (containerd !== bundled) {
+    return new UserError(`dockerd's containerd runs ${containerd ?? 'from nowhere we could see'}, not ${bundled}; stopped it`);
+  }
+  if ((statSync(layout.socket).mode & 0o002) !== 0) {
+    return new UserError(`${layout.socket} is world-writable; stopped the daemon`);
+  }
+  return undefined;
+}
+
+/** The executable of dockerd's containerd child, read from /proc. */
+function managedContainerdExe(dockerdPid: number): string | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== dockerdPid) continue;
+      const exe = readlinkSync(`/proc/${entry}/exe`);
+      if (exe.endsWith('/containerd')) return exe;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return undefined;
+}
+
+function describeExit(exit: number | NodeJS.Signals): string {
+  return typeof exit === 'number' ? `exit code ${exit}` : `killed by ${exit}`;
+}
