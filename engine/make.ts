@@ -13,7 +13,7 @@ import { outputsOf, type ComponentSpec, type ResolvedSource, type StampContext }
 import { Semaphore } from './semaphore.js';
 import { readTimings, writeTimings, type Timings } from './timings.js';
 import { resolveFirst, selectCandidates } from './sources/index.js';
-import { ccIdentity, checkGoVersion, detectGo, ensureRequirements, installPolicy, requiredGo } from './toolchain.js';
+import { checkGoVersion, firstLineOf, detectGo, ensureRequirements, installPolicy, requiredGo } from './toolchain.js';
 
 export type ComponentState = 'resolving' | 'waiting' | 'building' | 'hashing';
 
@@ -96,6 +96,7 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
 interface Toolchain {
   go?: string;
   cc?: string;
+  cmake?: string;
   goSemver?: { raw: string; version: string };
 }
 
@@ -105,7 +106,8 @@ async function detectToolchain(specs: ComponentSpec[], env: MakeOptions['env']):
     toolchain.goSemver = await detectGo(env);
     toolchain.go = toolchain.goSemver.raw;
   }
-  if (specs.some((s) => s.recipe.kind === 'cmake' || (s.recipe.kind === 'go' && s.recipe.cgo))) toolchain.cc = await ccIdentity(env);
+  if (specs.some((s) => s.recipe.kind === 'cmake' || (s.recipe.kind === 'go' && s.recipe.cgo))) toolchain.cc = await firstLineOf(['cc', '--version'], env);
+  if (specs.some((s) => s.recipe.kind === 'cmake')) toolchain.cmake = await firstLineOf(['cmake', '--version'], env);
   return toolchain;
 }
 
@@ -207,6 +209,7 @@ function toolchainFor(spec: ComponentSpec, toolchain: Toolchain): Record<string,
   const used: Record<string, string> = {};
   if (spec.recipe.kind === 'go' && toolchain.go) used.go = toolchain.go;
   if ((spec.recipe.kind === 'cmake' || (spec.recipe.kind === 'go' && spec.recipe.cgo)) && toolchain.cc) used.cc = toolchain.cc;
+  if (spec.recipe.kind === 'cmake' && toolchain.cmake) used.cmake = toolchain.cmake;
   return used;
 }
 
@@ -226,6 +229,7 @@ function describeSteps(steps: readonly Step[]): string[] {
       const env = Object.entries(step.env).map(([k, v]) => `${k}=${v}`);
       return [...env, ...step.argv.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a))].join(' ');
     }
+    if (step.kind === 'edit') return `edit ${step.file}: ${JSON.stringify(step.find)} -> ${JSON.stringify(step.replace)}`;
     return step.kind === 'copy' ? `install -m ${step.mode.toString(8)} ${step.from} ${step.to}` : `cp -r ${step.from} ${step.to}`;
   });
 }

@@ -93,7 +93,8 @@ export async function ensureRequirements(requirements: Requirement[], policy: In
   return packages;
 }
 
-export async function ccIdentity(env: Env): Promise<string> {
-  const result = await run(['cc', '--version'], { env });
+/** A tool's version line (e.g. `cc --version`), part of the cache key of what it builds. */
+export async function firstLineOf(argv: string[], env: Env): Promise<string> {
+  const result = await run(argv, { env });
   return result.exitCode === 0 ? (result.stdout.split('\n')[0] ?? '').trim() : 'none';
 }

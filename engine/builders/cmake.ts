@@ -5,19 +5,6 @@ import { OUT, SRC, WORK, type Step } from './steps.js';
 const BUILD = `${WORK}/src`;
 
 /**
- * A literal replacement that fails when the text is missing, so an edit made
- * for one release cannot silently do nothing on another. Run with node (the
- * engine's own runtime) to avoid sed's escaping rules.
- */
-const EDIT_SCRIPT = [
-  "const fs = require('node:fs');",
-  'const [file, find, replace] = process.argv.slice(1);',
-  "const text = fs.readFileSync(file, 'utf8');",
-  'if (!text.includes(find)) { console.error(`${file} does not contain ${JSON.stringify(find)}`); process.exit(1); }',
-  'fs.writeFileSync(file, text.split(find).join(replace));',
-].join(' ');
-
-/**
  * `cmake . && make <target>` in a copy of the tree, as moby's tini installer
  * does, then the outputs into the bundle. Debug paths are mapped to `.` so the
  * binary does not depend on where the staging folder happens to be.
@@ -34,5 +21,5 @@ export function cmakeSteps(recipe: CMakeRecipe, source: ResolvedSource): Step[] 
 }
 
 function editStep(edit: TextEdit): Step {
-  return { kind: 'exec', argv: ['node', '-e', EDIT_SCRIPT, `${BUILD}/${edit.file}`, edit.find, edit.replace], cwd: BUILD, env: {} };
+  return { kind: 'edit', file: `${BUILD}/${edit.file}`, find: edit.find, replace: edit.replace };
 }

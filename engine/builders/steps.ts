@@ -1,4 +1,4 @@
-import { chmod, copyFile, cp, mkdir } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { UserError } from '../errors.js';
@@ -17,7 +17,9 @@ export const WORK = '@WORK@';
 export type Step =
   | { kind: 'exec'; argv: string[]; cwd: string; env: Record<string, string> }
   | { kind: 'copy'; from: string; to: string; mode: number }
-  | { kind: 'copy-tree'; from: string; to: string };
+  | { kind: 'copy-tree'; from: string; to: string }
+  /** A literal replacement that fails when the text is missing, so an edit made for one release cannot silently do nothing on another. */
+  | { kind: 'edit'; file: string; find: string; replace: string };
 
 export interface StepPaths {
   /** Placeholder → real path; extra sources appear as @SRC:name@. */
@@ -58,6 +60,12 @@ export async function runSteps(
         throw new UserError(`cannot copy ${from}: ${error.code === 'ENOENT' ? 'no such file in the source tree' : error.message}`);
       });
       await chmod(to, step.mode);
+    } else if (step.kind === 'edit') {
+      const file = expand(step.file, paths);
+      log.write(`$ edit ${file}: ${JSON.stringify(step.find)} -> ${JSON.stringify(step.replace)}\n`);
+      const text = await readFile(file, 'utf8');
+      if (!text.includes(step.find)) throw new UserError(`${file} does not contain ${JSON.stringify(step.find)}; the edit was made for another release`);
+      await writeFile(file, text.split(step.find).join(step.replace));
     } else {
       const from = expand(step.from, paths);
       const to = expand(step.to, paths);
