@@ -25,8 +25,10 @@ Developer options:
   --bundles DIR     bundles root (default: bundles/, or $MOBY_MAKE_BUNDLES)
 
 Environment: DAEMON_VERSION CONTAINERD_VERSION RUNC_VERSION ROOTLESSKIT_VERSION
-  pin versions; DAEMON_SRC CONTAINERD_SRC RUNC_SRC ROOTLESSKIT_SRC build local
-  checkouts; <COMPONENT>_SOURCE forces a source kind; VERSION DOCKER_GITCOMMIT
+  TINI_VERSION pin versions (with <NAME>_COMMIT for versions not pinned here);
+  DAEMON_SRC CONTAINERD_SRC RUNC_SRC ROOTLESSKIT_SRC TINI_SRC build local
+  checkouts; <COMPONENT>_SOURCE (e.g. INIT_SOURCE=debian-source) forces a
+  source kind; VERSION DOCKER_GITCOMMIT
   DOCKER_BUILDTAGS DOCKER_LDFLAGS DOCKER_DEBUG DOCKER_STATIC as in moby's
   hack/make.sh; SOURCE_DATE_EPOCH sets BuildTime; MOBY_MAKE_NO_INSTALL=1 stops
   apt-get installs of missing prerequisites.`;
