@@ -1,0 +1,52 @@
+import { readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { sourceOfFile } from '../../engine/devdaemon/commits.js';
+import { readManifest } from '../../engine/manifest.js';
+import { devDaemon } from './support/containers.js';
+
+const bundleDir = () => join(inject('bundlesDir'), 'binary-daemon');
+
+describe('the dev daemon runs the bundle', () => {
+  it('reports experimental mode and the manifest commits of runc, containerd and docker-init', async () => {
+    const manifest = readManifest(bundleDir());
+    const info = (await devDaemon().info()) as Record<'RuncCommit' | 'ContainerdCommit' | 'InitCommit', { ID: string }> & { ExperimentalBuild: boolean; DockerRootDir: string };
+    expect(info.ExperimentalBuild).toBe(true);
+    expect(info.DockerRootDir).toBe(join(inject('devDaemonState'), 'root'));
+
+    const runc = sourceOfFile(manifest, 'runc')!;
+    const containerd = sourceOfFile(manifest, 'containerd')!;
+    const init = sourceOfFile(manifest, 'docker-init')!;
+    // runc stamps `git describe`: <tag>-0-g<9 hex>; containerd its full revision; tini 7 hex.
+    expect(info.RuncCommit.ID).toBe(`${runc.version}-0-g${runc.commit!.slice(0, 9)}`);
+    expect(info.ContainerdCommit.ID).toBe(containerd.commit);
+    expect(info.InitCommit.ID).toBe(init.commit!.slice(0, 7));
+  });
+
+  it('reports the daemon version stamped at build time', async () => {
+    const manifest = readManifest(bundleDir());
+    const version = await devDaemon().version();
+    expect(version.GitCommit).toBe(sourceOfFile(manifest, 'dockerd')!.commit);
+    expect(version.MinAPIVersion).toBe('1.24');
+    const components = Object.fromEntries((version.Components ?? []).map((c) => [c.Name, c.Details as unknown as Record<string, string>]));
+    expect(components.containerd?.GitCommit).toBe(sourceOfFile(manifest, 'containerd')!.commit);
+  });
+
+  it('runs the bundled containerd, under its own exec-root', () => {
+    const dockerdPid = Number(readFileSync(join(inject('devDaemonState'), 'docker.pid'), 'utf8'));
+    expect(readlinkSync(`/proc/${dockerdPid}/exe`)).toBe(realpathSync(join(bundleDir(), 'dockerd')));
+    const children = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === dockerdPid;
+        } catch {
+          return false;
+        }
+      });
+    const containerd = children.map((pid) => ({ exe: readlinkSync(`/proc/${pid}/exe`), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8') })).find((c) => c.exe.endsWith('/containerd'));
+    expect(containerd?.exe).toBe(realpathSync(join(bundleDir(), 'containerd')));
+    expect(containerd?.cmdline).toContain(join(inject('devDaemonState'), 'exec', 'containerd'));
+  });
+});
