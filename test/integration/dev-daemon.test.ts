@@ -1,19 +1,30 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { stateLayout } from '../../engine/devdaemon/layout.js';
 import { mountsUnder, processesUnder } from '../../engine/devdaemon/leftovers.js';
 import { bridgeName } from '../../engine/devdaemon/network.js';
 import { readRecord } from '../../engine/devdaemon/state.js';
-import { runTask, tempDir } from '../support/cli.js';
+import { runTask, tempDir as makeTempDir } from '../support/cli.js';
 import { uniqueName } from './support/containers.js';
 import { foregroundDevDaemon } from './support/foreground.js';
 import { IMAGE, importBusyboxImage } from './support/image.js';
 
 const devDaemon = (args: string[]) => runTask('dev-daemon', args);
+
+/** Temporary state folders and bundle copies, removed after the file (unless something is still mounted there). */
+const made: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = makeTempDir(prefix);
+  made.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of made) if (mountsUnder(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A bundles root whose binary-daemon is the real one, hard-linked, except `changed`, which is a modified copy. */
 function bundleCopyWithChangedFile(changed: string): string {
