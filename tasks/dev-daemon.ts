@@ -57,7 +57,8 @@ async function main(): Promise<number> {
       const leftovers = result.leftoverProcesses.length + result.leftoverMounts.length;
       if (result.pid === undefined) {
         // Like `systemctl stop`: stopping what is stopped succeeds, and still clears a crash's leftovers.
-        console.log(`no dev daemon was running from ${layout.stateDir}${leftovers ? `; removed ${leftovers} leftover process(es)/mount(s)` : ''}`);
+        const cleared = `; ended ${result.leftoverProcesses.length} leftover process(es), unmounted ${result.leftoverMounts.length} mount(s)`;
+        console.log(`no dev daemon was running from ${layout.stateDir}${leftovers ? cleared : ''}`);
         return 0;
       }
       console.log(`stopped dockerd (pid ${result.pid})${result.killed ? ' with SIGKILL after it ignored SIGTERM' : ''}`);

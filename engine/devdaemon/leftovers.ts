@@ -1,31 +1,57 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../process.js';
+import { stateLayout } from './layout.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** The programs a dev daemon runs; only these are matched by command line, never an editor or `tail -f` on a state file. */
+const STACK = new Set(['dockerd', 'containerd', 'containerd-shim-runc-v2', 'runc', 'docker-init']);
+
 /**
  * What a dev daemon can leave behind when it is killed instead of stopped:
- * its containerd, shims (their command lines name the exec-root), container
- * processes (their root is a rootfs under the exec-root) and mounts. All of it
- * is recognisable by the state folder, which no other daemon uses.
+ * its containerd and shims (their command lines name the exec-root), container
+ * processes (their cgroup ends in the id of a container in our data-root; their
+ * root is no help, a reader sees their pivoted "/"), docker-proxy processes
+ * (they forward to a container address in the daemon's own /16) and mounts.
+ * No other daemon uses the state folder or that /16.
  */
-export function processesUnder(stateDir: string): number[] {
+export function processesUnder(stateDir: string, containerSubnet?: string): number[] {
   const prefix = `${stateDir}/`;
+  const network = containerSubnet?.split('.').slice(0, 2).join('.');
   const spared = new Set([process.pid, process.ppid]);
+  const containers = containerIds(stateDir);
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
-    if (spared.has(pid)) continue;
+    // A zombie holds nothing but its pid; reaping it is its parent's (often init's) job.
+    if (spared.has(pid) || !running(pid)) continue;
     try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmdline.includes(prefix) || readlinkSync(`/proc/${pid}/root`).startsWith(prefix)) found.push(pid);
+      const cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+      if (containers.size > 0 && cgroups.some((line) => containers.has(line.slice(line.lastIndexOf('/') + 1)))) {
+        found.push(pid);
+        continue;
+      }
+      const program = basename(readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, ''));
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (STACK.has(program) && argv.some((arg) => arg.includes(prefix))) found.push(pid);
+      else if (program === 'docker-proxy' && network && argv[argv.indexOf('-container-ip') + 1]?.startsWith(`${network}.`)) found.push(pid);
     } catch {
       // gone meanwhile, or a kernel thread without a root
     }
   }
   return found;
+}
+
+/** Ids of the containers in the daemon's data-root (dockerd keeps one folder per container). */
+function containerIds(stateDir: string): Set<string> {
+  try {
+    return new Set(readdirSync(join(stateLayout(stateDir).dataRoot, 'containers')));
+  } catch {
+    return new Set();
+  }
 }
 
 /** Mount points at or below the folder, deepest first (so parents unmount last). */
@@ -40,8 +66,8 @@ export function mountsUnder(dir: string): string[] {
 }
 
 /** SIGTERM, a short grace, then SIGKILL for whatever still runs; returns what was found. */
-export async function killProcessesUnder(stateDir: string, graceMs = 2000): Promise<number[]> {
-  const pids = processesUnder(stateDir);
+export async function killProcessesUnder(stateDir: string, containerSubnet?: string, graceMs = 2000): Promise<number[]> {
+  const pids = processesUnder(stateDir, containerSubnet);
   for (const pid of pids) signal(pid, 'SIGTERM');
   for (let waited = 0; waited < graceMs && pids.some(running); waited += 50) await sleep(50);
   for (const pid of pids.filter(running)) signal(pid, 'SIGKILL');

@@ -9,7 +9,8 @@ import { stateLayout } from './layout.js';
 import { createBridge, planBridge } from './network.js';
 import { startDaemon } from './start.js';
 import { writeRecord } from './state.js';
-import { stopDaemon, sweep } from './stop.js';
+import { stopDaemon } from './stop.js';
+import { mountsUnder } from './leftovers.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -60,7 +61,7 @@ export async function measureStartup(options: StartupOptions): Promise<StartupMe
   } finally {
     const layout = stateLayout(stateDir);
     await stopDaemon(layout, env);
-    if (!options.stateDir && (await sweep(layout, env)).leftoverMounts.length === 0) await rm(stateDir, { recursive: true, force: true });
+    if (!options.stateDir && mountsUnder(stateDir).length === 0) await rm(stateDir, { recursive: true, force: true });
   }
   const medianDevDaemon = median(devDaemonSeconds);
   const medianRawDockerd = median(rawDockerdSeconds);

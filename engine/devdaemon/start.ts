@@ -122,7 +122,7 @@ async function recoverStale(layout: StateLayout, env: Env, say: (line: string) =
   const stalePid = readPidFile(layout);
   const record = readRecord(layout);
   if (stalePid === undefined && !record) return;
-  const { leftoverProcesses, leftoverMounts } = await sweep(layout, env);
+  const { leftoverProcesses, leftoverMounts } = await sweep(layout, env, record?.subnet);
   await cleanUp(layout, env, record);
   const pid = stalePid ?? record?.pid;
   const extra = [

@@ -39,7 +39,7 @@ export async function stopDaemon(layout: StateLayout, env: Env, timeoutMs = DEFA
       await waitForExit(pid, 5000);
     }
   }
-  const leftovers = await sweep(layout, env);
+  const leftovers = await sweep(layout, env, record?.subnet);
   await cleanUp(layout, env, record);
   return { ...(pid !== undefined ? { pid } : {}), killed, ...leftovers };
 }
@@ -52,8 +52,8 @@ export async function cleanUp(layout: StateLayout, env: Env, record = readRecord
 }
 
 /** Ends processes of ours and unmounts what is mounted under the state folder. */
-export async function sweep(layout: StateLayout, env: Env): Promise<Pick<StopResult, 'leftoverProcesses' | 'leftoverMounts'>> {
-  const leftoverProcesses = await killProcessesUnder(layout.stateDir);
+export async function sweep(layout: StateLayout, env: Env, containerSubnet?: string): Promise<Pick<StopResult, 'leftoverProcesses' | 'leftoverMounts'>> {
+  const leftoverProcesses = await killProcessesUnder(layout.stateDir, containerSubnet);
   const leftoverMounts = await unmountUnder(layout.stateDir, env);
   return { leftoverProcesses, leftoverMounts };
 }

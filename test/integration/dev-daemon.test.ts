@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -22,8 +22,12 @@ function tempDir(prefix: string): string {
   made.push(dir);
   return dir;
 }
-afterAll(() => {
-  for (const dir of made) if (mountsUnder(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+afterAll(async () => {
+  for (const dir of made) {
+    // A case that failed half-way may have left its daemon running: stop it first.
+    if (existsSync(stateLayout(dir).metaFile)) await devDaemon(['stop', '--state', dir]);
+    if (mountsUnder(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** A bundles root whose binary-daemon is the real one, hard-linked, except `changed`, which is a modified copy. */
@@ -45,8 +49,8 @@ function iptablesMentions(word: string): string[] {
 }
 
 /** Nothing of a stopped dev daemon may remain: processes, mounts, its bridge or the rules dockerd wrote for it. */
-function expectNothingLeft(stateDir: string, bridge: string): void {
-  expect(processesUnder(stateDir)).toEqual([]);
+function expectNothingLeft(stateDir: string, bridge: string, subnet?: string): void {
+  expect(processesUnder(stateDir, subnet)).toEqual([]);
   expect(mountsUnder(stateDir)).toEqual([]);
   expect(existsSync(`/sys/class/net/${bridge}`)).toBe(false);
   expect(iptablesMentions(bridge)).toEqual([]);
@@ -115,7 +119,7 @@ describe('dev-daemon lifecycle', () => {
     expect(daemon.output()).toContain(`removed a stale pidfile: pid ${deadPid} is not a running dev daemon`);
     expect(daemon.output()).toMatch(/dockerd \(pid \d+\) is ready in \d+\.\d\d s/);
     await daemon.waitFor(/^dockerd \| .*API listen on/); // the log is streamed with a prefix
-    const bridge = readRecord(layout)!.bridge;
+    const { bridge, subnet } = readRecord(layout)!;
 
     const status = await devDaemon(['status', '--state', state]);
     expect(status.code).toBe(0);
@@ -133,7 +137,7 @@ describe('dev-daemon lifecycle', () => {
       HostConfig: { Init: true, Binds: [`${uniqueName('vol')}:/data`], PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
     });
     await container.start();
-    expect(processesUnder(state).length).toBeGreaterThan(0);
+    expect(processesUnder(state, subnet).length).toBeGreaterThan(0);
     expect(mountsUnder(state).length).toBeGreaterThan(0);
 
     writeFileSync(layout.configFile, JSON.stringify({ labels: ['moby-make.reload=applied'] }));
@@ -144,7 +148,7 @@ describe('dev-daemon lifecycle', () => {
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
     expect(daemon.output()).toMatch(/^stopped$/m);
-    expectNothingLeft(state, bridge);
+    expectNothingLeft(state, bridge, subnet);
     const after = await devDaemon(['status', '--state', state]);
     expect(after.code).toBe(1);
     expect(after.stdout).toMatch(/^not running/);
@@ -160,6 +164,47 @@ describe('dev-daemon lifecycle', () => {
     expectNothingLeft(state, bridgeName(state));
   });
 });
+
+describe('dev-daemon after a crash', () => {
+  it('stop removes what a SIGKILLed dockerd left: containerd, shim, container, docker-proxy, mounts, bridge', async () => {
+    const state = tempDir('crash');
+    const started = await devDaemon(['--detach', '--state', state, '--bundles', inject('bundlesDir')]);
+    expect(started.code).toBe(0);
+    try {
+      const layout = stateLayout(state);
+      const { pid, bridge, subnet } = readRecord(layout)!;
+      const docker = new Docker({ socketPath: layout.socket });
+      await importBusyboxImage(docker);
+      const container = await docker.createContainer({
+        Image: IMAGE,
+        Cmd: ['sleep', '600'],
+        ExposedPorts: { '80/tcp': {} },
+        HostConfig: { Binds: [`${uniqueName('vol')}:/data`], PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+      });
+      await container.start();
+      const programs = processesUnder(state, subnet).map((p) => basename(readlinkSync(`/proc/${p}/exe`)));
+      expect(programs).toEqual(expect.arrayContaining(['dockerd', 'containerd', 'containerd-shim-runc-v2', 'docker-proxy', 'busybox']));
+
+      process.kill(pid, 'SIGKILL');
+      await exitOf(pid);
+      const stopped = await devDaemon(['stop', '--state', state]);
+      expect(stopped.code).toBe(0);
+      expect(stopped.stdout).toMatch(/^no dev daemon was running from .*; ended [1-9]\d* leftover process\(es\), unmounted [1-9]\d* mount\(s\)$/m);
+      expectNothingLeft(state, bridge, subnet);
+    } finally {
+      await devDaemon(['stop', '--state', state]); // whatever failed above, no daemon outlives the case
+    }
+  });
+});
+
+/** Waits (bounded) until a killed process is gone or a zombie. */
+async function exitOf(pid: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+    if (stat === '' || /\) Z /.test(stat)) return;
+    await sleep(50);
+  }
+}
 
 /** SIGHUP is handled asynchronously; ask until the labels change (bounded), then return what /info says. */
 async function labelsOnceReloaded(docker: Docker): Promise<string[]> {
