@@ -1,8 +1,9 @@
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../process.js';
 import { stateLayout } from './layout.js';
+import { allPids, argvOf, cgroupsOf, exeOf, running } from './procfs.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -22,27 +23,15 @@ export function processesUnder(stateDir: string, containerSubnet?: string): numb
   const network = containerSubnet?.split('.').slice(0, 2).join('.');
   const spared = new Set([process.pid, process.ppid]);
   const containers = containerIds(stateDir);
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    // A zombie holds nothing but its pid; reaping it is its parent's (often init's) job.
-    if (spared.has(pid) || !running(pid)) continue;
-    try {
-      const cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
-      if (containers.size > 0 && cgroups.some((line) => containers.has(line.slice(line.lastIndexOf('/') + 1)))) {
-        found.push(pid);
-        continue;
-      }
-      const program = basename(readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, ''));
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (STACK.has(program) && argv.some((arg) => arg.includes(prefix))) found.push(pid);
-      else if (program === 'docker-proxy' && network && argv[argv.indexOf('-container-ip') + 1]?.startsWith(`${network}.`)) found.push(pid);
-    } catch {
-      // gone meanwhile, or a kernel thread without a root
-    }
-  }
-  return found;
+  const ours = (pid: number): boolean => {
+    if (containers.size > 0 && cgroupsOf(pid).some((line) => containers.has(line.slice(line.lastIndexOf('/') + 1)))) return true;
+    const program = basename(exeOf(pid) ?? '');
+    const argv = argvOf(pid);
+    if (STACK.has(program)) return argv.some((arg) => arg.includes(prefix));
+    return program === 'docker-proxy' && network !== undefined && (argv[argv.indexOf('-container-ip') + 1]?.startsWith(`${network}.`) ?? false);
+  };
+  // A zombie holds nothing but its pid; reaping it is its parent's (often init's) job.
+  return allPids().filter((pid) => !spared.has(pid) && running(pid) && ours(pid));
 }
 
 /** Ids of the containers in the daemon's data-root (dockerd keeps one folder per container). */
@@ -80,16 +69,6 @@ export async function unmountUnder(dir: string, env: Env): Promise<string[]> {
   const mounts = mountsUnder(dir);
   for (const point of mounts) await run(['umount', '-l', point], { env });
   return mounts;
-}
-
-/** Alive and not a zombie waiting for a parent that may never reap it. */
-export function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

@@ -1,19 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { bundlePaths } from '../bundle.js';
 import { UserError } from '../errors.js';
 import type { Manifest } from '../manifest.js';
 import type { Requirement } from '../model.js';
 import { ensureRequirements, installPolicy } from '../toolchain.js';
-import { clientFor, waitForPing } from './client.js';
+import { waitForPing } from './client.js';
 import { launchDockerd } from './command.js';
-import { foreignPieces, type InfoCommits } from './commits.js';
 import { dockerHostOf, stateLayout, type StateLayout } from './layout.js';
 import { lastLines } from './log.js';
 import { createBridge, planBridge } from './network.js';
 import { livePid, readPidFile, readRecord, writeRecord, type DaemonRecord } from './state.js';
+import { disproveBundle } from './proof.js';
 import { cleanUp, stopDaemon, sweep } from './stop.js';
 import { verifyBundle } from './verify-bundle.js';
 
@@ -99,7 +98,7 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
   }
   record.readySeconds = (performance.now() - began) / 1000;
 
-  const problem = await checkRunningStack(layout, manifest, bundleDir, record.pid);
+  const problem = await disproveBundle(layout, manifest, bundleDir, record.pid);
   if (problem) {
     await stopDaemon(layout, env);
     throw problem;
@@ -131,49 +130,6 @@ async function recoverStale(layout: StateLayout, env: Env, say: (line: string) =
   ].filter(Boolean);
   say(`removed a stale pidfile: pid ${pid} is not a running dev daemon${extra.length ? `; ${extra.join(', ')}` : ''}`);
   await rm(layout.pidFile, { force: true });
-}
-
-/**
- * The proof that the daemon runs the bundle: the commits dockerd reports for
- * runc, containerd and docker-init, and the binary its containerd runs from.
- * Also refuses a socket others could write to.
- */
-async function checkRunningStack(layout: StateLayout, manifest: Manifest, bundleDir: string, pid: number): Promise<UserError | undefined> {
-  const info = (await clientFor(layout.socket).info()) as InfoCommits;
-  const foreign = foreignPieces(info, manifest);
-  if (foreign.length > 0) {
-    const lines = foreign.map((m) => `  ${m.piece}: dockerd reports ${m.reported}, the bundle's manifest says ${m.expected}`);
-    return new UserError(
-      `the daemon is not running the bundle's ${foreign.map((m) => m.piece).join(', ')}; stopped it:\n${lines.join('\n')}`,
-      `A copy elsewhere on PATH or a system service won; check ${bundleDir} and \`npm run make\`.`,
-    );
-  }
-  const containerd = managedContainerdExe(pid);
-  const bundled = realpathSync(join(bundleDir, 'containerd'));
-  if (containerd !== bundled) {
-    return new UserError(`dockerd's containerd runs ${containerd ?? 'from nowhere we could see'}, not ${bundled}; stopped it`);
-  }
-  if ((statSync(layout.socket).mode & 0o002) !== 0) {
-    return new UserError(`${layout.socket} is world-writable; stopped the daemon`);
-  }
-  return undefined;
-}
-
-/** The executable of dockerd's containerd child, read from /proc. */
-function managedContainerdExe(dockerdPid: number): string | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== dockerdPid) continue;
-      const exe = readlinkSync(`/proc/${entry}/exe`);
-      if (exe.endsWith('/containerd')) return exe;
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return undefined;
 }
 
 function describeExit(exit: number | NodeJS.Signals): string {

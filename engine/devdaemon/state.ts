@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import type { StateLayout } from './layout.js';
-import { running } from './leftovers.js';
+import { running } from './procfs.js';
 
 /** What `status`, `stop` and `reload` in another process need to know about a started daemon. */
 export interface DaemonRecord {

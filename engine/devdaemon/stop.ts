@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { clientFor, pingOnce } from './client.js';
 import { dockerHostOf, type StateLayout } from './layout.js';
-import { killProcessesUnder, running, unmountUnder } from './leftovers.js';
+import { killProcessesUnder, unmountUnder } from './leftovers.js';
+import { running } from './procfs.js';
 import { removeBridge } from './network.js';
 import { livePid, readRecord, removeRecord, type DaemonRecord } from './state.js';
 

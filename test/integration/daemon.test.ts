@@ -1,7 +1,8 @@
-import { readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { sourceOfFile } from '../../engine/devdaemon/commits.js';
+import { argvOf, childrenOf, exeOf } from '../../engine/devdaemon/procfs.js';
 import { readManifest } from '../../engine/manifest.js';
 import { devDaemon } from './support/containers.js';
 
@@ -34,19 +35,9 @@ describe('the dev daemon runs the bundle', () => {
 
   it('runs the bundled containerd, under its own exec-root', () => {
     const dockerdPid = Number(readFileSync(join(inject('devDaemonState'), 'docker.pid'), 'utf8'));
-    expect(readlinkSync(`/proc/${dockerdPid}/exe`)).toBe(realpathSync(join(bundleDir(), 'dockerd')));
-    const children = readdirSync('/proc')
-      .filter((entry) => /^\d+$/.test(entry))
-      .filter((pid) => {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === dockerdPid;
-        } catch {
-          return false;
-        }
-      });
-    const containerd = children.map((pid) => ({ exe: readlinkSync(`/proc/${pid}/exe`), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8') })).find((c) => c.exe.endsWith('/containerd'));
-    expect(containerd?.exe).toBe(realpathSync(join(bundleDir(), 'containerd')));
-    expect(containerd?.cmdline).toContain(join(inject('devDaemonState'), 'exec', 'containerd'));
+    expect(exeOf(dockerdPid)).toBe(realpathSync(join(bundleDir(), 'dockerd')));
+    const containerd = childrenOf(dockerdPid).find((pid) => exeOf(pid) === realpathSync(join(bundleDir(), 'containerd')));
+    expect(containerd).toBeDefined();
+    expect(argvOf(containerd!).join(' ')).toContain(join(inject('devDaemonState'), 'exec', 'containerd'));
   });
 });

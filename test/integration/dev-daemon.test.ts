@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
@@ -7,6 +7,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { stateLayout } from '../../engine/devdaemon/layout.js';
 import { mountsUnder, processesUnder } from '../../engine/devdaemon/leftovers.js';
 import { bridgeName } from '../../engine/devdaemon/network.js';
+import { exeOf, running } from '../../engine/devdaemon/procfs.js';
 import { readRecord } from '../../engine/devdaemon/state.js';
 import { runTask, tempDir as makeTempDir } from '../support/cli.js';
 import { uniqueName } from './support/containers.js';
@@ -182,7 +183,7 @@ describe('dev-daemon after a crash', () => {
         HostConfig: { Binds: [`${uniqueName('vol')}:/data`], PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
       });
       await container.start();
-      const programs = processesUnder(state, subnet).map((p) => basename(readlinkSync(`/proc/${p}/exe`)));
+      const programs = processesUnder(state, subnet).map((p) => basename(exeOf(p) ?? ''));
       expect(programs).toEqual(expect.arrayContaining(['dockerd', 'containerd', 'containerd-shim-runc-v2', 'docker-proxy', 'busybox']));
 
       process.kill(pid, 'SIGKILL');
@@ -199,11 +200,7 @@ describe('dev-daemon after a crash', () => {
 
 /** Waits (bounded) until a killed process is gone or a zombie. */
 async function exitOf(pid: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
-    if (stat === '' || /\) Z /.test(stat)) return;
-    await sleep(50);
-  }
+  for (let attempt = 0; attempt < 100 && running(pid); attempt += 1) await sleep(50);
 }
 
 /** SIGHUP is handled asynchronously; ask until the labels change (bounded), then return what /info says. */

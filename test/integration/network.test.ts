@@ -1,8 +1,9 @@
-import { readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
 import { stateLayout } from '../../engine/devdaemon/layout.js';
+import { allPids, argvOf, exeOf } from '../../engine/devdaemon/procfs.js';
 import { readRecord } from '../../engine/devdaemon/state.js';
 import { devDaemon, runToCompletion, startDetached, uniqueName } from './support/containers.js';
 
@@ -21,15 +22,9 @@ async function fetchWhenUp(url: string, attempts = 100): Promise<Response> {
 /** Command lines of the docker-proxy processes running from the bundle. */
 function bundledProxies(): string[] {
   const proxy = realpathSync(join(inject('bundlesDir'), 'binary-daemon', 'docker-proxy'));
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .flatMap((pid) => {
-      try {
-        return readlinkSync(`/proc/${pid}/exe`) === proxy ? [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')] : [];
-      } catch {
-        return [];
-      }
-    });
+  return allPids()
+    .filter((pid) => exeOf(pid) === proxy)
+    .map((pid) => argvOf(pid).join(' '));
 }
 
 const HTTPD = ['httpd', '-f', '-p', '8080', '-h', '/www'];
