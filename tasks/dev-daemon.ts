@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { defaultStateDir, dockerHostOf, stateLayout } from '../engine/devdaemon/layout.js';
-import { followFile } from '../engine/devdaemon/log.js';
+import { followFile, lastLines } from '../engine/devdaemon/log.js';
 import { parseDevDaemonArgs, type DevDaemonArgs } from '../engine/devdaemon/options.js';
 import { startDaemon } from '../engine/devdaemon/start.js';
 import { daemonStatus, reloadDaemon, stopDaemon } from '../engine/devdaemon/stop.js';
@@ -114,6 +114,8 @@ async function start(args: DevDaemonArgs, bundlesDir: string, stateDir: string, 
     return 0;
   }
   console.error(`dockerd exited by itself (${typeof outcome === 'number' ? `exit code ${outcome}` : outcome})`);
+  // Its log went to a file, not this terminal: show how it ended.
+  if (args.logFile) console.error((await lastLines(record.logFile, 40)).join('\n'));
   return outcome === 0 ? 0 : 1;
 }
 

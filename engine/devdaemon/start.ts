@@ -7,7 +7,7 @@ import type { Manifest } from '../manifest.js';
 import type { Requirement } from '../model.js';
 import { ensureRequirements, installPolicy } from '../toolchain.js';
 import { waitForPing } from './client.js';
-import { launchDockerd } from './command.js';
+import { dockerdEnv, launchDockerd } from './command.js';
 import { dockerHostOf, stateLayout, type StateLayout } from './layout.js';
 import { lastLines } from './log.js';
 import { createBridge, planBridge } from './network.js';
@@ -61,7 +61,11 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
   await refuseRunning(layout);
   await recoverStale(layout, env, say);
   const manifest = await verifyBundle(bundleDir, layout.verifiedFile);
-  await ensureRequirements(RUNTIME_NEEDS, installPolicy(env, say));
+  if (process.getuid?.() !== 0) {
+    throw new UserError('dockerd needs root: it mounts filesystems and programs the network', 'Run npm run dev-daemon as root (e.g. with sudo -E).');
+  }
+  // The PATH dockerd will get (sbin included), so a found iptables is the one it runs.
+  await ensureRequirements(RUNTIME_NEEDS, installPolicy(dockerdEnv(bundleDir, env), say));
   if (existsSync(SYSTEM_CONTAINERD_SOCKET)) {
     throw new UserError(
       `a system containerd listens on ${SYSTEM_CONTAINERD_SOCKET}; dockerd would use it instead of the bundled containerd`,
