@@ -77,9 +77,9 @@ export async function ensureRequirements(requirements: Requirement[], policy: In
   const reasons = missing.map((r) => (r.kind === 'go' ? '' : `${r.aptPackage} (${r.why})`)).filter(Boolean);
   const command = `apt-get install -y --no-install-recommends ${packages.join(' ')}`;
   if (!policy.allowed) {
-    throw new UserError(`missing build prerequisites: ${[...new Set(reasons)].join(', ')}`, `Run as root: ${command}`);
+    throw new UserError(`missing prerequisites: ${[...new Set(reasons)].join(', ')}`, `Run as root: ${command}`);
   }
-  policy.say(`installing build prerequisites with apt-get: ${packages.join(' ')} (set MOBY_MAKE_NO_INSTALL=1 to turn this off)`);
+  policy.say(`installing missing prerequisites with apt-get: ${packages.join(' ')} (set MOBY_MAKE_NO_INSTALL=1 to turn this off)`);
   const aptEnv = { ...policy.env, DEBIAN_FRONTEND: 'noninteractive' };
   let result = await run(['apt-get', 'install', '-y', '--no-install-recommends', ...packages], { env: aptEnv });
   if (result.exitCode !== 0) {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createMD5, createSHA256 } from 'hash-wasm';
 import { createReadStream } from 'node:fs';
+import { measureStartup } from '../engine/devdaemon/measure.js';
 import { digestFile } from '../engine/hashing.js';
 import { runMain } from './lib/cli.js';
 import { defaultBundlesDir, projectRoot } from './paths.js';
@@ -88,6 +89,11 @@ async function main(): Promise<number> {
   console.log(`\nno-op make of the whole bundle (median of ${runs})`);
   const noop = await repeat(runs, () => execFileSync(tsx, [join(projectRoot, 'tasks', 'make.ts')], { env: { ...process.env, CI: 'true' } }));
   console.log(`  npm run make, nothing to do             ${noop.toFixed(3)} s wall, Node start included`);
+
+  console.log(`\ndev daemon start to API ready, against the bundled dockerd started directly with the same flags (median of ${runs})`);
+  const startup = await measureStartup({ bundlesDir: defaultBundlesDir(process.env), rounds: runs, dockerdArgs: ['--experimental'] });
+  console.log(`  raw dockerd                             ${startup.medianRawDockerd.toFixed(3)} s`);
+  console.log(`  npm run dev-daemon (checks included)    ${startup.medianDevDaemon.toFixed(3)} s  (${startup.overheadSeconds >= 0 ? '+' : ''}${startup.overheadSeconds.toFixed(3)} s)`);
 
   if (!values['skip-cold']) {
     const scratch = join(projectRoot, 'bundles', '.bench');

@@ -53,7 +53,7 @@ describe('build prerequisites', () => {
     );
     const result = await runTask('make', ['--no-install', '--components', join(work, 'components'), '--bundles', join(work, 'bundles')]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/missing build prerequisites: moby-make-no-such-package \(testing\)/);
+    expect(result.stderr).toMatch(/missing prerequisites: moby-make-no-such-package \(testing\)/);
     expect(result.stderr).toMatch(/Run as root: apt-get install -y --no-install-recommends moby-make-no-such-package/);
   });
 });
