@@ -1,13 +1,13 @@
 import type { ComponentDefinition } from '../engine/model.js';
 import { goSources } from '../engine/pins.js';
-import { containerdPin, containerdRecipe } from './lib/containerd.js';
+import { CONTAINERD, containerdRecipe } from './lib/containerd.js';
 
 /** containerd and ctr, as `make STATIC=1 binaries` builds them. */
 const containerd: ComponentDefinition = (context) => ({
   name: 'containerd',
   description: 'containerd and its ctr client',
   costHint: 60,
-  sources: goSources(containerdPin(context.env)),
+  sources: goSources(context.env, 'CONTAINERD', CONTAINERD),
   needs: [{ kind: 'go' }],
   recipe: containerdRecipe(context, [
     { package: './cmd/containerd', output: 'containerd' },

@@ -1,6 +1,6 @@
 import type { ComponentDefinition, ResolvedSource } from '../engine/model.js';
 import { goSources } from '../engine/pins.js';
-import { daemonPin, mobyVersionStamps } from './lib/moby.js';
+import { MOBY, mobyVersionStamps } from './lib/moby.js';
 
 /** dockerd, as moby's hack/make.sh `binary` (static) or `dynbinary` builds it. */
 const daemon: ComponentDefinition = ({ env, dynamic, hasPkgConfig }) => {
@@ -16,7 +16,7 @@ const daemon: ComponentDefinition = ({ env, dynamic, hasPkgConfig }) => {
     name: 'daemon',
     description: 'dockerd, the Docker Engine daemon',
     costHint: 150,
-    sources: goSources(daemonPin(env)),
+    sources: goSources(env, 'DAEMON', MOBY),
     needs: [
       { kind: 'go' },
       { kind: 'command', command: 'gcc', aptPackage: 'gcc', why: 'dockerd is built with cgo' },

@@ -1,13 +1,13 @@
 import type { ComponentDefinition, ResolvedSource } from '../engine/model.js';
 import { goSources } from '../engine/pins.js';
-import { daemonPin, mobyVersionStamps } from './lib/moby.js';
+import { MOBY, mobyVersionStamps } from './lib/moby.js';
 
 /** docker-proxy: pure Go, always static (moby's binary-proxy sets CGO_ENABLED=0). */
 const proxy: ComponentDefinition = ({ env }) => ({
   name: 'proxy',
   description: 'docker-proxy, the userland port forwarder',
   costHint: 10,
-  sources: goSources(daemonPin(env)),
+  sources: goSources(env, 'DAEMON', MOBY),
   needs: [{ kind: 'go' }],
   recipe: {
     kind: 'go',

@@ -1,22 +1,18 @@
 import type { ComponentDefinition } from '../engine/model.js';
 import { goSources } from '../engine/pins.js';
-import { daemonPin } from './lib/moby.js';
+import { MOBY } from './lib/moby.js';
 
 /** rootlesskit (CGO off, as moby's rootlesskit installer), plus moby's two rootless scripts. */
 const rootlesskit: ComponentDefinition = ({ env }) => ({
   name: 'rootlesskit',
   description: 'rootlesskit and the dockerd-rootless scripts',
   costHint: 40,
-  sources: goSources({
+  sources: goSources(env, 'ROOTLESSKIT', {
     module: 'github.com/rootless-containers/rootlesskit/v3',
     repository: 'https://github.com/rootless-containers/rootlesskit.git',
-    version: env.ROOTLESSKIT_VERSION ?? 'v3.1.0',
-    commits: { 'v3.1.0': '62d2101fbbe4f79bc845a337c4e868d27ff602c9' },
-    sums: { 'v3.1.0': 'h1:6RR+6Y9aml6gIkn4ohcHIpIy6I7Wmyt3iglKKEIb678=' },
-    ...(env.ROOTLESSKIT_COMMIT ? { commit: env.ROOTLESSKIT_COMMIT } : {}),
-    ...(env.ROOTLESSKIT_SRC ? { localPath: env.ROOTLESSKIT_SRC } : {}),
+    release: { version: 'v3.1.0', commit: '62d2101fbbe4f79bc845a337c4e868d27ff602c9', sum: 'h1:6RR+6Y9aml6gIkn4ohcHIpIy6I7Wmyt3iglKKEIb678=' },
   }),
-  extraSources: { moby: goSources(daemonPin(env)) },
+  extraSources: { moby: goSources(env, 'DAEMON', MOBY) },
   needs: [{ kind: 'go' }],
   recipe: {
     kind: 'go',

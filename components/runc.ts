@@ -8,14 +8,10 @@ const runc: ComponentDefinition = ({ env, dynamic }) => {
     name: 'runc',
     description: 'runc, the OCI runtime',
     costHint: 25,
-    sources: goSources({
+    sources: goSources(env, 'RUNC', {
       module: 'github.com/opencontainers/runc',
       repository: 'https://github.com/opencontainers/runc.git',
-      version: env.RUNC_VERSION ?? 'v1.4.3',
-      commits: { 'v1.4.3': 'bb14dabeb7185bb72c8c86735d090dcb20f36587' },
-      sums: { 'v1.4.3': 'h1:/bq84roxG30xEICkFodXzMEVQFs7kzo4lCiZME1uKxI=' },
-      ...(env.RUNC_COMMIT ? { commit: env.RUNC_COMMIT } : {}),
-      ...(env.RUNC_SRC ? { localPath: env.RUNC_SRC } : {}),
+      release: { version: 'v1.4.3', commit: 'bb14dabeb7185bb72c8c86735d090dcb20f36587', sum: 'h1:/bq84roxG30xEICkFodXzMEVQFs7kzo4lCiZME1uKxI=' },
     }),
     needs: [
       { kind: 'go' },

@@ -1,35 +1,35 @@
-import type { GitSourceSpec, ModuleSourceSpec, SourceSpec } from './model.js';
+import type { ComponentContext, GitSourceSpec, ModuleSourceSpec, SourceSpec } from './model.js';
+
+/** A Go module and the release of it this project builds by default. */
+export interface GoModulePin {
+  module: string;
+  repository: string;
+  release: { version: string; commit: string; sum: string };
+}
 
 /**
  * A Go component's usual candidates: the module through the module proxy,
- * then its upstream repository at the same tag. The commit is only known for
- * versions we pinned; an overridden version needs `<NAME>_COMMIT` for git.
+ * then its upstream repository at the same tag. The environment overrides
+ * them the way moby's Dockerfile ARGs do, under one prefix: `<P>_VERSION`
+ * picks another version (its commit, needed for git, from `<P>_COMMIT`), and
+ * `<P>_SRC` replaces every candidate with a local checkout.
  */
-export interface GoPin {
-  module: string;
-  repository: string;
-  version: string;
-  /** Known upstream commits by tag. */
-  commits: Record<string, string>;
-  /** Known module sums (h1:…) by tag, as go.sum records them. */
-  sums: Record<string, string>;
-  /** Explicit commit for the chosen version (from the environment). */
-  commit?: string;
-  /** A local checkout that replaces every pinned candidate. */
-  localPath?: string;
-}
-
-export function goSources(pin: GoPin): SourceSpec[] {
-  if (pin.localPath) return [{ kind: 'path', dir: pin.localPath }];
-  const commit = pin.commit ?? pin.commits[pin.version];
-  const sum = pin.sums[pin.version];
-  const module: ModuleSourceSpec = { kind: 'module', module: pin.module, version: pin.version, ...(commit ? { commit } : {}), ...(sum ? { sum } : {}) };
-  const candidates: SourceSpec[] = [module];
-  if (commit) {
-    const git: GitSourceSpec = { kind: 'git', url: pin.repository, ref: pin.version, commit };
-    candidates.push(git);
-  }
-  return candidates;
+export function goSources(env: ComponentContext['env'], prefix: string, pin: GoModulePin): SourceSpec[] {
+  const localPath = env[`${prefix}_SRC`];
+  if (localPath) return [{ kind: 'path', dir: localPath }];
+  const version = env[`${prefix}_VERSION`] ?? pin.release.version;
+  const isRelease = version === pin.release.version;
+  const commit = env[`${prefix}_COMMIT`] ?? (isRelease ? pin.release.commit : undefined);
+  const module: ModuleSourceSpec = {
+    kind: 'module',
+    module: pin.module,
+    version,
+    ...(commit ? { commit } : {}),
+    ...(isRelease ? { sum: pin.release.sum } : {}),
+  };
+  if (!commit) return [module];
+  const git: GitSourceSpec = { kind: 'git', url: pin.repository, ref: version, commit };
+  return [module, git];
 }
 
 /** `git describe --long` for a release tag: what runc's Makefile stamps. */

@@ -1,17 +1,12 @@
 import type { ComponentContext, GoBinary, GoRecipe } from '../../engine/model.js';
-import type { GoPin } from '../../engine/pins.js';
+import type { GoModulePin } from '../../engine/pins.js';
 
-export function containerdPin(env: ComponentContext['env']): GoPin {
-  return {
-    module: 'github.com/containerd/containerd/v2',
-    repository: 'https://github.com/containerd/containerd.git',
-    version: env.CONTAINERD_VERSION ?? 'v2.3.4',
-    commits: { 'v2.3.4': 'db8809540e1a7a9da5d518876894933ff55692ab' },
-    sums: { 'v2.3.4': 'h1:c2PJo/9UGVdiiw8SwrxuLxWGY+9b3jQ6Xp9zntneIvI=' },
-    ...(env.CONTAINERD_COMMIT ? { commit: env.CONTAINERD_COMMIT } : {}),
-    ...(env.CONTAINERD_SRC ? { localPath: env.CONTAINERD_SRC } : {}),
-  };
-}
+/** containerd, ctr and the shim come from one module (CONTAINERD_VERSION, CONTAINERD_SRC, ...). */
+export const CONTAINERD: GoModulePin = {
+  module: 'github.com/containerd/containerd/v2',
+  repository: 'https://github.com/containerd/containerd.git',
+  release: { version: 'v2.3.4', commit: 'db8809540e1a7a9da5d518876894933ff55692ab', sum: 'h1:c2PJo/9UGVdiiw8SwrxuLxWGY+9b3jQ6Xp9zntneIvI=' },
+};
 
 /**
  * containerd's Makefile: tags urfave_cli_no_docs (+ osusergo netgo static_build

@@ -1,21 +1,15 @@
 import { UserError } from '../../engine/errors.js';
 import type { ResolvedSource } from '../../engine/model.js';
-import type { GoPin } from '../../engine/pins.js';
+import type { GoModulePin } from '../../engine/pins.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The moby module: dockerd, docker-proxy and the rootless scripts all come from it. */
-export function daemonPin(env: Env): GoPin {
-  return {
-    module: 'github.com/moby/moby/v2',
-    repository: 'https://github.com/moby/moby.git',
-    version: env.DAEMON_VERSION ?? 'v2.0.0-beta.21',
-    commits: { 'v2.0.0-beta.21': 'c5b8ce9274b5c00cb1f8287c8e258edc1f01176d' },
-    sums: { 'v2.0.0-beta.21': 'h1:LrUr8ocwGt3nOdPRKmLMKRRPqYqKJP4VbZxT2vZwscs=' },
-    ...(env.DAEMON_COMMIT ? { commit: env.DAEMON_COMMIT } : {}),
-    ...(env.DAEMON_SRC ? { localPath: env.DAEMON_SRC } : {}),
-  };
-}
+/** The moby module: dockerd, docker-proxy and the rootless scripts all come from it (DAEMON_VERSION, DAEMON_SRC, ...). */
+export const MOBY: GoModulePin = {
+  module: 'github.com/moby/moby/v2',
+  repository: 'https://github.com/moby/moby.git',
+  release: { version: 'v2.0.0-beta.21', commit: 'c5b8ce9274b5c00cb1f8287c8e258edc1f01176d', sum: 'h1:LrUr8ocwGt3nOdPRKmLMKRRPqYqKJP4VbZxT2vZwscs=' },
+};
 
 /** hack/make.sh's VERSION: default `dev`, with git ref prefixes stripped. */
 export function mobyVersion(raw: string | undefined): string {

@@ -41,6 +41,16 @@ describe('the component set', () => {
     expect(runc?.sources[1]).toMatchObject({ ref: 'v1.4.3', commit: 'bb14dabeb7185bb72c8c86735d090dcb20f36587' });
   });
 
+  it('checks the pinned sum only for the pinned release, and offers git only where a commit is known', async () => {
+    const runcOf = async (env: Record<string, string>) => (await load(env)).find((s) => s.name === 'runc')?.sources;
+    expect((await runcOf({}))?.[0]).toMatchObject({ sum: 'h1:/bq84roxG30xEICkFodXzMEVQFs7kzo4lCiZME1uKxI=' });
+    const other = await runcOf({ RUNC_VERSION: 'v1.4.2' });
+    expect(other).toEqual([{ kind: 'module', module: 'github.com/opencontainers/runc', version: 'v1.4.2' }]);
+    const withCommit = await runcOf({ RUNC_VERSION: 'v1.4.2', RUNC_COMMIT: 'c241c0bb5e60a8e8c1b2e53d4eca8d0068d8d57e' });
+    expect(withCommit?.map((s) => s.kind)).toEqual(['module', 'git']);
+    expect(withCommit?.[1]).toMatchObject({ ref: 'v1.4.2', commit: 'c241c0bb5e60a8e8c1b2e53d4eca8d0068d8d57e' });
+  });
+
   it('builds a local checkout instead when DAEMON_SRC is set', async () => {
     const daemon = (await load({ DAEMON_SRC: '/src/moby' })).find((s) => s.name === 'daemon');
     expect(daemon?.sources).toEqual([{ kind: 'path', dir: '/src/moby' }]);
