@@ -10,6 +10,7 @@ import { sha256Text } from './hashing.js';
 import { acquireLock } from './lock.js';
 import { readManifest, type Manifest, type SourceRecord } from './manifest.js';
 import { outputsOf, type ComponentSpec, type ResolvedSource, type StampContext } from './model.js';
+import { StartGate } from './gate.js';
 import { Semaphore } from './semaphore.js';
 import { readTimings, writeTimings, type Timings } from './timings.js';
 import { resolveFirst, selectCandidates } from './sources/index.js';
@@ -47,6 +48,8 @@ export interface MakeResult {
 /** Bump when the meaning of a fingerprint changes, so old bundles rebuild. */
 const FINGERPRINT_SCHEMA = 'moby-make/1';
 const LOG_TAIL_LINES = 30;
+/** How long builds wait for the other components' sources before the first slots are handed out. */
+const START_GRACE_MS = 10_000;
 
 export async function make(options: MakeOptions): Promise<MakeResult> {
   const all = await loadComponents(options.componentsDir, componentContext(options.env, options.dynamic));
@@ -68,8 +71,9 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
     const previous = readManifest(paths.current);
     const slots = new Semaphore(Math.max(1, options.jobs));
     const timings = readTimings(paths.logs);
+    const gate = new StartGate(selected.length, START_GRACE_MS);
     const outcomes = await Promise.all(
-      selected.map((spec) => buildComponent(spec, { ...options, paths, runDir, previous, slots, toolchain, timings })),
+      selected.map((spec) => buildComponent(spec, { ...options, paths, runDir, previous, slots, gate, toolchain, timings })),
     );
     writeTimings(paths.logs, timings);
     const built = outcomes.filter((o): o is BuiltComponent => typeof o === 'object');
@@ -116,6 +120,7 @@ interface BuildEnvironment extends MakeOptions {
   runDir: string;
   previous: Manifest;
   slots: Semaphore;
+  gate: StartGate;
   toolchain: Toolchain;
   /** Seconds each component took last time: its scheduling priority, updated after each build. */
   timings: Timings;
@@ -128,6 +133,11 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
   const logFile = join(environment.paths.logs, `${spec.name}.log`);
   const log = createWriteStream(logFile);
   const started = Date.now();
+  let arrived = false;
+  const arrive = () => {
+    if (!arrived) environment.gate.arrive();
+    arrived = true;
+  };
   try {
     onEvent({ type: 'state', component: spec.name, state: 'resolving' });
     const context = { cacheDir: environment.cacheDir, workDir: join(environment.runDir, 'resolve', spec.name), log, signal, env: environment.env };
@@ -152,6 +162,8 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
     }
 
     onEvent({ type: 'state', component: spec.name, state: 'waiting' });
+    arrive();
+    await environment.gate.opened;
     const release = await environment.slots.acquire(environment.timings[spec.name] ?? spec.costHint ?? 0);
     const buildStarted = Date.now();
     try {
@@ -194,6 +206,7 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
     onEvent({ type: 'failed', component: spec.name, error: message, logFile, logTail: await tail(logFile, LOG_TAIL_LINES) });
     return 'failed';
   } finally {
+    arrive();
     await closeStream(log);
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { StartGate } from '../../engine/gate.js';
 import { Semaphore } from '../../engine/semaphore.js';
 
 describe('Semaphore', () => {
@@ -27,5 +28,29 @@ describe('Semaphore', () => {
     void slots.acquire().then(() => (admitted = true));
     await new Promise((r) => setTimeout(r, 10));
     expect(admitted).toBe(false);
+  });
+});
+
+describe('StartGate', () => {
+  const isOpen = async (gate: StartGate) => {
+    let open = false;
+    void gate.opened.then(() => (open = true));
+    await new Promise((r) => setTimeout(r, 5));
+    return open;
+  };
+
+  it('opens when every party has arrived', async () => {
+    const gate = new StartGate(2, 60_000);
+    gate.arrive();
+    expect(await isOpen(gate)).toBe(false);
+    gate.arrive();
+    expect(await isOpen(gate)).toBe(true);
+  });
+
+  it('opens after the grace period when a party is slow', async () => {
+    const gate = new StartGate(2, 20);
+    gate.arrive();
+    await new Promise((r) => setTimeout(r, 40));
+    expect(await isOpen(gate)).toBe(true);
   });
 });
