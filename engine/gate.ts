@@ -1,21 +1,21 @@
 /**
- * Opens once `expected` parties have arrived, or after `graceMs`, whichever
- * comes first. Builds wait at it so that slots are handed out by priority
- * among all components rather than to whichever resolved its sources first;
- * the grace period keeps one slow download from holding everything back.
+ * Calls `open` once `expected` parties have arrived, or after `graceMs`,
+ * whichever comes first. The build slots stay paused until then, so they are
+ * handed out by priority among all components rather than to whichever
+ * resolved its sources first; the grace period keeps one slow download from
+ * holding everything back.
  */
 export class StartGate {
   private arrived = 0;
-  private open!: () => void;
-  readonly opened: Promise<void>;
+  private isOpen = false;
+  private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly expected: number,
     graceMs: number,
+    private readonly onOpen: () => void,
   ) {
-    this.opened = new Promise((resolve) => (this.open = resolve));
-    const timer = setTimeout(() => this.open(), graceMs);
-    void this.opened.then(() => clearTimeout(timer));
+    this.timer = setTimeout(() => this.open(), graceMs);
     if (expected <= 0) this.open();
   }
 
@@ -23,5 +23,12 @@ export class StartGate {
   arrive(): void {
     this.arrived += 1;
     if (this.arrived >= this.expected) this.open();
+  }
+
+  private open(): void {
+    if (this.isOpen) return;
+    this.isOpen = true;
+    clearTimeout(this.timer);
+    this.onOpen();
   }
 }

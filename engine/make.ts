@@ -69,9 +69,9 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
     );
     const toolchain = await detectToolchain(selected, options.env);
     const previous = readManifest(paths.current);
-    const slots = new Semaphore(Math.max(1, options.jobs));
+    const slots = new Semaphore(Math.max(1, options.jobs), { paused: true });
     const timings = readTimings(paths.logs);
-    const gate = new StartGate(selected.length, START_GRACE_MS);
+    const gate = new StartGate(selected.length, START_GRACE_MS, () => slots.resume());
     const outcomes = await Promise.all(
       selected.map((spec) => buildComponent(spec, { ...options, paths, runDir, previous, slots, gate, toolchain, timings })),
     );
@@ -163,7 +163,6 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
 
     onEvent({ type: 'state', component: spec.name, state: 'waiting' });
     arrive();
-    await environment.gate.opened;
     const release = await environment.slots.acquire(environment.timings[spec.name] ?? spec.costHint ?? 0);
     const buildStarted = Date.now();
     try {

@@ -18,6 +18,20 @@ describe('Semaphore', () => {
     expect(order).toEqual(['long', 'medium', 'short']);
   });
 
+  it('created paused, hands out its first slots by priority, not by who asked first', async () => {
+    const slots = new Semaphore(2, { paused: true });
+    const order: string[] = [];
+    const quick = slots.acquire(5).then((r) => order.push('quick') && r);
+    const tiny = slots.acquire(1).then((r) => order.push('tiny') && r);
+    const dockerd = slots.acquire(150).then((r) => order.push('dockerd') && r);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(order).toEqual([]);
+    slots.resume();
+    await Promise.all([quick, dockerd]);
+    expect(order).toEqual(['dockerd', 'quick']);
+    void tiny;
+  });
+
   it('ignores a second release of the same slot', async () => {
     const slots = new Semaphore(1);
     const release = await slots.acquire();
@@ -32,25 +46,21 @@ describe('Semaphore', () => {
 });
 
 describe('StartGate', () => {
-  const isOpen = async (gate: StartGate) => {
-    let open = false;
-    void gate.opened.then(() => (open = true));
-    await new Promise((r) => setTimeout(r, 5));
-    return open;
-  };
-
-  it('opens when every party has arrived', async () => {
-    const gate = new StartGate(2, 60_000);
+  it('opens when every party has arrived', () => {
+    let opened = 0;
+    const gate = new StartGate(2, 60_000, () => (opened += 1));
     gate.arrive();
-    expect(await isOpen(gate)).toBe(false);
+    expect(opened).toBe(0);
     gate.arrive();
-    expect(await isOpen(gate)).toBe(true);
+    gate.arrive();
+    expect(opened).toBe(1);
   });
 
   it('opens after the grace period when a party is slow', async () => {
-    const gate = new StartGate(2, 20);
+    let opened = 0;
+    const gate = new StartGate(2, 20, () => (opened += 1));
     gate.arrive();
     await new Promise((r) => setTimeout(r, 40));
-    expect(await isOpen(gate)).toBe(true);
+    expect(opened).toBe(1);
   });
 });
