@@ -16,7 +16,7 @@ import { readTimings, writeTimings, type Timings } from './timings.js';
 import { resolveFirst, selectCandidates } from './sources/index.js';
 import { checkGoVersion, firstLineOf, detectGo, ensureRequirements, installPolicy, requiredGo } from './toolchain.js';
 
-export type ComponentState = 'resolving' | 'waiting' | 'building' | 'hashing';
+export type ComponentState = 'resolving' | 'waiting' | 'building';
 
 export type MakeEvent =
   | { type: 'plan'; components: string[] }
@@ -97,21 +97,31 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
   }
 }
 
+type Tool = 'go' | 'cc' | 'cmake';
+
+/** The tools whose versions decide a component's output, so they belong in its cache key. */
+function toolsUsedBy(spec: ComponentSpec): Tool[] {
+  const recipe = spec.recipe;
+  if (recipe.kind === 'cmake') return ['cc', 'cmake'];
+  return recipe.cgo ? ['go', 'cc'] : ['go'];
+}
+
 interface Toolchain {
-  go?: string;
-  cc?: string;
-  cmake?: string;
-  goSemver?: { raw: string; version: string };
+  /** `go env GOVERSION`, for the go.mod checks. */
+  go?: { raw: string; version: string };
+  /** Each tool's version line, as recorded in the manifest. */
+  versions: Partial<Record<Tool, string>>;
 }
 
 async function detectToolchain(specs: ComponentSpec[], env: MakeOptions['env']): Promise<Toolchain> {
-  const toolchain: Toolchain = {};
-  if (specs.some((s) => s.recipe.kind === 'go')) {
-    toolchain.goSemver = await detectGo(env);
-    toolchain.go = toolchain.goSemver.raw;
+  const needed = new Set(specs.flatMap(toolsUsedBy));
+  const toolchain: Toolchain = { versions: {} };
+  if (needed.has('go')) {
+    toolchain.go = await detectGo(env);
+    toolchain.versions.go = toolchain.go.raw;
   }
-  if (specs.some((s) => s.recipe.kind === 'cmake' || (s.recipe.kind === 'go' && s.recipe.cgo))) toolchain.cc = await firstLineOf(['cc', '--version'], env);
-  if (specs.some((s) => s.recipe.kind === 'cmake')) toolchain.cmake = await firstLineOf(['cmake', '--version'], env);
+  if (needed.has('cc')) toolchain.versions.cc = await firstLineOf(['cc', '--version'], env);
+  if (needed.has('cmake')) toolchain.versions.cmake = await firstLineOf(['cmake', '--version'], env);
   return toolchain;
 }
 
@@ -128,6 +138,49 @@ interface BuildEnvironment extends MakeOptions {
 
 type Outcome = BuiltComponent | 'up-to-date' | 'failed';
 
+/** Everything decided before anything runs: the verified sources, the steps, and the cache key they give. */
+interface ComponentPlan {
+  source: ResolvedSource;
+  extras: Record<string, ResolvedSource>;
+  steps: Step[];
+  toolchain: Record<string, string>;
+  fingerprint: string;
+}
+
+async function planComponent(spec: ComponentSpec, environment: BuildEnvironment, log: WriteStream): Promise<ComponentPlan> {
+  const context = { cacheDir: environment.cacheDir, workDir: join(environment.runDir, 'resolve', spec.name), log, signal: environment.signal, env: environment.env };
+  const forced = environment.env[`${spec.name.toUpperCase().replace(/-/g, '_')}_SOURCE`];
+  const source = await resolveFirst(spec.name, selectCandidates(spec.name, spec.sources, forced), context);
+  const extras: Record<string, ResolvedSource> = {};
+  for (const [name, candidates] of Object.entries(spec.extraSources ?? {})) {
+    extras[name] = await resolveFirst(`${spec.name} (${name})`, candidates, context);
+  }
+  if (spec.recipe.kind === 'go' && environment.toolchain.go) {
+    checkGoVersion(spec.name, await requiredGo(source.dir), environment.toolchain.go);
+  }
+  const steps = stepsFor(spec, source, stampContext(source, environment.env));
+  const toolchain = Object.fromEntries(toolsUsedBy(spec).map((tool) => [tool, environment.toolchain.versions[tool] ?? 'none']));
+  const fingerprint = sha256Text(
+    JSON.stringify({ schema: FINGERPRINT_SCHEMA, steps, source: source.identity, extras: mapValues(extras, (e) => e.identity), toolchain, outputs: outputsOf(spec) }),
+  );
+  return { source, extras, steps, toolchain, fingerprint };
+}
+
+/** Runs the plan's steps in a private staging folder; the outputs are published later, all at once. */
+async function executePlan(spec: ComponentSpec, plan: ComponentPlan, environment: BuildEnvironment, log: WriteStream): Promise<string> {
+  const outDir = join(environment.runDir, 'out', spec.name);
+  const workDir = join(environment.runDir, 'work', spec.name);
+  await mkdir(outDir, { recursive: true });
+  await mkdir(workDir, { recursive: true });
+  const stepPaths: StepPaths = { [SRC]: plan.source.dir, [OUT]: outDir, [WORK]: workDir };
+  for (const [name, extra] of Object.entries(plan.extras)) stepPaths[extraSourcePlaceholder(name)] = extra.dir;
+  await runSteps(plan.steps, stepPaths, environment.env, log, environment.signal);
+  for (const output of outputsOf(spec)) {
+    if (!existsSync(join(outDir, output))) throw new UserError(`the build finished but did not produce ${output}`);
+  }
+  return outDir;
+}
+
 async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment): Promise<Outcome> {
   const { onEvent, signal } = environment;
   const logFile = join(environment.paths.logs, `${spec.name}.log`);
@@ -140,23 +193,10 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
   };
   try {
     onEvent({ type: 'state', component: spec.name, state: 'resolving' });
-    const context = { cacheDir: environment.cacheDir, workDir: join(environment.runDir, 'resolve', spec.name), log, signal, env: environment.env };
-    const forced = environment.env[`${spec.name.toUpperCase().replace(/-/g, '_')}_SOURCE`];
-    const source = await resolveFirst(spec.name, selectCandidates(spec.name, spec.sources, forced), context);
-    const extras: Record<string, ResolvedSource> = {};
-    for (const [name, candidates] of Object.entries(spec.extraSources ?? {})) {
-      extras[name] = await resolveFirst(`${spec.name} (${name})`, candidates, context);
-    }
-    if (spec.recipe.kind === 'go' && environment.toolchain.goSemver) {
-      checkGoVersion(spec.name, await requiredGo(source.dir), environment.toolchain.goSemver);
-    }
-
-    const steps = stepsFor(spec, source, stampContext(source, environment.env));
-    const toolchain = toolchainFor(spec, environment.toolchain);
-    const fingerprint = sha256Text(JSON.stringify({ schema: FINGERPRINT_SCHEMA, steps, source: source.identity, extras: mapValues(extras, (e) => e.identity), toolchain, outputs: outputsOf(spec) }));
-    const currentDir = environment.paths.current;
-    if (environment.previous.components[spec.name]?.fingerprint === fingerprint && (await componentIntact(currentDir, environment.previous, spec.name))) {
-      log.write(`==> ${spec.name}: up to date (${fingerprint.slice(0, 12)})\n`);
+    const plan = await planComponent(spec, environment, log);
+    const { previous, paths } = environment;
+    if (previous.components[spec.name]?.fingerprint === plan.fingerprint && (await componentIntact(paths.current, previous, spec.name))) {
+      log.write(`==> ${spec.name}: up to date (${plan.fingerprint.slice(0, 12)})\n`);
       onEvent({ type: 'up-to-date', component: spec.name });
       return 'up-to-date';
     }
@@ -164,34 +204,24 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
     onEvent({ type: 'state', component: spec.name, state: 'waiting' });
     arrive();
     const release = await environment.slots.acquire(environment.timings[spec.name] ?? spec.costHint ?? 0);
-    const buildStarted = Date.now();
     try {
       onEvent({ type: 'state', component: spec.name, state: 'building' });
-      const outDir = join(environment.runDir, 'out', spec.name);
-      const workDir = join(environment.runDir, 'work', spec.name);
-      await mkdir(outDir, { recursive: true });
-      await mkdir(workDir, { recursive: true });
-      const stepPaths: StepPaths = { [SRC]: source.dir, [OUT]: outDir, [WORK]: workDir };
-      for (const [name, extra] of Object.entries(extras)) stepPaths[extraSourcePlaceholder(name)] = extra.dir;
-      await runSteps(steps, stepPaths, environment.env, log, signal);
-      for (const output of outputsOf(spec)) {
-        if (!existsSync(join(outDir, output))) throw new UserError(`the build finished but did not produce ${output}`);
-      }
+      const buildStarted = Date.now();
+      const stagedDir = await executePlan(spec, plan, environment, log);
       environment.timings[spec.name] = (Date.now() - buildStarted) / 1000;
-      onEvent({ type: 'state', component: spec.name, state: 'hashing' });
       const seconds = (Date.now() - started) / 1000;
       log.write(`==> ${spec.name}: built in ${seconds.toFixed(1)}s\n`);
       onEvent({ type: 'built', component: spec.name, seconds });
       return {
         name: spec.name,
-        stagedDir: outDir,
+        stagedDir,
         outputs: outputsOf(spec),
         record: {
-          fingerprint,
-          source: sourceRecord(source),
-          extraSources: mapValues(extras, sourceRecord),
-          toolchain,
-          commands: describeSteps(steps),
+          fingerprint: plan.fingerprint,
+          source: sourceRecord(plan.source),
+          extraSources: mapValues(plan.extras, sourceRecord),
+          toolchain: plan.toolchain,
+          commands: describeSteps(plan.steps),
         },
       };
     } finally {
@@ -215,14 +245,6 @@ export function stampContext(source: ResolvedSource, env: MakeOptions['env']): S
   const epoch = env.SOURCE_DATE_EPOCH;
   const when = epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : (source.commitTime ?? new Date(0));
   return { buildTime: when.toISOString().replace(/\.(\d{3})Z$/, '.$1000000+00:00') };
-}
-
-function toolchainFor(spec: ComponentSpec, toolchain: Toolchain): Record<string, string> {
-  const used: Record<string, string> = {};
-  if (spec.recipe.kind === 'go' && toolchain.go) used.go = toolchain.go;
-  if ((spec.recipe.kind === 'cmake' || (spec.recipe.kind === 'go' && spec.recipe.cgo)) && toolchain.cc) used.cc = toolchain.cc;
-  if (spec.recipe.kind === 'cmake' && toolchain.cmake) used.cmake = toolchain.cmake;
-  return used;
 }
 
 function sourceRecord(source: ResolvedSource): SourceRecord {
