@@ -10,7 +10,7 @@ import { resolveContext } from '../support/git-repos.js';
 
 /** The shape of Debian 12's own /etc/apt/sources.list.d/debian.sources. */
 const DEBIAN_SOURCES = `Types: deb
-# http://snapshot.debian.org/archive/debian/20250520T000000Z
+# http://archive.example/debian/20250520T000000Z
 URIs: http://mirror.example/debian
 Suites: bookworm bookworm-updates
 Components: main
