@@ -34,6 +34,19 @@ describe('runc from its pinned module', () => {
   });
 });
 
+describe('--dynamic (moby\'s dynbinary)', () => {
+  it('builds a dynamic PIE runc linked against the system libseccomp, with the same stamps', async () => {
+    const bundles = tempDir('runc-dynamic');
+    const result = await runTask('make', ['--only', 'runc', '--dynamic', '--bundles', bundles]);
+    expect(result.code).toBe(0);
+    const runc = join(bundles, 'binary-daemon', 'runc');
+    expect(execFileSync('ldd', [runc], { encoding: 'utf8' })).toMatch(/libseccomp\.so/);
+    expect(execFileSync('file', [runc], { encoding: 'utf8' })).toMatch(/pie executable, .*dynamically linked/);
+    expect(execFileSync(runc, ['--version'], { encoding: 'utf8' })).toMatch(/^commit: v1\.4\.3-0-gbb14dabeb$/m);
+    expect(readManifest(join(bundles, 'binary-daemon')).components.runc?.commands[0]).not.toMatch(/static/);
+  });
+});
+
 describe('the contributor flow: DAEMON_SRC points at a moby checkout', () => {
   it('builds that tree and stamps its HEAD, with -unsupported once it has uncommitted changes', async () => {
     const checkout = join(tempDir('moby'), 'moby');
