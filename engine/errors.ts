@@ -13,10 +13,10 @@ export class UserError extends Error {
   }
 }
 
-/** Ctrl-C or SIGTERM: not a failure of the build, and the bundle is untouched. */
+/** Ctrl-C or SIGTERM: not a failure, so the CLI exits 130; the hint says what was left as it was. */
 export class InterruptedError extends UserError {
-  constructor() {
-    super('interrupted', 'Nothing was published; the previous bundle is unchanged.');
+  constructor(hint = 'Nothing was published; the previous bundle is unchanged.') {
+    super('interrupted', hint);
     this.name = 'InterruptedError';
   }
 }

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { bundlePaths } from '../bundle.js';
-import { UserError } from '../errors.js';
+import { InterruptedError, UserError } from '../errors.js';
 import type { Manifest } from '../manifest.js';
 import type { Requirement } from '../model.js';
 import { ensureRequirements, installPolicy } from '../toolchain.js';
@@ -95,7 +95,7 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
   const ready = await waitForPing(layout.socket, () => exitStatus() !== undefined || Boolean(options.signal?.aborted) || performance.now() > deadline);
   if (!ready) {
     await stopDaemon(layout, env);
-    if (options.signal?.aborted) throw new UserError('interrupted');
+    if (options.signal?.aborted) throw new InterruptedError('dockerd was stopped again before it was ready.');
     const status = exitStatus();
     const why = status !== undefined ? `dockerd exited during start-up (${describeExit(status)})` : `dockerd did not answer on ${layout.socket} within ${Math.round((options.startTimeoutMs ?? START_TIMEOUT_MS) / 1000)} s`;
     throw new UserError(`${why}; the last ${LOG_TAIL} lines of ${logFile}:\n${(await lastLines(logFile, LOG_TAIL)).join('\n')}`);
