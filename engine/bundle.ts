@@ -1,5 +1,5 @@
 import { existsSync, lstatSync } from 'node:fs';
-import { link, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestFile, sha256File, sidecarLine } from './hashing.js';
 import { MANIFEST_FILE, readManifest, serializeManifest, type ComponentRecord, type Manifest } from './manifest.js';
@@ -55,9 +55,13 @@ export async function componentIntact(bundleDir: string, manifest: Manifest, com
 
 async function writeSidecars(dir: string, name: string): Promise<{ md5: string; sha256: string; size: number }> {
   const digests = await digestFile(join(dir, name));
+  await writeSidecarFiles(dir, name, digests);
+  return { ...digests, size: (await stat(join(dir, name))).size };
+}
+
+async function writeSidecarFiles(dir: string, name: string, digests: { md5: string; sha256: string }): Promise<void> {
   await writeFile(join(dir, `${name}.md5`), sidecarLine(digests.md5, name));
   await writeFile(join(dir, `${name}.sha256`), sidecarLine(digests.sha256, name));
-  return { ...digests, size: (await stat(join(dir, name))).size };
 }
 
 /**
@@ -74,12 +78,15 @@ export async function publish(paths: BundlePaths, built: readonly BuiltComponent
 
   for (const name of keep) {
     const record = previous.components[name];
-    if (!record) continue;
+    // A component whose files were removed by hand is dropped; the next build that selects it rebuilds it.
+    if (!record || !record.outputs.every((output) => existsSync(join(paths.current, output)))) continue;
     manifest.components[name] = record;
     for (const output of record.outputs) {
-      for (const file of [output, `${output}.md5`, `${output}.sha256`]) await link(join(paths.current, file), join(next, file));
+      await link(join(paths.current, output), join(next, output));
       const fileRecord = previous.files[output];
       if (fileRecord) manifest.files[output] = fileRecord;
+      // Sidecars are rewritten from the manifest's digests, so a lost or edited sidecar is repaired too.
+      if (fileRecord) await writeSidecarFiles(next, output, fileRecord);
     }
   }
   for (const component of built) {
@@ -112,9 +119,4 @@ async function pruneGenerations(paths: BundlePaths, keepId: string): Promise<voi
   for (const entry of await readdir(paths.generations)) {
     if (entry !== keepId) await rm(join(paths.generations, entry), { recursive: true, force: true });
   }
-}
-
-/** Where the current generation lives (for messages); undefined before the first build. */
-export async function currentGeneration(paths: BundlePaths): Promise<string | undefined> {
-  return existsSync(paths.current) ? readlink(paths.current).catch(() => undefined) : undefined;
 }

@@ -1,6 +1,6 @@
 import { $ } from 'zx';
 import type { Writable } from 'node:stream';
-import { InterruptedError, UserError } from './errors.js';
+import { InterruptedError } from './errors.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -54,15 +54,6 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   } finally {
     options.signal?.removeEventListener('abort', stop);
   }
-}
-
-/** Runs argv and returns trimmed stdout, or throws with the command's stderr. */
-export async function capture(argv: readonly string[], options: RunOptions = {}): Promise<string> {
-  const result = await run(argv, options);
-  if (result.exitCode !== 0) {
-    throw new UserError(`\`${argv.join(' ')}\` failed (exit ${result.exitCode}): ${lastLine(result.stderr || result.stdout)}`);
-  }
-  return result.stdout.trim();
 }
 
 export function lastLine(text: string): string {

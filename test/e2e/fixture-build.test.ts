@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../engine/manifest.js';
@@ -119,6 +119,42 @@ describe('a failing build', () => {
     expect(result.stdout).toMatch(/broken: FAILED/);
     expect(existsSync(join(project.bundle, 'hello'))).toBe(true);
     expect(existsSync(join(project.bundle, 'broken'))).toBe(false);
+  });
+});
+
+describe('a partial build', () => {
+  it('keeps the other components, and drops one whose files were deleted by hand until it is built again', async () => {
+    const project = fixture();
+    const otherSrc = join(tempDir('other'), 'src');
+    writeGoModule(otherSrc, 'other');
+    writeHelloComponent(project.paths.components, otherSrc, { name: 'other', output: 'other' });
+    expect((await project.make()).code).toBe(0);
+    rmSync(join(project.bundle, 'other'));
+    rmSync(join(project.bundle, 'hello.sha256'));
+    writeFileSync(join(project.paths.src, 'main.go'), readFileSync(join(project.paths.src, 'main.go'), 'utf8').replace('hello', 'hi'));
+
+    const onlyHello = await project.make(['--only', 'hello']);
+    expect(onlyHello.code).toBe(0);
+    expect(execFileSync(join(project.bundle, 'hello'), { encoding: 'utf8' })).toMatch(/^hi /);
+    expect(readManifest(project.bundle).components.other).toBeUndefined();
+    expect(existsSync(join(project.bundle, 'other.sha256'))).toBe(false);
+
+    expect((await project.make()).code).toBe(0);
+    expect(execFileSync(join(project.bundle, 'other'), { encoding: 'utf8' })).toMatch(/^other /);
+    execFileSync('sh', ['-c', 'sha256sum -c *.sha256 && md5sum -c *.md5'], { cwd: project.bundle });
+  });
+
+  it('repairs a lost sidecar of a component it keeps', async () => {
+    const project = fixture();
+    const otherSrc = join(tempDir('other'), 'src');
+    writeGoModule(otherSrc, 'other');
+    writeHelloComponent(project.paths.components, otherSrc, { name: 'other', output: 'other' });
+    expect((await project.make()).code).toBe(0);
+    const sidecar = readFileSync(join(project.bundle, 'other.sha256'), 'utf8');
+    rmSync(join(project.bundle, 'other.sha256'));
+    writeFileSync(join(project.paths.src, 'extra.go'), 'package main\n');
+    expect((await project.make(['--only', 'hello'])).code).toBe(0);
+    expect(readFileSync(join(project.bundle, 'other.sha256'), 'utf8')).toBe(sidecar);
   });
 });
 
