@@ -122,13 +122,19 @@ describe('a failing build', () => {
   });
 });
 
+/** The fixture plus a second component, `other`, both built. */
+async function builtWithTwoComponents() {
+  const project = fixture();
+  const otherSrc = join(tempDir('other'), 'src');
+  writeGoModule(otherSrc, 'other');
+  writeHelloComponent(project.paths.components, otherSrc, { name: 'other', output: 'other' });
+  expect((await project.make()).code).toBe(0);
+  return project;
+}
+
 describe('a partial build', () => {
   it('keeps the other components, and drops one whose files were deleted by hand until it is built again', async () => {
-    const project = fixture();
-    const otherSrc = join(tempDir('other'), 'src');
-    writeGoModule(otherSrc, 'other');
-    writeHelloComponent(project.paths.components, otherSrc, { name: 'other', output: 'other' });
-    expect((await project.make()).code).toBe(0);
+    const project = await builtWithTwoComponents();
     rmSync(join(project.bundle, 'other'));
     rmSync(join(project.bundle, 'hello.sha256'));
     writeFileSync(join(project.paths.src, 'main.go'), readFileSync(join(project.paths.src, 'main.go'), 'utf8').replace('hello', 'hi'));
@@ -145,11 +151,7 @@ describe('a partial build', () => {
   });
 
   it('repairs a lost sidecar of a component it keeps', async () => {
-    const project = fixture();
-    const otherSrc = join(tempDir('other'), 'src');
-    writeGoModule(otherSrc, 'other');
-    writeHelloComponent(project.paths.components, otherSrc, { name: 'other', output: 'other' });
-    expect((await project.make()).code).toBe(0);
+    const project = await builtWithTwoComponents();
     const sidecar = readFileSync(join(project.bundle, 'other.sha256'), 'utf8');
     rmSync(join(project.bundle, 'other.sha256'));
     writeFileSync(join(project.paths.src, 'extra.go'), 'package main\n');
