@@ -1,34 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../engine/manifest.js';
 import type { SourceSpec } from '../../engine/model.js';
 import { runTask, tempDir } from '../support/cli.js';
-import { writeGoModule } from '../support/fixtures.js';
+import { writeFixtureComponent, writeGoModule } from '../support/fixtures.js';
 import { FixtureRepo } from '../support/git-repos.js';
 
-/** A component file for the fixture Go module with the given candidates, in that order. */
 function writeComponent(dir: string, name: string, sources: SourceSpec[]): void {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, `${name}.ts`),
-    `export default () => ({
-  name: ${JSON.stringify(name)},
-  description: 'fixture',
-  sources: ${JSON.stringify(sources)},
-  needs: [{ kind: 'go' }],
-  recipe: {
-    kind: 'go',
-    binaries: [{ package: '.', output: ${JSON.stringify(name)} }],
-    cgo: false,
-    tags: [],
-    ldflags: ['-w'],
-    stamp: (source) => ({ 'main.version': source.version, 'main.commit': source.commit ?? 'none' }),
-  },
-});
-`,
-  );
+  writeFixtureComponent(dir, { name, sources });
 }
 
 describe('sources tried in order of preference', () => {

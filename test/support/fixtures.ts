@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SourceSpec } from '../../engine/model.js';
 
 /** A tiny Go module whose binary prints the values stamped into it. */
 export function writeGoModule(dir: string, message = 'hello'): void {
@@ -34,23 +35,22 @@ export function gitInit(dir: string): string {
 }
 
 /**
- * A component file for the fixture module. It imports nothing, so it can live
- * in any temporary folder; its shape is checked by the engine like any other.
+ * A component file for the fixture module with the given candidate sources.
+ * It imports nothing, so it can live in any temporary folder; its shape is
+ * checked by the engine like any other.
  */
-export function writeHelloComponent(componentsDir: string, sourceDir: string, options: { name?: string; output?: string } = {}): void {
-  const name = options.name ?? 'hello';
-  const output = options.output ?? 'hello';
+export function writeFixtureComponent(componentsDir: string, options: { name: string; output?: string; sources: SourceSpec[] }): void {
   mkdirSync(componentsDir, { recursive: true });
   writeFileSync(
-    join(componentsDir, `${name}.ts`),
+    join(componentsDir, `${options.name}.ts`),
     `export default () => ({
-  name: ${JSON.stringify(name)},
+  name: ${JSON.stringify(options.name)},
   description: 'fixture',
-  sources: [{ kind: 'path', dir: ${JSON.stringify(sourceDir)} }],
+  sources: ${JSON.stringify(options.sources)},
   needs: [{ kind: 'go' }],
   recipe: {
     kind: 'go',
-    binaries: [{ package: '.', output: ${JSON.stringify(output)} }],
+    binaries: [{ package: '.', output: ${JSON.stringify(options.output ?? options.name)} }],
     cgo: false,
     tags: [],
     ldflags: ['-w'],
@@ -63,6 +63,11 @@ export function writeHelloComponent(componentsDir: string, sourceDir: string, op
 });
 `,
   );
+}
+
+/** The fixture component building a local checkout (a path source). */
+export function writeHelloComponent(componentsDir: string, sourceDir: string, options: { name?: string; output?: string } = {}): void {
+  writeFixtureComponent(componentsDir, { name: options.name ?? 'hello', output: options.output ?? 'hello', sources: [{ kind: 'path', dir: sourceDir }] });
 }
 
 /** A `go` first on PATH that records each invocation, then runs the real one. */
