@@ -1,5 +1,5 @@
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stepsFor } from './builders/index.js';
 import { OUT, SRC, WORK, extraSourcePlaceholder, runSteps, type Step, type StepPaths } from './builders/steps.js';
@@ -183,8 +183,12 @@ async function executePlan(spec: ComponentSpec, plan: ComponentPlan, environment
 
 async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment): Promise<Outcome> {
   const { onEvent, signal } = environment;
+  // A run writes beside the last build's log and replaces it only when it builds (or fails):
+  // an up-to-date component keeps the compiler output of the build that made it.
   const logFile = join(environment.paths.logs, `${spec.name}.log`);
-  const log = createWriteStream(logFile);
+  const pendingLog = `${logFile}.partial`;
+  const log = createWriteStream(pendingLog);
+  let keepLog = false;
   const started = Date.now();
   let arrived = false;
   const arrive = () => {
@@ -196,11 +200,11 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
     const plan = await planComponent(spec, environment, log);
     const { previous, paths } = environment;
     if (previous.components[spec.name]?.fingerprint === plan.fingerprint && (await componentIntact(paths.current, previous, spec.name))) {
-      log.write(`==> ${spec.name}: up to date (${plan.fingerprint.slice(0, 12)})\n`);
       onEvent({ type: 'up-to-date', component: spec.name });
       return 'up-to-date';
     }
 
+    keepLog = true;
     onEvent({ type: 'state', component: spec.name, state: 'waiting' });
     arrive();
     const release = await environment.slots.acquire(environment.timings[spec.name] ?? spec.costHint ?? 0);
@@ -232,11 +236,14 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
     const message = describeError(error);
     log.write(`==> ${spec.name}: FAILED: ${message}\n`);
     await closeStream(log);
+    await rename(pendingLog, logFile);
     onEvent({ type: 'failed', component: spec.name, error: message, logFile, logTail: await tail(logFile, LOG_TAIL_LINES) });
     return 'failed';
   } finally {
     arrive();
     await closeStream(log);
+    if (keepLog && existsSync(pendingLog)) await rename(pendingLog, logFile);
+    else await rm(pendingLog, { force: true });
   }
 }
 

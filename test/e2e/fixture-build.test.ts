@@ -66,6 +66,9 @@ describe('building a fixture module from a path source', () => {
     expect(rerun.stdout).toMatch(/hello: up to date/);
     expect(rerun.stdout).toMatch(/everything is up to date/);
     expect(project.goBuilds().length).toBe(before);
+    // The log still holds the compiler command of the build that made the binary.
+    expect(readFileSync(join(project.paths.bundles, 'logs', 'hello.log'), 'utf8')).toMatch(/go build -trimpath/);
+    expect(existsSync(join(project.paths.bundles, 'logs', 'hello.log.partial'))).toBe(false);
   });
 
   it('rebuilds when the bundle was tampered with', async () => {
@@ -167,11 +170,11 @@ describe('an interrupted build', () => {
     const good = sha256Of(join(project.bundle, 'hello'));
     writeFileSync(join(project.paths.src, 'main.go'), readFileSync(join(project.paths.src, 'main.go'), 'utf8').replace('hello', 'changed'));
     // A go that hangs in `build` so the interrupt lands mid-compile.
-    writeFileSync(join(project.paths.bin, 'go'), `#!/bin/sh\nif [ "$1" = build ]; then echo building; sleep 59.123; fi\nexec ${realGo} "$@"\n`);
+    const started = join(project.paths.bin, 'build-started');
+    writeFileSync(join(project.paths.bin, 'go'), `#!/bin/sh\nif [ "$1" = build ]; then touch ${started}; sleep 59.123; fi\nexec ${realGo} "$@"\n`);
     let pid = 0;
     const interrupted = runTask('make', ['--components', project.paths.components, '--bundles', project.paths.bundles], { PATH: `${project.paths.bin}:${process.env.PATH}` }, (p) => (pid = p));
-    const log = join(project.paths.bundles, 'logs', 'hello.log');
-    await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('building'));
+    await waitFor(() => existsSync(started));
     process.kill(pid, 'SIGINT');
     const result = await interrupted;
     expect(result.code).toBe(130);
