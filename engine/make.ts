@@ -1,5 +1,5 @@
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stepsFor } from './builders/index.js';
 import { OUT, SRC, WORK, extraSourcePlaceholder, runSteps, type Step, type StepPaths } from './builders/steps.js';
@@ -8,6 +8,7 @@ import { componentContext, loadComponents, selectComponents } from './components
 import { InterruptedError, UserError, describeError } from './errors.js';
 import { sha256Text } from './hashing.js';
 import { acquireLock } from './lock.js';
+import { lastLines } from './log-tail.js';
 import { readManifest, type Manifest, type SourceRecord } from './manifest.js';
 import { outputsOf, type ComponentSpec, type ResolvedSource, type StampContext } from './model.js';
 import { StartGate } from './gate.js';
@@ -149,8 +150,7 @@ interface ComponentPlan {
 
 async function planComponent(spec: ComponentSpec, environment: BuildEnvironment, log: WriteStream): Promise<ComponentPlan> {
   const context = { cacheDir: environment.cacheDir, workDir: join(environment.runDir, 'resolve', spec.name), log, signal: environment.signal, env: environment.env };
-  const forced = environment.env[`${spec.name.toUpperCase().replace(/-/g, '_')}_SOURCE`];
-  const source = await resolveFirst(spec.name, selectCandidates(spec.name, spec.sources, forced), context);
+  const source = await resolveFirst(spec.name, selectCandidates(spec.name, spec.sources, environment.env), context);
   const extras: Record<string, ResolvedSource> = {};
   for (const [name, candidates] of Object.entries(spec.extraSources ?? {})) {
     extras[name] = await resolveFirst(`${spec.name} (${name})`, candidates, context);
@@ -237,7 +237,7 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
     log.write(`==> ${spec.name}: FAILED: ${message}\n`);
     await closeStream(log);
     await rename(pendingLog, logFile);
-    onEvent({ type: 'failed', component: spec.name, error: message, logFile, logTail: await tail(logFile, LOG_TAIL_LINES) });
+    onEvent({ type: 'failed', component: spec.name, error: message, logFile, logTail: await lastLines(logFile, LOG_TAIL_LINES) });
     return 'failed';
   } finally {
     arrive();
@@ -277,11 +277,6 @@ function describeSteps(steps: readonly Step[]): string[] {
 
 function mapValues<T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> {
   return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, map(v)]));
-}
-
-async function tail(file: string, lines: number): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').slice(-lines);
 }
 
 function closeStream(stream: WriteStream): Promise<void> {

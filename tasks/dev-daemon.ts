@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { defaultStateDir, dockerHostOf, stateLayout } from '../engine/devdaemon/layout.js';
-import { followFile, lastLines } from '../engine/devdaemon/log.js';
+import { followFile } from '../engine/devdaemon/log.js';
+import { lastLines } from '../engine/log-tail.js';
 import { parseDevDaemonArgs, type DevDaemonArgs } from '../engine/devdaemon/options.js';
 import { startDaemon } from '../engine/devdaemon/start.js';
 import { daemonStatus, reloadDaemon, stopDaemon } from '../engine/devdaemon/stop.js';

@@ -1,15 +1,10 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 
-/**
+/*
  * dockerd always writes to a file, never to a pipe of ours: a Go program dies
  * of SIGPIPE when its stdout reader goes away, and the daemon must outlive a
  * supervisor that is killed. Showing the log live means following that file.
  */
-export async function lastLines(file: string, count: number): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').filter(Boolean).slice(-count);
-}
 
 export interface Follower {
   /** Prints what is left and stops following. */

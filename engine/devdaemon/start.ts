@@ -9,7 +9,7 @@ import { ensureRequirements, installPolicy } from '../toolchain.js';
 import { waitForPing } from './client.js';
 import { dockerdEnv, launchDockerd } from './command.js';
 import { dockerHostOf, stateLayout, type StateLayout } from './layout.js';
-import { lastLines } from './log.js';
+import { lastLines } from '../log-tail.js';
 import { createBridge, planBridge } from './network.js';
 import { livePid, readPidFile, readRecord, writeRecord, type DaemonRecord } from './state.js';
 import { disproveBundle } from './proof.js';

@@ -25,9 +25,10 @@ function resolveOne(spec: SourceSpec, context: ResolveContext): Promise<Resolved
  * Keeps only the candidates of a kind forced from the environment
  * (e.g. INIT_SOURCE=debian-source); an unknown kind is an error.
  */
-export function selectCandidates(owner: string, candidates: SourceSpec[], forcedKind: string | undefined): SourceSpec[] {
-  if (!forcedKind) return candidates;
+export function selectCandidates(owner: string, candidates: SourceSpec[], env: Readonly<Record<string, string | undefined>>): SourceSpec[] {
   const variable = `${owner.toUpperCase().replace(/-/g, '_')}_SOURCE`;
+  const forcedKind = env[variable];
+  if (!forcedKind) return candidates;
   if (!SOURCE_KINDS.includes(forcedKind as SourceKind)) {
     throw new UserError(`${variable}=${forcedKind} is not a source kind`, `Valid kinds: ${SOURCE_KINDS.join(', ')}.`);
   }
