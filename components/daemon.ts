@@ -1,5 +1,5 @@
-import type { ComponentDefinition, ResolvedSource } from '../engine/model.js';
-import { goSources } from '../engine/pins.js';
+import type { ComponentDefinition, ResolvedSource } from '../build/model.js';
+import { goSources } from '../build/pins.js';
 import { MOBY, mobyVersionStamps } from './lib/moby.js';
 
 /** dockerd, as moby's hack/make.sh `binary` (static) or `dynbinary` builds it. */
@@ -7,11 +7,7 @@ const daemon: ComponentDefinition = ({ env, dynamic, hasPkgConfig }) => {
   const tags = dynamic ? ['nri_no_wasm'] : ['netgo', 'osusergo', 'static_build', 'nri_no_wasm'];
   tags.push(...(env.DOCKER_BUILDTAGS ?? '').split(/\s+/).filter(Boolean));
   if (!env.EXCLUDE_AUTO_BUILDTAG_JOURNALD && hasPkgConfig('libsystemd')) tags.push('journald');
-  const ldflags = [
-    ...(env.DOCKER_DEBUG ? [] : ['-w']),
-    ...(env.DOCKER_LDFLAGS ? [env.DOCKER_LDFLAGS] : []),
-    ...(dynamic ? [] : ['-extldflags -static']),
-  ];
+  const ldflags = [...(env.DOCKER_DEBUG ? [] : ['-w']), ...(env.DOCKER_LDFLAGS ? [env.DOCKER_LDFLAGS] : []), ...(dynamic ? [] : ['-extldflags -static'])];
   return {
     name: 'daemon',
     description: 'dockerd, the Docker Engine daemon',
@@ -21,7 +17,12 @@ const daemon: ComponentDefinition = ({ env, dynamic, hasPkgConfig }) => {
       { kind: 'go' },
       { kind: 'command', command: 'gcc', aptPackage: 'gcc', why: 'dockerd is built with cgo' },
       { kind: 'command', command: 'git', aptPackage: 'git', why: 'version stamping of local checkouts' },
-      { kind: 'file', anyOf: ['/usr/lib/x86_64-linux-gnu/libc.a', '/usr/lib/aarch64-linux-gnu/libc.a', '/usr/lib/libc.a'], aptPackage: 'libc6-dev', why: 'static linking' },
+      {
+        kind: 'file',
+        anyOf: ['/usr/lib/x86_64-linux-gnu/libc.a', '/usr/lib/aarch64-linux-gnu/libc.a', '/usr/lib/libc.a'],
+        aptPackage: 'libc6-dev',
+        why: 'static linking',
+      },
     ],
     recipe: {
       kind: 'go',

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createMD5, createSHA256 } from 'hash-wasm';
 import { createReadStream } from 'node:fs';
-import { measureStartup } from '../engine/devdaemon/measure.js';
-import { digestFile } from '../engine/hashing.js';
-import { runMain } from './lib/cli.js';
+import { measureStartup } from '../devdaemon/measure.js';
+import { digestFile } from '../core/hashing.js';
+import { median } from '../core/stats.js';
+import { runMain } from './cli/run-main.js';
 import { defaultBundlesDir, projectRoot } from './paths.js';
 
 /**
@@ -20,12 +21,6 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold]
   --skip-cold   leave out the cold build of every component (it takes minutes)`;
 
 const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 async function timed(action: () => unknown): Promise<number> {
   const start = process.hrtime.bigint();
@@ -61,7 +56,9 @@ function measureCommand(argv: string[], env: NodeJS.ProcessEnv): { wall: number;
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'skip-cold': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '5' }, 'skip-cold': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+  });
   if (values.help) {
     console.log(HELP);
     return 0;
@@ -93,7 +90,9 @@ async function main(): Promise<number> {
   console.log(`\ndev daemon start to API ready, against the bundled dockerd started directly with the same flags (median of ${runs})`);
   const startup = await measureStartup({ bundlesDir: defaultBundlesDir(process.env), rounds: runs, dockerdArgs: ['--experimental'] });
   console.log(`  raw dockerd                             ${startup.medianRawDockerd.toFixed(3)} s`);
-  console.log(`  npm run dev-daemon (checks included)    ${startup.medianDevDaemon.toFixed(3)} s  (${startup.overheadSeconds >= 0 ? '+' : ''}${startup.overheadSeconds.toFixed(3)} s)`);
+  console.log(
+    `  npm run dev-daemon (checks included)    ${startup.medianDevDaemon.toFixed(3)} s  (${startup.overheadSeconds >= 0 ? '+' : ''}${startup.overheadSeconds.toFixed(3)} s)`,
+  );
 
   if (!values['skip-cold']) {
     const scratch = join(projectRoot, 'bundles', '.bench');
@@ -105,7 +104,9 @@ async function main(): Promise<number> {
       GOCACHE: join(scratch, 'gocache'),
     });
     const cores = availableParallelism();
-    console.log(`  wall ${cold.wall.toFixed(1)} s, CPU ${cold.cpu.toFixed(1)} s, utilization ${(cold.cpu / (cores * cold.wall)).toFixed(2)} of ${cores} cores${cold.ok ? '' : ' (BUILD FAILED)'}`);
+    console.log(
+      `  wall ${cold.wall.toFixed(1)} s, CPU ${cold.cpu.toFixed(1)} s, utilization ${(cold.cpu / (cores * cold.wall)).toFixed(2)} of ${cores} cores${cold.ok ? '' : ' (BUILD FAILED)'}`,
+    );
     rmSync(scratch, { recursive: true, force: true });
   }
   return 0;

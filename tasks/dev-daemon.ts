@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
-import { defaultStateDir, dockerHostOf, stateLayout } from '../engine/devdaemon/layout.js';
-import { followFile } from '../engine/devdaemon/log.js';
-import { lastLines } from '../engine/log-tail.js';
-import { parseDevDaemonArgs, type DevDaemonArgs } from '../engine/devdaemon/options.js';
-import { startDaemon } from '../engine/devdaemon/start.js';
-import { daemonStatus, reloadDaemon, stopDaemon } from '../engine/devdaemon/stop.js';
-import { interruptSignal, runMain } from './lib/cli.js';
+import { defaultStateDir, dockerHostOf, stateLayout } from '../devdaemon/layout.js';
+import { followFile } from '../devdaemon/log.js';
+import { lastLines } from '../core/log-tail.js';
+import { parseDevDaemonArgs, type DevDaemonArgs } from './cli/dev-daemon-args.js';
+import { startDaemon } from '../devdaemon/start.js';
+import { daemonStatus, reloadDaemon, stopDaemon } from '../devdaemon/stop.js';
+import { interruptSignal, runMain } from './cli/run-main.js';
 import { defaultBundlesDir } from './paths.js';
 
 const HELP = `Usage: npm run dev-daemon -- [start] [options] [dockerd flags…]
@@ -79,7 +79,9 @@ async function status(layout: ReturnType<typeof stateLayout>): Promise<number> {
   console.log(`running: pid ${state.pid}, ${state.responding ? 'API answers' : 'API does not answer yet'}`);
   console.log(`DOCKER_HOST=${state.dockerHost}`);
   if (state.record) {
-    console.log(`since ${state.record.startedAt}; bundle ${state.record.bundleDir}; bridge ${state.record.bridge} (${state.record.subnet}); log ${state.record.logFile}`);
+    console.log(
+      `since ${state.record.startedAt}; bundle ${state.record.bundleDir}; bridge ${state.record.bridge} (${state.record.subnet}); log ${state.record.logFile}`,
+    );
   }
   return 0;
 }
@@ -88,7 +90,15 @@ async function start(args: DevDaemonArgs, bundlesDir: string, stateDir: string, 
   const env = process.env;
   const signal = interruptSignal();
   const say = (line: string) => console.log(line);
-  const daemon = await startDaemon({ bundlesDir, stateDir, dockerdArgs: args.dockerdArgs, ...(args.logFile ? { logFile: resolve(args.logFile) } : {}), env, say, signal });
+  const daemon = await startDaemon({
+    bundlesDir,
+    stateDir,
+    dockerdArgs: args.dockerdArgs,
+    ...(args.logFile ? { logFile: resolve(args.logFile) } : {}),
+    env,
+    say,
+    signal,
+  });
   const { record, layout } = daemon;
   console.log(`dockerd (pid ${record.pid}) is ready in ${record.readySeconds.toFixed(2)} s, running the bundle's runc, containerd and docker-init`);
   console.log(`DOCKER_HOST=${dockerHostOf(layout)}`);

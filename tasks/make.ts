@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UserError } from '../engine/errors.js';
-import { make, type MakeEvent } from '../engine/make.js';
-import { interruptSignal, parseList, runMain } from './lib/cli.js';
-import { listrRenderer } from './lib/render-listr.js';
-import { plainRenderer } from './lib/render-plain.js';
+import { UserError } from '../core/errors.js';
+import { make, type MakeEvent } from '../build/make.js';
+import { interruptSignal, parseList, runMain } from './cli/run-main.js';
+import { listrRenderer } from './render/listr.js';
+import { plainRenderer } from './render/plain.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
 
 const HELP = `Usage: npm run make -- [options]

@@ -1,8 +1,9 @@
 import Docker from 'dockerode';
-import { UserError } from '../engine/errors.js';
-import { defaultStateDir, dockerHostOf, stateLayout } from '../engine/devdaemon/layout.js';
-import { runMain } from './lib/cli.js';
+import { UserError } from '../core/errors.js';
+import { defaultStateDir, dockerHostOf, stateLayout } from '../devdaemon/layout.js';
+import { runMain } from './cli/run-main.js';
 import { defaultBundlesDir } from './paths.js';
+import type { Env } from '../core/env.js';
 
 const HELP = `Usage: mobicli ps
        mobicli start <image> [--name NAME] [cmd…]   (-- before a cmd that has its own --name)
@@ -10,8 +11,6 @@ const HELP = `Usage: mobicli ps
 
 A small client for the daemon API. It talks to $DOCKER_HOST, or to the dev
 daemon's socket (npm run dev-daemon) when DOCKER_HOST is unset.`;
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** $DOCKER_HOST as the docker CLI reads it (dockerode does), else the dev daemon's socket. */
 function connect(env: Env): { docker: Docker; where: string } {
@@ -37,7 +36,13 @@ async function ps(docker: Docker): Promise<void> {
   const rows = (await docker.listContainers()).map((c) => [c.Id.slice(0, 12), c.Image, (c.Names[0] ?? '').replace(/^\//, ''), c.Status]);
   const table = [['CONTAINER ID', 'IMAGE', 'NAME', 'STATUS'], ...rows];
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-  for (const row of table) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('   ').trimEnd());
+  for (const row of table)
+    console.log(
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('   ')
+        .trimEnd(),
+    );
 }
 
 interface StartArgs {
@@ -67,7 +72,11 @@ function parseStart(args: readonly string[]): StartArgs {
 }
 
 async function start(docker: Docker, args: StartArgs): Promise<void> {
-  const container = await docker.createContainer({ Image: args.image, ...(args.cmd.length > 0 ? { Cmd: args.cmd } : {}), ...(args.name ? { name: args.name } : {}) });
+  const container = await docker.createContainer({
+    Image: args.image,
+    ...(args.cmd.length > 0 ? { Cmd: args.cmd } : {}),
+    ...(args.name ? { name: args.name } : {}),
+  });
   await container.start();
   console.log(container.id.slice(0, 12));
 }

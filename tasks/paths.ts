@@ -1,15 +1,16 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Env } from '../core/env.js';
 
 /** The project root (this file lives in tasks/). */
 export const projectRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-export function defaultBundlesDir(env: Readonly<Record<string, string | undefined>>): string {
+export function defaultBundlesDir(env: Env): string {
   return resolve(env.MOBY_MAKE_BUNDLES ?? join(projectRoot, 'bundles'));
 }
 
 /** Downloads outlive `rm -rf bundles`, so they live in the user's cache. */
-export function defaultCacheDir(env: Readonly<Record<string, string | undefined>>): string {
+export function defaultCacheDir(env: Env): string {
   return resolve(env.MOBY_MAKE_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'moby-make'));
 }

@@ -1,8 +1,7 @@
-import { UserError } from '../../engine/errors.js';
-import type { ResolvedSource } from '../../engine/model.js';
-import type { GoModulePin } from '../../engine/pins.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { UserError } from '../../core/errors.js';
+import type { ResolvedSource } from '../../build/model.js';
+import type { GoModulePin } from '../../build/pins.js';
+import type { Env } from '../../core/env.js';
 
 /** The moby module: dockerd, docker-proxy and the rootless scripts all come from it (DAEMON_VERSION, DAEMON_SRC, ...). */
 export const MOBY: GoModulePin = {

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readManifest } from '../../engine/manifest.js';
+import { readManifest } from '../../core/manifest.js';
 import { runTask, tempDir } from '../support/cli.js';
 import { gitInit, writeGoModule, writeHelloComponent, writeRecordingGo } from '../support/fixtures.js';
 
@@ -25,7 +25,12 @@ function fixture() {
   const make = (args: string[] = [], env: Record<string, string> = {}) =>
     runTask('make', ['--components', paths.components, '--bundles', paths.bundles, ...args], { PATH: `${paths.bin}:${process.env.PATH}`, ...env });
   const bundle = join(paths.bundles, 'binary-daemon');
-  const goBuilds = () => (existsSync(paths.goCalls) ? readFileSync(paths.goCalls, 'utf8').split('\n').filter((l) => l.startsWith('build')) : []);
+  const goBuilds = () =>
+    existsSync(paths.goCalls)
+      ? readFileSync(paths.goCalls, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('build'))
+      : [];
   return { paths, commit, make, bundle, goBuilds };
 }
 
@@ -173,7 +178,12 @@ describe('an interrupted build', () => {
     const started = join(project.paths.bin, 'build-started');
     writeFileSync(join(project.paths.bin, 'go'), `#!/bin/sh\nif [ "$1" = build ]; then touch ${started}; sleep 59.123; fi\nexec ${realGo} "$@"\n`);
     let pid = 0;
-    const interrupted = runTask('make', ['--components', project.paths.components, '--bundles', project.paths.bundles], { PATH: `${project.paths.bin}:${process.env.PATH}` }, (p) => (pid = p));
+    const interrupted = runTask(
+      'make',
+      ['--components', project.paths.components, '--bundles', project.paths.bundles],
+      { PATH: `${project.paths.bin}:${process.env.PATH}` },
+      (p) => (pid = p),
+    );
     await waitFor(() => existsSync(started));
     process.kill(pid, 'SIGINT');
     const result = await interrupted;

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readManifest } from '../../engine/manifest.js';
+import { readManifest } from '../../core/manifest.js';
 import { runTask, tempDir, type CliResult } from '../support/cli.js';
 
 const VERSION_LINE = 'tini version 0.19.0 - git.de40ad0';
@@ -55,7 +55,11 @@ describe('docker-init built from tini v0.19.0', () => {
     await buildInit(second, cache, { INIT_SOURCE: 'debian-source' });
     for (const root of [first, second]) {
       const manifest = readManifest(join(root, 'binary-daemon'));
-      expect(manifest.components.init?.source).toMatchObject({ kind: 'debian-source', identity: 'sha256:0fd35a7030052acd9f58948d1d900fe1e432ee37103c5561554408bdac6bbf0d', version: 'v0.19.0' });
+      expect(manifest.components.init?.source).toMatchObject({
+        kind: 'debian-source',
+        identity: 'sha256:0fd35a7030052acd9f58948d1d900fe1e432ee37103c5561554408bdac6bbf0d',
+        version: 'v0.19.0',
+      });
       expect(readFileSync(join(root, 'logs', 'init.log'), 'utf8')).not.toMatch(/trying git/);
       expect(execFileSync(join(root, 'binary-daemon', 'docker-init'), ['--version'], { encoding: 'utf8' })).toBe(`${VERSION_LINE}\n`);
     }
@@ -94,7 +98,8 @@ describe('a cmake component', () => {
 });
 `,
     );
-    const make = () => runTask('make', ['--components', components, '--bundles', join(work, 'bundles'), '--jobs', '1'], { MOBY_MAKE_CACHE: join(work, 'cache') });
+    const make = () =>
+      runTask('make', ['--components', components, '--bundles', join(work, 'bundles'), '--jobs', '1'], { MOBY_MAKE_CACHE: join(work, 'cache') });
     return { work, src, make, bundle: join(work, 'bundles', 'binary-daemon') };
   }
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readManifest } from '../../engine/manifest.js';
+import { readManifest } from '../../core/manifest.js';
 import { runTask, tempDir } from '../support/cli.js';
 
 const goModCache = execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
@@ -34,7 +34,7 @@ describe('runc from its pinned module', () => {
   });
 });
 
-describe('--dynamic (moby\'s dynbinary)', () => {
+describe("--dynamic (moby's dynbinary)", () => {
   it('builds a dynamic PIE runc linked against the system libseccomp, with the same stamps', async () => {
     const bundles = tempDir('runc-dynamic');
     const result = await runTask('make', ['--only', 'runc', '--dynamic', '--bundles', bundles]);
@@ -52,7 +52,8 @@ describe('the contributor flow: DAEMON_SRC points at a moby checkout', () => {
     const checkout = join(tempDir('moby'), 'moby');
     cpSync(join(goModCache, 'github.com/moby/moby/v2@v2.0.0-beta.21'), checkout, { recursive: true });
     execFileSync('chmod', ['-R', 'u+w', checkout]);
-    const git = (...args: string[]) => execFileSync('git', ['-C', checkout, '-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { encoding: 'utf8' }).trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', checkout, '-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { encoding: 'utf8' }).trim();
     git('init', '-q');
     git('add', '-A');
     git('commit', '-qm', 'my change to moby');

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readManifest } from '../../engine/manifest.js';
-import type { SourceSpec } from '../../engine/model.js';
+import { readManifest } from '../../core/manifest.js';
+import type { SourceSpec } from '../../build/model.js';
 import { runTask, tempDir } from '../support/cli.js';
 import { writeFixtureComponent, writeGoModule } from '../support/fixtures.js';
 import { FixtureRepo } from '../support/git-repos.js';
@@ -53,7 +53,9 @@ describe('sources tried in order of preference', () => {
     writeComponent(components, 'hello', [{ kind: 'git', url: repo.fileUrl, ref: 'v1.0.0', commit: released }]);
     const result = await make(components, bundles);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`--- hello failed: hello: git ${repo.fileUrl} v1.0.0 (${released.slice(0, 12)}): ${repo.fileUrl} v1.0.0 is commit ${moved}, but the component pins ${released}`);
+    expect(result.stderr).toContain(
+      `--- hello failed: hello: git ${repo.fileUrl} v1.0.0 (${released.slice(0, 12)}): ${repo.fileUrl} v1.0.0 is commit ${moved}, but the component pins ${released}`,
+    );
     expect(existsSync(join(bundles, 'binary-daemon', 'hello'))).toBe(false);
     expect(readFileSync(join(bundles, 'logs', 'hello.log'), 'utf8')).not.toMatch(/go build/);
   });

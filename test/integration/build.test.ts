@@ -21,7 +21,10 @@ describe('image build on the dev daemon', () => {
       expect(result).toMatchObject({ exitCode: 0, stdout: 'copied-from-the-context\nproduced-by-run\n' });
     } finally {
       rmSync(context, { recursive: true, force: true });
-      await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getImage(tag)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   });
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { readManifest } from '../../engine/manifest.js';
+import { readManifest } from '../../core/manifest.js';
 import { devDaemon, execIn, runToCompletion, startDetached, uniqueName } from './support/containers.js';
 import { IMAGE } from './support/image.js';
 
@@ -34,9 +34,10 @@ describe('containers on the dev daemon', () => {
   it('execs into a running container', async () => {
     const container = await startDetached(devDaemon(), ['sleep', '600'], { name: uniqueName('exec') });
     try {
-      await container.exec({ Cmd: ['sh', '-c', 'echo written-by-exec > /tmp/mark'] }).then((e) => e.start({ hijack: true, stdin: false })).then(
-        (stream) => new Promise((resolve) => stream.on('end', resolve).resume()),
-      );
+      await container
+        .exec({ Cmd: ['sh', '-c', 'echo written-by-exec > /tmp/mark'] })
+        .then((e) => e.start({ hijack: true, stdin: false }))
+        .then((stream) => new Promise((resolve) => stream.on('end', resolve).resume()));
       const result = await execIn(container, ['sh', '-c', 'cat /tmp/mark; echo oops >&2; exit 7']);
       expect(result).toEqual({ exitCode: 7, stdout: 'written-by-exec\n', stderr: 'oops\n' });
     } finally {

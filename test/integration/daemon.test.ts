@@ -1,9 +1,9 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { sourceOfFile } from '../../engine/devdaemon/commits.js';
-import { argvOf, childrenOf, exeOf } from '../../engine/devdaemon/procfs.js';
-import { readManifest } from '../../engine/manifest.js';
+import { sourceOfFile } from '../../devdaemon/commits.js';
+import { argvOf, childrenOf, exeOf } from '../../core/procfs.js';
+import { readManifest } from '../../core/manifest.js';
 import { devDaemon } from './support/containers.js';
 
 const bundleDir = () => join(inject('bundlesDir'), 'binary-daemon');
@@ -11,7 +11,10 @@ const bundleDir = () => join(inject('bundlesDir'), 'binary-daemon');
 describe('the dev daemon runs the bundle', () => {
   it('reports experimental mode and the manifest commits of runc, containerd and docker-init', async () => {
     const manifest = readManifest(bundleDir());
-    const info = (await devDaemon().info()) as Record<'RuncCommit' | 'ContainerdCommit' | 'InitCommit', { ID: string }> & { ExperimentalBuild: boolean; DockerRootDir: string };
+    const info = (await devDaemon().info()) as Record<'RuncCommit' | 'ContainerdCommit' | 'InitCommit', { ID: string }> & {
+      ExperimentalBuild: boolean;
+      DockerRootDir: string;
+    };
     expect(info.ExperimentalBuild).toBe(true);
     expect(info.DockerRootDir).toBe(join(inject('devDaemonState'), 'root'));
 

@@ -4,11 +4,11 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { stateLayout } from '../../engine/devdaemon/layout.js';
-import { mountsUnder, processesUnder } from '../../engine/devdaemon/leftovers.js';
-import { bridgeName } from '../../engine/devdaemon/network.js';
-import { exeOf, running } from '../../engine/devdaemon/procfs.js';
-import { readRecord } from '../../engine/devdaemon/state.js';
+import { stateLayout } from '../../devdaemon/layout.js';
+import { mountsUnder, processesUnder } from '../../devdaemon/leftovers.js';
+import { bridgeName } from '../../devdaemon/network.js';
+import { exeOf, running } from '../../core/procfs.js';
+import { readRecord } from '../../devdaemon/state.js';
 import { runTask, tempDir as makeTempDir } from '../support/cli.js';
 import { uniqueName } from './support/containers.js';
 import { foregroundDevDaemon } from './support/foreground.js';
@@ -46,7 +46,11 @@ function bundleCopyWithChangedFile(changed: string): string {
 }
 
 function iptablesMentions(word: string): string[] {
-  return ['filter', 'nat'].flatMap((table) => execFileSync('iptables', ['-w', '-t', table, '-S'], { encoding: 'utf8' }).split('\n').filter((rule) => rule.split(/\s+/).includes(word)));
+  return ['filter', 'nat'].flatMap((table) =>
+    execFileSync('iptables', ['-w', '-t', table, '-S'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((rule) => rule.split(/\s+/).includes(word)),
+  );
 }
 
 /** Nothing of a stopped dev daemon may remain: processes, mounts, its bridge or the rules dockerd wrote for it. */
@@ -83,7 +87,8 @@ describe('dev-daemon refuses to start', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`a dev daemon is already running from ${state} \\(pid \\d+`));
     expect(result.stderr).toMatch(/npm run dev-daemon -- stop/);
-    expect((await new Docker({ socketPath: inject('devDaemonSocket') }).ping()).toString()).toBe('OK');
+    const pong: unknown = await new Docker({ socketPath: inject('devDaemonSocket') }).ping();
+    expect(String(pong)).toBe('OK');
   });
 
   it('a TCP listener beyond loopback without TLS, and the system Docker socket', async () => {

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
-import { stateLayout } from '../../engine/devdaemon/layout.js';
-import { sourceOfFile } from '../../engine/devdaemon/commits.js';
-import { readManifest } from '../../engine/manifest.js';
+import { stateLayout } from '../../devdaemon/layout.js';
+import { sourceOfFile } from '../../devdaemon/commits.js';
+import { readManifest } from '../../core/manifest.js';
 import { devDaemon, startDetached, uniqueName } from './support/containers.js';
 import { writeBusyboxRootfs } from './support/rootfs.js';
 

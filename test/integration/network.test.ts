@@ -2,9 +2,9 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
-import { stateLayout } from '../../engine/devdaemon/layout.js';
-import { allPids, argvOf, exeOf } from '../../engine/devdaemon/procfs.js';
-import { readRecord } from '../../engine/devdaemon/state.js';
+import { stateLayout } from '../../devdaemon/layout.js';
+import { allPids, argvOf, exeOf } from '../../core/procfs.js';
+import { readRecord } from '../../devdaemon/state.js';
 import { devDaemon, runToCompletion, startDetached, uniqueName } from './support/containers.js';
 
 /** httpd starts a moment after the container does; asking again is waiting, not asserting. */

@@ -13,12 +13,7 @@ export interface CliResult {
 const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
 
 /** Runs one of the project's commands as a user would (no TTY, so plain output). */
-export function runTask(
-  task: string,
-  args: string[],
-  env: Record<string, string | undefined> = {},
-  onSpawn?: (pid: number) => void,
-): Promise<CliResult> {
+export function runTask(task: string, args: string[], env: Record<string, string | undefined> = {}, onSpawn?: (pid: number) => void): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(tsx, [join(projectRoot, 'tasks', `${task}.ts`), ...args], {
       cwd: projectRoot,

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { ResolveContext } from '../../engine/sources/resolver.js';
+import type { ResolveContext } from '../../build/sources/resolver.js';
 
 const identity = ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'init.defaultBranch=main'];
 
@@ -39,7 +39,11 @@ export class FixtureRepo {
 }
 
 /** A resolve context whose log is kept in memory for assertions. */
-export function resolveContext(cacheDir: string, workDir: string, env: Record<string, string | undefined> = process.env): ResolveContext & { logText: () => string } {
+export function resolveContext(
+  cacheDir: string,
+  workDir: string,
+  env: Record<string, string | undefined> = process.env,
+): ResolveContext & { logText: () => string } {
   let text = '';
   const log = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { componentContext, loadComponents, selectComponents } from '../../engine/components.js';
-import { outputsOf, type ComponentSpec, type GoRecipe } from '../../engine/model.js';
+import { componentContext, loadComponents, selectComponents } from '../../build/components.js';
+import { outputsOf, type ComponentSpec, type GoRecipe } from '../../build/model.js';
 import { projectRoot } from '../../tasks/paths.js';
 
 const components = join(projectRoot, 'components');
-const load = (env: Record<string, string> = {}, dynamic = false) => loadComponents(components, { ...componentContext(env, dynamic), hasPkgConfig: () => false });
+const load = (env: Record<string, string> = {}, dynamic = false) =>
+  loadComponents(components, { ...componentContext(env, dynamic), hasPkgConfig: () => false });
 const goRecipe = (spec: ComponentSpec | undefined): GoRecipe => {
   if (spec?.recipe.kind !== 'go') throw new Error(`${spec?.name} is not a Go component`);
   return spec.recipe;
@@ -16,7 +17,17 @@ describe('the component set', () => {
     const specs = await load();
     const outputs = specs.flatMap(outputsOf).sort();
     expect(outputs).toEqual(
-      expect.arrayContaining(['containerd', 'containerd-shim-runc-v2', 'ctr', 'docker-proxy', 'dockerd', 'dockerd-rootless-setuptool.sh', 'dockerd-rootless.sh', 'rootlesskit', 'runc']),
+      expect.arrayContaining([
+        'containerd',
+        'containerd-shim-runc-v2',
+        'ctr',
+        'docker-proxy',
+        'dockerd',
+        'dockerd-rootless-setuptool.sh',
+        'dockerd-rootless.sh',
+        'rootlesskit',
+        'runc',
+      ]),
     );
     expect(new Set(outputs).size).toBe(outputs.length);
   });

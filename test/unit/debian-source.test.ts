@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../engine/errors.js';
-import { sha256File } from '../../engine/hashing.js';
-import { deriveDebSrc, privateAptConfig, verifyAndExtract } from '../../engine/sources/debian-source.js';
+import { UserError } from '../../core/errors.js';
+import { sha256File } from '../../core/hashing.js';
+import { deriveDebSrc, privateAptConfig, verifyAndExtract } from '../../build/sources/debian-source.js';
 import { tempDir } from '../support/cli.js';
 import { resolveContext } from '../support/git-repos.js';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { commitMatches, foreignPieces } from '../../engine/devdaemon/commits.js';
-import { dockerdArgv, dockerdEnv } from '../../engine/devdaemon/command.js';
-import { stateLayout } from '../../engine/devdaemon/layout.js';
-import { planBridge, readRoutes } from '../../engine/devdaemon/network.js';
-import { parseDevDaemonArgs } from '../../engine/devdaemon/options.js';
-import { emptyManifest, type Manifest, type SourceRecord } from '../../engine/manifest.js';
+import { commitMatches, foreignPieces } from '../../devdaemon/commits.js';
+import { dockerdArgv, dockerdEnv } from '../../devdaemon/command.js';
+import { stateLayout } from '../../devdaemon/layout.js';
+import { planBridge, readRoutes } from '../../devdaemon/network.js';
+import { parseDevDaemonArgs } from '../../tasks/cli/dev-daemon-args.js';
+import { emptyManifest, type Manifest, type SourceRecord } from '../../core/manifest.js';
 
 const RUNC: SourceRecord = { kind: 'module', identity: 'runc', version: 'v1.4.3', commit: 'bb14dabeb7185bb72c8c86735d090dcb20f36587' };
 const CONTAINERD: SourceRecord = { kind: 'module', identity: 'containerd', version: 'v2.3.4', commit: 'db8809540e1a7a9da5d518876894933ff55692ab' };

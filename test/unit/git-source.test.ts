@@ -2,9 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { UserError } from '../../engine/errors.js';
-import type { GitSourceSpec } from '../../engine/model.js';
-import { repositoryLocation, resolveGit } from '../../engine/sources/git.js';
+import { UserError } from '../../core/errors.js';
+import type { GitSourceSpec } from '../../build/model.js';
+import { repositoryLocation, resolveGit } from '../../build/sources/git.js';
 import { tempDir } from '../support/cli.js';
 import { FixtureRepo, resolveContext } from '../support/git-repos.js';
 
@@ -20,9 +20,9 @@ describe('the git source', () => {
   beforeEach(() => {
     work = tempDir('git-source');
     origin = new FixtureRepo(join(work, 'origin'));
-    released = origin.commit({ 'README': 'v1\n', 'src/main.c': 'int main(void) { return 0; }\n' }, 'release 1');
+    released = origin.commit({ README: 'v1\n', 'src/main.c': 'int main(void) { return 0; }\n' }, 'release 1');
     origin.tag('v1', released);
-    later = origin.commit({ 'README': 'v2\n' }, 'after the release');
+    later = origin.commit({ README: 'v2\n' }, 'after the release');
     cacheDir = join(work, 'cache');
   });
 
@@ -44,7 +44,10 @@ describe('the git source', () => {
   it('accepts a plain path, relative or absolute, and a branch as the ref', async () => {
     const absolute = await resolveGit(spec({ url: origin.dir }), resolveContext(cacheDir, join(work, 'run')));
     expect(headOf(absolute.dir)).toBe(released);
-    const branch = await resolveGit(spec({ url: relative(process.cwd(), origin.dir), ref: 'main', commit: later }), resolveContext(cacheDir, join(work, 'run')));
+    const branch = await resolveGit(
+      spec({ url: relative(process.cwd(), origin.dir), ref: 'main', commit: later }),
+      resolveContext(cacheDir, join(work, 'run')),
+    );
     expect(headOf(branch.dir)).toBe(later);
     expect(repositoryLocation('https://example.com/x.git')).toBe('https://example.com/x.git');
     expect(repositoryLocation('git@example.com:x.git')).toBe('git@example.com:x.git');

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { digestFile, sidecarLine } from '../../engine/hashing.js';
+import { digestFile, sidecarLine } from '../../core/hashing.js';
 import { tempDir } from '../support/cli.js';
 
 describe('sidecars', () => {

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cmakeSteps } from '../../engine/builders/cmake.js';
-import { componentContext, loadComponents } from '../../engine/components.js';
-import { outputsOf, type CMakeRecipe, type ComponentSpec, type ResolvedSource } from '../../engine/model.js';
+import { cmakeSteps } from '../../build/builders/cmake.js';
+import { componentContext, loadComponents } from '../../build/components.js';
+import { outputsOf, type CMakeRecipe, type ComponentSpec, type ResolvedSource } from '../../build/model.js';
 import { projectRoot } from '../../tasks/paths.js';
 
 const COMMIT = 'de40ad007797e0dcd8b7126f27bb87401d224240';
@@ -64,7 +64,12 @@ describe('the init component (docker-init = tini)', () => {
   it('supplies the git id only to a tree without .git, from the commit the tarball was cut from', async () => {
     const recipe = cmakeRecipe(await loadInit());
     const tarball = cmakeSteps(recipe, resolved({ kind: 'debian-source', identity: 'sha256:0fd3', dir: '/cache/debian-source/trees/0fd3' }));
-    expect(tarball[1]).toEqual({ kind: 'edit', file: '@WORK@/src/CMakeLists.txt', find: 'set(tini_VERSION_GIT "")', replace: 'set(tini_VERSION_GIT " - git.de40ad0")' });
+    expect(tarball[1]).toEqual({
+      kind: 'edit',
+      file: '@WORK@/src/CMakeLists.txt',
+      find: 'set(tini_VERSION_GIT "")',
+      replace: 'set(tini_VERSION_GIT " - git.de40ad0")',
+    });
     // A checkout (git, or a contributor's path) has its .git: tini's CMakeLists reads it, -dirty included.
     expect(cmakeSteps(recipe, resolved({ kind: 'path', dirty: true })).some((s) => s.kind === 'edit')).toBe(false);
   });

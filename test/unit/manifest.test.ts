@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MANIFEST_FILE, emptyManifest, readManifest, serializeManifest, type Manifest } from '../../engine/manifest.js';
+import { MANIFEST_FILE, emptyManifest, readManifest, serializeManifest, type Manifest } from '../../core/manifest.js';
 import { tempDir } from '../support/cli.js';
 
 describe('manifest', () => {

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { matchesModulePrefix, resolveModule } from '../../engine/sources/module.js';
+import { matchesModulePrefix, resolveModule } from '../../build/sources/module.js';
 import { tempDir } from '../support/cli.js';
 
 const context = (env: Record<string, string | undefined> = {}) => ({
@@ -48,13 +48,17 @@ describe('module source', () => {
 
   it('refuses a module whose origin commit is not the pinned one (a moved tag)', async () => {
     const moby = { kind: 'module' as const, module: 'github.com/moby/moby/v2', version: 'v2.0.0-beta.21' };
-    await expect(resolveModule({ ...moby, commit: 'c5b8ce9274b5c00cb1f8287c8e258edc1f01176d' }, context())).resolves.toMatchObject({ commit: 'c5b8ce9274b5c00cb1f8287c8e258edc1f01176d' });
+    await expect(resolveModule({ ...moby, commit: 'c5b8ce9274b5c00cb1f8287c8e258edc1f01176d' }, context())).resolves.toMatchObject({
+      commit: 'c5b8ce9274b5c00cb1f8287c8e258edc1f01176d',
+    });
     await expect(resolveModule({ ...moby, commit: '0000000000000000000000000000000000000000' }, context())).rejects.toThrow(
       /comes from commit c5b8ce9274b5c00cb1f8287c8e258edc1f01176d, but the component pins 0000000/,
     );
   });
 
   it('says what go said when a version does not exist', async () => {
-    await expect(resolveModule({ ...runc, version: 'v9.9.9' }, context())).rejects.toThrow(/cannot download github.com\/opencontainers\/runc@v9\.9\.9: .*v9\.9\.9/);
+    await expect(resolveModule({ ...runc, version: 'v9.9.9' }, context())).rejects.toThrow(
+      /cannot download github.com\/opencontainers\/runc@v9\.9\.9: .*v9\.9\.9/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { StartGate } from '../../engine/gate.js';
-import { Semaphore } from '../../engine/semaphore.js';
+import { StartGate } from '../../build/scheduling/gate.js';
+import { Semaphore } from '../../build/scheduling/semaphore.js';
 
 describe('Semaphore', () => {
   it('admits at most its size and wakes the highest priority waiter first', async () => {

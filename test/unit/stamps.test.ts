@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { goSteps } from '../../engine/builders/go.js';
-import { stampContext } from '../../engine/make.js';
-import type { ResolvedSource } from '../../engine/model.js';
+import { goSteps } from '../../build/builders/go.js';
+import { stampContext } from '../../build/make.js';
+import type { ResolvedSource } from '../../build/model.js';
 import { mobyGitCommit, mobyVersion, mobyVersionStamps } from '../../components/lib/moby.js';
 
 const source: ResolvedSource = {
@@ -45,7 +45,14 @@ describe('moby version stamping (hack/make.sh)', () => {
 describe('go build steps', () => {
   it('spell the build as a Makefile would, quoting stamped values that contain spaces', () => {
     const [step] = goSteps(
-      { kind: 'go', binaries: [{ package: './cmd/x', output: 'x' }], cgo: false, tags: ['netgo', 'osusergo'], ldflags: ['-w'], stamp: () => ({ 'main.name': 'two words' }) },
+      {
+        kind: 'go',
+        binaries: [{ package: './cmd/x', output: 'x' }],
+        cgo: false,
+        tags: ['netgo', 'osusergo'],
+        ldflags: ['-w'],
+        stamp: () => ({ 'main.name': 'two words' }),
+      },
       source,
       { buildTime: 't' },
     );

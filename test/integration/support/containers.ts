@@ -23,7 +23,7 @@ export interface Finished {
 export function demux(buffer: Buffer): { stdout: string; stderr: string } {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= buffer.length; ) {
+  for (let offset = 0; offset + 8 <= buffer.length;) {
     const size = buffer.readUInt32BE(offset + 4);
     const frame = buffer.subarray(offset + 8, offset + 8 + size);
     (buffer[offset] === 2 ? err : out).push(frame);
@@ -33,12 +33,16 @@ export function demux(buffer: Buffer): { stdout: string; stderr: string } {
 }
 
 /** Creates, starts and waits for a container; returns its exit code and output, then removes it. */
-export async function runToCompletion(docker: Docker, cmd: string[], options: Partial<Docker.ContainerCreateOptions> = {}): Promise<Finished & { inspect: Docker.ContainerInspectInfo }> {
+export async function runToCompletion(
+  docker: Docker,
+  cmd: string[],
+  options: Partial<Docker.ContainerCreateOptions> = {},
+): Promise<Finished & { inspect: Docker.ContainerInspectInfo }> {
   const container = await docker.createContainer({ Image: IMAGE, Cmd: cmd, ...options });
   try {
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    const logs = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    const logs = await container.logs({ stdout: true, stderr: true, follow: false });
     return { exitCode: StatusCode, ...demux(logs), inspect: await container.inspect() };
   } finally {
     await container.remove({ force: true });

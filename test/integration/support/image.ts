@@ -28,7 +28,7 @@ export function followProgress(docker: Docker, stream: NodeJS.ReadableStream): P
     docker.modem.followProgress(stream, (error: Error | null, output: Array<Record<string, unknown>>) => {
       const reported = output?.find((event) => event.error || event.errorDetail);
       if (error) reject(error);
-      else if (reported) reject(new Error(String(reported.error ?? JSON.stringify(reported.errorDetail))));
+      else if (reported) reject(new Error(typeof reported.error === 'string' ? reported.error : JSON.stringify(reported.errorDetail)));
       else resolve(output);
     });
   });

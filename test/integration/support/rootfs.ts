@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../../../engine/errors.js';
-import { ensureRequirements, installPolicy } from '../../../engine/toolchain.js';
+import { UserError } from '../../../core/errors.js';
+import { ensureRequirements, installPolicy } from '../../../core/requirements.js';
 
 /** Debian's busybox-static: one static binary, so a rootfs needs nothing else and no registry. */
 export const BUSYBOX = '/bin/busybox';
@@ -32,7 +32,9 @@ export function writeBusyboxRootfs(dir: string): void {
   chmodSync(join(dir, 'tmp'), 0o1777);
   copyFileSync(BUSYBOX, join(dir, 'bin', 'busybox'));
   chmodSync(join(dir, 'bin', 'busybox'), 0o755);
-  const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
+  const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((a) => a && a !== 'busybox');
   for (const applet of applets) symlinkSync('busybox', join(dir, 'bin', applet));
   writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
   writeFileSync(join(dir, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');

@@ -1,0 +1,42 @@
+import { UserError } from '../../core/errors.js';
+import type { CopiedFile, GoRecipe, ResolvedSource, StampContext } from '../model.js';
+import { OUT, SRC, extraSourcePlaceholder, type Step } from './steps.js';
+
+/** One `go build` per binary, exactly as a Makefile would spell it. */
+export function goSteps(recipe: GoRecipe, source: ResolvedSource, stampContext: StampContext): Step[] {
+  const stamps = Object.entries(recipe.stamp(source, stampContext)).map(([name, value]) => `-X ${quoteLdflag(`${name}=${value}`)}`);
+  const ldflags = [...recipe.ldflags, ...stamps].join(' ');
+  const env: Record<string, string> = {
+    CGO_ENABLED: recipe.cgo ? '1' : '0',
+    // Never let go fetch another toolchain behind the user's back; the version check says what to install.
+    GOTOOLCHAIN: 'local',
+    // We stamp versions ourselves; VCS stamping fails in read-only module trees.
+    GOFLAGS: '-buildvcs=false',
+    ...recipe.env,
+  };
+  return recipe.binaries.map((binary) => {
+    const tags = [...recipe.tags, ...(binary.extraTags ?? [])];
+    const argv = ['go', 'build', '-trimpath'];
+    if (recipe.buildmode) argv.push(`-buildmode=${recipe.buildmode}`);
+    if (tags.length > 0) argv.push('-tags', tags.join(' '));
+    argv.push('-ldflags', ldflags, '-o', `${OUT}/${binary.output}`, binary.package);
+    return { kind: 'exec', argv, cwd: SRC, env };
+  });
+}
+
+export function copySteps(copies: readonly CopiedFile[]): Step[] {
+  return copies.map((copy) => ({
+    kind: 'copy',
+    from: `${copy.from === 'main' ? SRC : extraSourcePlaceholder(copy.from)}/${copy.path}`,
+    to: `${OUT}/${copy.output}`,
+    mode: copy.mode,
+  }));
+}
+
+/** Go splits -ldflags on spaces unless a value is quoted; its quoting has no escapes. */
+function quoteLdflag(assignment: string): string {
+  if (!/[\s'"]/.test(assignment)) return assignment;
+  if (!assignment.includes("'")) return `'${assignment}'`;
+  if (!assignment.includes('"')) return `"${assignment}"`;
+  throw new UserError(`cannot pass ${assignment} to the Go linker: it contains both kinds of quote`);
+}

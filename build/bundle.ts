@@ -1,0 +1,95 @@
+import { existsSync, lstatSync } from 'node:fs';
+import { link, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BundlePaths } from '../core/bundle-layout.js';
+import { digestFile, sha256File, sidecarLine } from '../core/hashing.js';
+import { MANIFEST_FILE, readManifest, serializeManifest, type ComponentRecord, type Manifest } from '../core/manifest.js';
+
+export interface BuiltComponent {
+  name: string;
+  record: Omit<ComponentRecord, 'outputs'>;
+  /** Folder holding exactly the component's output files. */
+  stagedDir: string;
+  outputs: string[];
+}
+
+/** True when every file the manifest lists for the component is present with its recorded sha256. */
+export async function componentIntact(bundleDir: string, manifest: Manifest, component: string): Promise<boolean> {
+  const record = manifest.components[component];
+  if (!record) return false;
+  for (const output of record.outputs) {
+    const file = manifest.files[output];
+    const path = join(bundleDir, output);
+    if (!file || !existsSync(path)) return false;
+    if ((await stat(path)).size !== file.size || (await sha256File(path)) !== file.sha256) return false;
+  }
+  return true;
+}
+
+async function writeSidecars(dir: string, name: string): Promise<{ md5: string; sha256: string; size: number }> {
+  const digests = await digestFile(join(dir, name));
+  await writeSidecarFiles(dir, name, digests);
+  return { ...digests, size: (await stat(join(dir, name))).size };
+}
+
+async function writeSidecarFiles(dir: string, name: string, digests: { md5: string; sha256: string }): Promise<void> {
+  await writeFile(join(dir, `${name}.md5`), sidecarLine(digests.md5, name));
+  await writeFile(join(dir, `${name}.sha256`), sidecarLine(digests.sha256, name));
+}
+
+/**
+ * Publishes a new generation: unchanged components are hard-linked from the
+ * current bundle, built ones are moved in from staging, then the symlink swaps.
+ */
+export async function publish(paths: BundlePaths, built: readonly BuiltComponent[], keep: readonly string[]): Promise<Manifest> {
+  await adoptLegacyDirectory(paths);
+  const previous = readManifest(paths.current);
+  const id = `${Date.now().toString(36)}-${process.pid}`;
+  const next = join(paths.generations, id);
+  await mkdir(next, { recursive: true });
+  const manifest: Manifest = { schema: 1, components: {}, files: {} };
+
+  for (const name of keep) {
+    const record = previous.components[name];
+    // A component whose files were removed by hand is dropped; the next build that selects it rebuilds it.
+    if (!record || !record.outputs.every((output) => existsSync(join(paths.current, output)))) continue;
+    manifest.components[name] = record;
+    for (const output of record.outputs) {
+      await link(join(paths.current, output), join(next, output));
+      const fileRecord = previous.files[output];
+      if (fileRecord) manifest.files[output] = fileRecord;
+      // Sidecars are rewritten from the manifest's digests, so a lost or edited sidecar is repaired too.
+      if (fileRecord) await writeSidecarFiles(next, output, fileRecord);
+    }
+  }
+  for (const component of built) {
+    for (const output of component.outputs) {
+      await rename(join(component.stagedDir, output), join(next, output));
+      manifest.files[output] = { component: component.name, ...(await writeSidecars(next, output)) };
+    }
+    manifest.components[component.name] = { ...component.record, outputs: component.outputs };
+  }
+  await writeFile(join(next, MANIFEST_FILE), serializeManifest(manifest));
+  await writeSidecars(next, MANIFEST_FILE);
+
+  const temporaryLink = join(paths.root, `.binary-daemon.${id}`);
+  await symlink(join('.generations', id), temporaryLink);
+  await rename(temporaryLink, paths.current);
+  await pruneGenerations(paths, id);
+  return manifest;
+}
+
+/** A bundle folder from before generations existed becomes the first generation. */
+async function adoptLegacyDirectory(paths: BundlePaths): Promise<void> {
+  if (!existsSync(paths.current) || lstatSync(paths.current).isSymbolicLink()) return;
+  await mkdir(paths.generations, { recursive: true });
+  const id = `legacy-${Date.now().toString(36)}`;
+  await rename(paths.current, join(paths.generations, id));
+  await symlink(join('.generations', id), paths.current);
+}
+
+async function pruneGenerations(paths: BundlePaths, keepId: string): Promise<void> {
+  for (const entry of await readdir(paths.generations)) {
+    if (entry !== keepId) await rm(join(paths.generations, entry), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,64 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { UserError } from '../core/errors.js';
+import { outputsOf, type ComponentContext, type ComponentDefinition, type ComponentSpec } from './model.js';
+import type { Env } from '../core/env.js';
+
+/** Every `*.ts` file in the folder is a component; adding one touches nothing else. */
+export async function loadComponents(dir: string, context: ComponentContext): Promise<ComponentSpec[]> {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .sort();
+  const specs: ComponentSpec[] = [];
+  for (const file of files) {
+    const module = (await import(pathToFileURL(resolve(dir, file)).href)) as { default?: ComponentDefinition };
+    if (typeof module.default !== 'function') {
+      throw new UserError(`${join(dir, file)} does not export a component`, 'Its default export must be a function (context) => ComponentSpec.');
+    }
+    specs.push(module.default(context));
+  }
+  checkUnique(specs);
+  return specs;
+}
+
+function checkUnique(specs: ComponentSpec[]): void {
+  const owners = new Map<string, string>();
+  const names = new Set<string>();
+  for (const spec of specs) {
+    if (names.has(spec.name)) throw new UserError(`two components are named '${spec.name}'`);
+    names.add(spec.name);
+    for (const output of outputsOf(spec)) {
+      const owner = owners.get(output);
+      if (owner) throw new UserError(`components '${owner}' and '${spec.name}' both produce ${output}`);
+      owners.set(output, spec.name);
+    }
+  }
+}
+
+/** The subset named by --only, in declaration order; unknown names are an error that lists the valid ones. */
+export function selectComponents(specs: ComponentSpec[], only: readonly string[] | undefined): ComponentSpec[] {
+  if (!only || only.length === 0) return specs;
+  const known = specs.map((s) => s.name);
+  const unknown = only.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new UserError(`unknown component${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, `Valid names: ${known.join(', ')}.`);
+  }
+  return specs.filter((s) => only.includes(s.name));
+}
+
+export function componentContext(env: Env, dynamic: boolean): ComponentContext {
+  return {
+    env,
+    dynamic,
+    hasPkgConfig: (library) => {
+      try {
+        execFileSync('pkg-config', ['--exists', library], { stdio: 'ignore', env: env });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

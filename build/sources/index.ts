@@ -1,0 +1,63 @@
+import { UserError, describeError, joinLines } from '../../core/errors.js';
+import { SOURCE_KINDS, type ResolvedSource, type SourceKind, type SourceSpec } from '../model.js';
+import { resolveDebianSource } from './debian-source.js';
+import { resolveGit } from './git.js';
+import { resolveModule } from './module.js';
+import { resolvePath } from './path.js';
+import { describeSource, type ResolveContext, type Resolver } from './resolver.js';
+import type { Env } from '../../core/env.js';
+
+type ResolverTable = { [K in SourceKind]?: Resolver<Extract<SourceSpec, { kind: K }>> };
+
+const resolvers: ResolverTable = {
+  module: resolveModule,
+  path: resolvePath,
+  git: resolveGit,
+  'debian-source': resolveDebianSource,
+};
+
+function resolveOne(spec: SourceSpec, context: ResolveContext): Promise<ResolvedSource> {
+  const resolver = resolvers[spec.kind] as Resolver<SourceSpec> | undefined;
+  if (!resolver) throw new UserError(`source kind '${spec.kind}' is not supported by this build of moby-make`);
+  return resolver(spec, context);
+}
+
+/**
+ * Keeps only the candidates of a kind forced from the environment
+ * (e.g. INIT_SOURCE=debian-source); an unknown kind is an error.
+ */
+export function selectCandidates(owner: string, candidates: SourceSpec[], env: Env): SourceSpec[] {
+  const variable = `${owner.toUpperCase().replace(/-/g, '_')}_SOURCE`;
+  const forcedKind = env[variable];
+  if (!forcedKind) return candidates;
+  if (!SOURCE_KINDS.includes(forcedKind as SourceKind)) {
+    throw new UserError(`${variable}=${forcedKind} is not a source kind`, `Valid kinds: ${SOURCE_KINDS.join(', ')}.`);
+  }
+  const kept = candidates.filter((c) => c.kind === forcedKind);
+  if (kept.length === 0) {
+    const offered = [...new Set(candidates.map((c) => c.kind))].join(', ');
+    throw new UserError(`${variable}=${forcedKind}: ${owner} has no ${forcedKind} source`, `It offers: ${offered}.`);
+  }
+  return kept;
+}
+
+/** The first candidate that yields a verified tree wins; every failed attempt is logged and reported. */
+export async function resolveFirst(owner: string, candidates: SourceSpec[], context: ResolveContext): Promise<ResolvedSource> {
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    context.signal.throwIfAborted();
+    context.log.write(`==> ${owner}: trying ${describeSource(candidate)}\n`);
+    try {
+      const resolved = await resolveOne(candidate, context);
+      context.log.write(`==> ${owner}: using ${describeSource(candidate)} = ${resolved.identity}\n`);
+      return resolved;
+    } catch (error) {
+      if (context.signal.aborted) throw error;
+      const reason = describeError(error).split('\n')[0] ?? 'failed';
+      context.log.write(`==> ${owner}: ${describeSource(candidate)} failed: ${reason}\n`);
+      failures.push(`${describeSource(candidate)}: ${reason}`);
+    }
+  }
+  if (failures.length === 1) throw new UserError(`${owner}: ${failures[0]}`);
+  throw new UserError(`${owner}: no source could be used; tried:\n${joinLines(failures)}`);
+}

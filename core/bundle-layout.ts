@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+
+/**
+ * Layout under the bundles root, shared by the build (which writes it) and
+ * everything that runs what it built:
+ *   binary-daemon -> .generations/<id>   (a symlink, swapped with one rename)
+ *   .generations/<id>/                   complete, immutable bundle folders
+ *   .staging/<run>/                      per-run build outputs and work dirs
+ *   logs/<component>.log
+ * A new generation is assembled beside the current one and published by an
+ * atomic rename of the symlink, so readers see either the old bundle or the
+ * new one, never a mix, and an interrupted run changes nothing they can see.
+ */
+export interface BundlePaths {
+  root: string;
+  current: string;
+  generations: string;
+  staging: string;
+  logs: string;
+}
+
+export const DAEMON_BUNDLE = 'binary-daemon';
+
+export function bundlePaths(root: string, name = DAEMON_BUNDLE): BundlePaths {
+  return {
+    root,
+    current: join(root, name),
+    generations: join(root, '.generations'),
+    staging: join(root, '.staging'),
+    logs: join(root, 'logs'),
+  };
+}

@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import type { Env } from './env.js';
+import { UserError } from './errors.js';
+import { run } from './process.js';
+
+/** A prerequisite on this machine: a build tool, or what the dev daemon runs. */
+export type Requirement =
+  { kind: 'go' } | { kind: 'command'; command: string; aptPackage: string; why: string } | { kind: 'file'; anyOf: string[]; aptPackage: string; why: string };
+
+function satisfied(requirement: Requirement, env: Env): Promise<boolean> | boolean {
+  switch (requirement.kind) {
+    case 'go':
+      return true; // checked per component against its go.mod
+    case 'command':
+      return run(['sh', '-c', `command -v ${requirement.command}`], { env }).then((r) => r.exitCode === 0);
+    case 'file':
+      return requirement.anyOf.some((path) => existsSync(path));
+  }
+}
+
+export interface InstallPolicy {
+  /** Whether apt-get may be used (root, Debian-like, not turned off). */
+  allowed: boolean;
+  env: Env;
+  say: (line: string) => void;
+}
+
+export function installPolicy(env: Env, say: (line: string) => void): InstallPolicy {
+  const isRoot = process.getuid?.() === 0;
+  const turnedOff = Boolean(env.MOBY_MAKE_NO_INSTALL);
+  return { allowed: isRoot && !turnedOff && existsSync('/usr/bin/apt-get'), env, say };
+}
+
+/**
+ * Installs what is missing with apt-get when allowed (and says so), otherwise
+ * fails with the exact command to run. Never touches the system's apt sources.
+ */
+export async function ensureRequirements(requirements: Requirement[], policy: InstallPolicy): Promise<string[]> {
+  const missing: Requirement[] = [];
+  for (const requirement of requirements) if (!(await satisfied(requirement, policy.env))) missing.push(requirement);
+  const packages = [...new Set(missing.flatMap((r) => (r.kind === 'go' ? [] : [r.aptPackage])))].sort();
+  if (packages.length === 0) return [];
+  const reasons = missing.map((r) => (r.kind === 'go' ? '' : `${r.aptPackage} (${r.why})`)).filter(Boolean);
+  const command = `apt-get install -y --no-install-recommends ${packages.join(' ')}`;
+  if (!policy.allowed) {
+    throw new UserError(`missing prerequisites: ${[...new Set(reasons)].join(', ')}`, `Run as root: ${command}`);
+  }
+  policy.say(`installing missing prerequisites with apt-get: ${packages.join(' ')} (set MOBY_MAKE_NO_INSTALL=1 to turn this off)`);
+  const aptEnv = { ...policy.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let result = await run(['apt-get', 'install', '-y', '--no-install-recommends', ...packages], { env: aptEnv });
+  if (result.exitCode !== 0) {
+    // A fresh machine often has no package lists yet.
+    await run(['apt-get', 'update'], { env: aptEnv });
+    result = await run(['apt-get', 'install', '-y', '--no-install-recommends', ...packages], { env: aptEnv });
+  }
+  if (result.exitCode !== 0) {
+    throw new UserError(`apt-get could not install ${packages.join(' ')}: ${result.stderr.trim().split('\n').pop()}`, `Run as root: ${command}`);
+  }
+  return packages;
+}

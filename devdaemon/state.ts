@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import type { StateLayout } from './layout.js';
+import { running } from '../core/procfs.js';
+
+/** What `status`, `stop` and `reload` in another process need to know about a started daemon. */
+export interface DaemonRecord {
+  pid: number;
+  dockerHost: string;
+  bridge: string;
+  subnet: string;
+  bundleDir: string;
+  logFile: string;
+  startedAt: string;
+  readySeconds: number;
+}
+
+export function readRecord(layout: StateLayout): DaemonRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(layout.metaFile, 'utf8')) as DaemonRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeRecord(layout: StateLayout, record: DaemonRecord): Promise<void> {
+  await writeFile(layout.metaFile, `${JSON.stringify(record, null, 2)}\n`);
+}
+
+export async function removeRecord(layout: StateLayout): Promise<void> {
+  await rm(layout.metaFile, { force: true });
+}
+
+export function readPidFile(layout: StateLayout): number | undefined {
+  try {
+    const pid = Number(readFileSync(layout.pidFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pid of this state folder's dockerd when one runs: the pidfile (or our
+ * record, for a daemon still starting) names a live dockerd whose command line
+ * uses this state folder. A reused pid of some other program does not count.
+ */
+export function livePid(layout: StateLayout): number | undefined {
+  for (const pid of [readPidFile(layout), readRecord(layout)?.pid]) {
+    if (pid !== undefined && isOurDockerd(pid, layout)) return pid;
+  }
+  return undefined;
+}
+
+function isOurDockerd(pid: number, layout: StateLayout): boolean {
+  if (!running(pid)) return false;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return (argv[0] ?? '').endsWith('dockerd') && argv.includes(layout.pidFile);
+  } catch {
+    return false;
+  }
+}
