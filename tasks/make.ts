@@ -5,6 +5,7 @@ import { UserError } from '../core/errors.js';
 import { make, type MakeEvent } from '../build/make.js';
 import { interruptSignal, parseList, runMain } from './cli/run-main.js';
 import { listrRenderer } from './render/listr.js';
+import { makeLines } from './render/make-lines.js';
 import { plainRenderer } from './render/plain.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
 
@@ -58,7 +59,7 @@ async function main(): Promise<number> {
   const bundlesDir = values.bundles ? resolve(values.bundles) : defaultBundlesDir(env);
   const interactive = Boolean(process.stdout.isTTY) && !env.CI;
   const renderer = interactive ? listrRenderer() : undefined;
-  const onEvent: (event: MakeEvent) => void = renderer ? renderer.onEvent : plainRenderer();
+  const onEvent: (event: MakeEvent) => void = renderer ? renderer.onEvent : plainRenderer(makeLines).onEvent;
   const failures: Extract<MakeEvent, { type: 'failed' }>[] = [];
 
   const result = await make({

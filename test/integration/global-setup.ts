@@ -5,6 +5,7 @@ import Docker from 'dockerode';
 import type { TestProject } from 'vitest/node';
 import { make } from '../../build/make.js';
 import { stateLayout } from '../../devdaemon/layout.js';
+import { makeLines } from '../../tasks/render/make-lines.js';
 import { plainRenderer } from '../../tasks/render/plain.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from '../../tasks/paths.js';
 import { runTask } from '../support/cli.js';
@@ -36,7 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     jobs: availableParallelism(),
     env,
     signal: new AbortController().signal,
-    onEvent: plainRenderer((line) => console.log(`[make] ${line}`)),
+    onEvent: plainRenderer(makeLines, (line) => console.log(`[make] ${line}`)).onEvent,
   });
   if (result.failed.length > 0) throw new Error(`the bundle did not build: ${result.failed.join(', ')} failed (see bundles/logs)`);
   await ensureBusybox();
