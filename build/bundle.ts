@@ -3,7 +3,7 @@ import { link, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node
 import { join } from 'node:path';
 import type { BundlePaths } from '../core/bundle-layout.js';
 import { digestFile, sha256File, sidecarLine } from '../core/hashing.js';
-import { MANIFEST_FILE, readManifest, serializeManifest, type ComponentRecord, type Manifest } from '../core/manifest.js';
+import { MANIFEST_FILE, serializeManifest, type ComponentRecord, type Manifest } from '../core/manifest.js';
 
 export interface BuiltComponent {
   name: string;
@@ -39,11 +39,11 @@ async function writeSidecarFiles(dir: string, name: string, digests: { md5: stri
 
 /**
  * Publishes a new generation: unchanged components are hard-linked from the
- * current bundle, built ones are moved in from staging, then the symlink swaps.
+ * current bundle (as `previous`, its manifest, records them), built ones are
+ * moved in from staging, then the symlink swaps.
  */
-export async function publish(paths: BundlePaths, built: readonly BuiltComponent[], keep: readonly string[]): Promise<Manifest> {
+export async function publish(paths: BundlePaths, built: readonly BuiltComponent[], keep: readonly string[], previous: Manifest): Promise<Manifest> {
   await adoptLegacyDirectory(paths);
-  const previous = readManifest(paths.current);
   const id = `${Date.now().toString(36)}-${process.pid}`;
   const next = join(paths.generations, id);
   await mkdir(next, { recursive: true });

@@ -1,35 +1,50 @@
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stepsFor } from './builders/index.js';
-import { OUT, SRC, WORK, extraSourcePlaceholder, runSteps, type Step, type StepPaths } from './builders/steps.js';
+import { OUT, SRC, WORK, describeSteps, extraSourcePlaceholder, runSteps, StepFailedError, type Step, type StepPaths } from './builders/steps.js';
 import { componentIntact, publish, type BuiltComponent } from './bundle.js';
-import { bundlePaths, type BundlePaths } from '../core/bundle-layout.js';
 import { componentContext, loadComponents, selectComponents } from './components.js';
-import { InterruptedError, UserError, describeError } from '../core/errors.js';
-import { sha256Text } from '../core/hashing.js';
-import { acquireLock } from './scheduling/lock.js';
-import { lastLines } from '../core/log-tail.js';
-import { readManifest, type Manifest, type SourceRecord } from '../core/manifest.js';
+import { openComponentLog, type ComponentLog } from './component-log.js';
 import { outputsOf, type ComponentSpec, type ResolvedSource, type StampContext } from './model.js';
 import { StartGate } from './scheduling/gate.js';
+import { acquireLock } from './scheduling/lock.js';
 import { Semaphore } from './scheduling/semaphore.js';
 import { readTimings, writeTimings, type Timings } from './scheduling/timings.js';
 import { resolveFirst, selectCandidates } from './sources/index.js';
-import { checkGoVersion, firstLineOf, detectGo, requiredGo } from './toolchain.js';
-import { ensureRequirements, installPolicy } from '../core/requirements.js';
+import { checkGoVersion, detectToolchain, requiredGo, toolsUsedBy, type Toolchain } from './toolchain.js';
+import { bundlePaths, type BundlePaths } from '../core/bundle-layout.js';
+import { knownCause } from '../core/causes.js';
 import type { Env } from '../core/env.js';
+import { InterruptedError, UserError, describeError, isBug } from '../core/errors.js';
+import { sha256Text } from '../core/hashing.js';
+import { lastLines } from '../core/log-tail.js';
+import { ManifestError, emptyManifest, readManifest, type Manifest, type SourceRecord } from '../core/manifest.js';
+import { ensureRequirements, installPolicy } from '../core/requirements.js';
 
 export type ComponentState = 'resolving' | 'waiting' | 'building';
 
 export type MakeEvent =
   | { type: 'plan'; components: string[] }
-  | { type: 'message'; text: string }
+  | { type: 'installing'; packages: readonly string[] }
+  /** The current bundle's manifest cannot be read: every component is rebuilt, the bundle stays until the new one is published. */
+  | { type: 'manifest-unreadable'; file: string; reason: string }
   | { type: 'state'; component: string; state: ComponentState }
   | { type: 'up-to-date'; component: string }
   | { type: 'built'; component: string; seconds: number }
-  | { type: 'failed'; component: string; error: string; logFile: string; logTail: string[] }
-  | { type: 'published'; manifest: Manifest };
+  | {
+      type: 'failed';
+      component: string;
+      error: string;
+      /** A recognised cause outside the code (disk full, out of memory, network), when there is one. */
+      cause?: string;
+      logFile: string;
+      logTail: string[];
+      /** The stack of an unexpected exception: a bug in moby-make, not a failed build. */
+      bug?: string;
+    }
+  | { type: 'published'; bundleDir: string; manifest: Manifest }
+  | { type: 'finished'; bundleDir: string; built: string[]; upToDate: string[]; failed: string[] };
 
 export interface MakeOptions {
   componentsDir: string;
@@ -57,88 +72,141 @@ const START_GRACE_MS = 10_000;
 
 export async function make(options: MakeOptions): Promise<MakeResult> {
   const all = await loadComponents(options.componentsDir, componentContext(options.env, options.dynamic));
-  const selected = selectComponents(all, options.only);
+  const paths = bundlePaths(options.bundlesDir);
+  const previous = readPreviousManifest(paths, options.onEvent);
+  // Without a readable manifest nothing can be kept, so a subset would publish a bundle missing the rest.
+  const selected = previous.readable ? selectComponents(all, options.only) : all;
   options.onEvent({ type: 'plan', components: selected.map((s) => s.name) });
 
-  const paths = bundlePaths(options.bundlesDir);
+  const result = await withBuildLock(paths, async (runDir) => {
+    await ensureRequirements(
+      selected.flatMap((s) => s.needs),
+      installPolicy(options.env, (packages) => options.onEvent({ type: 'installing', packages })),
+    );
+    const toolchain = await detectToolchain(selected.flatMap(toolsUsedBy), options.env);
+    const outcomes = await buildAll(selected, { ...options, paths, runDir, previous: previous.manifest, toolchain });
+    if (options.signal.aborted) throw new InterruptedError();
+    const built = outcomes.filter((o): o is BuiltComponent => typeof o === 'object');
+    if (built.length > 0) {
+      const builtNames = new Set(built.map((b) => b.name));
+      const keep = all.map((s) => s.name).filter((name) => !builtNames.has(name));
+      const manifest = await publish(paths, built, keep, previous.manifest);
+      options.onEvent({ type: 'published', bundleDir: paths.current, manifest });
+    }
+    return summarize(selected, outcomes);
+  }).catch((error: unknown) => {
+    throw options.signal.aborted ? new InterruptedError() : error;
+  });
+  options.onEvent({ type: 'finished', bundleDir: paths.current, ...result });
+  return result;
+}
+
+/** The current bundle's manifest; an unreadable one means nothing is known to be built (and says so). */
+function readPreviousManifest(paths: BundlePaths, onEvent: MakeOptions['onEvent']): { manifest: Manifest; readable: boolean } {
+  try {
+    return { manifest: readManifest(paths.current), readable: true };
+  } catch (error) {
+    if (!(error instanceof ManifestError)) throw error;
+    onEvent({ type: 'manifest-unreadable', file: error.file, reason: error.reason });
+    return { manifest: emptyManifest(), readable: false };
+  }
+}
+
+/** One build per bundles folder at a time, in a staging folder that is removed afterwards whatever happens. */
+async function withBuildLock<T>(paths: BundlePaths, work: (runDir: string) => Promise<T>): Promise<T> {
   await mkdir(paths.logs, { recursive: true });
-  const releaseLock = await acquireLock(join(options.bundlesDir, '.lock'));
+  const releaseLock = await acquireLock(join(paths.root, '.lock'));
   const runDir = join(paths.staging, `${Date.now().toString(36)}-${process.pid}`);
   try {
     await rm(paths.staging, { recursive: true, force: true }); // leftovers of an interrupted run
-    const say = (text: string) => options.onEvent({ type: 'message', text });
-    await ensureRequirements(
-      selected.flatMap((s) => s.needs),
-      installPolicy(options.env, say),
-    );
-    const toolchain = await detectToolchain(selected, options.env);
-    const previous = readManifest(paths.current);
-    const slots = new Semaphore(Math.max(1, options.jobs), { paused: true });
-    const timings = readTimings(paths.logs);
-    const gate = new StartGate(selected.length, START_GRACE_MS, () => slots.resume());
-    const outcomes = await Promise.all(selected.map((spec) => buildComponent(spec, { ...options, paths, runDir, previous, slots, gate, toolchain, timings })));
-    writeTimings(paths.logs, timings);
-    const built = outcomes.filter((o): o is BuiltComponent => typeof o === 'object');
-    const result: MakeResult = {
-      built: built.map((b) => b.name),
-      upToDate: selected.filter((_, i) => outcomes[i] === 'up-to-date').map((s) => s.name),
-      failed: selected.filter((_, i) => outcomes[i] === 'failed').map((s) => s.name),
-    };
-    if (options.signal.aborted) throw new InterruptedError();
-    if (built.length > 0) {
-      const builtNames = new Set(result.built);
-      const keep = all.map((s) => s.name).filter((name) => !builtNames.has(name));
-      options.onEvent({ type: 'published', manifest: await publish(paths, built, keep) });
-    }
-    return result;
-  } catch (error) {
-    throw options.signal.aborted ? new InterruptedError() : error;
+    return await work(runDir);
   } finally {
     await rm(runDir, { recursive: true, force: true });
     await releaseLock();
   }
 }
 
-type Tool = 'go' | 'cc' | 'cmake';
-
-/** The tools whose versions decide a component's output, so they belong in its cache key. */
-function toolsUsedBy(spec: ComponentSpec): Tool[] {
-  const recipe = spec.recipe;
-  if (recipe.kind === 'cmake') return ['cc', 'cmake'];
-  return recipe.cgo ? ['go', 'cc'] : ['go'];
-}
-
-interface Toolchain {
-  /** `go env GOVERSION`, for the go.mod checks. */
-  go?: { raw: string; version: string };
-  /** Each tool's version line, as recorded in the manifest. */
-  versions: Partial<Record<Tool, string>>;
-}
-
-async function detectToolchain(specs: ComponentSpec[], env: MakeOptions['env']): Promise<Toolchain> {
-  const needed = new Set(specs.flatMap(toolsUsedBy));
-  const toolchain: Toolchain = { versions: {} };
-  if (needed.has('go')) {
-    toolchain.go = await detectGo(env);
-    toolchain.versions.go = toolchain.go.raw;
-  }
-  if (needed.has('cc')) toolchain.versions.cc = await firstLineOf(['cc', '--version'], env);
-  if (needed.has('cmake')) toolchain.versions.cmake = await firstLineOf(['cmake', '--version'], env);
-  return toolchain;
-}
-
 interface BuildEnvironment extends MakeOptions {
   paths: BundlePaths;
   runDir: string;
   previous: Manifest;
+  toolchain: Toolchain;
+}
+
+/** Everything a component's build shares with the others running beside it. */
+interface Scheduling {
   slots: Semaphore;
   gate: StartGate;
-  toolchain: Toolchain;
   /** Seconds each component took last time: its scheduling priority, updated after each build. */
   timings: Timings;
 }
 
 type Outcome = BuiltComponent | 'up-to-date' | 'failed';
+
+/** Builds every component concurrently, handing build slots out longest-build first. */
+async function buildAll(selected: readonly ComponentSpec[], environment: BuildEnvironment): Promise<Outcome[]> {
+  const slots = new Semaphore(Math.max(1, environment.jobs), { paused: true });
+  const scheduling: Scheduling = {
+    slots,
+    gate: new StartGate(selected.length, START_GRACE_MS, () => slots.resume()),
+    timings: readTimings(environment.paths.logs),
+  };
+  const outcomes = await Promise.all(selected.map((spec) => buildComponent(spec, environment, scheduling)));
+  writeTimings(environment.paths.logs, scheduling.timings);
+  return outcomes;
+}
+
+function summarize(selected: readonly ComponentSpec[], outcomes: readonly Outcome[]): MakeResult {
+  const named = (match: (outcome: Outcome) => boolean) => selected.filter((_, i) => match(outcomes[i] as Outcome)).map((s) => s.name);
+  return {
+    built: named((o) => typeof o === 'object'),
+    upToDate: named((o) => o === 'up-to-date'),
+    failed: named((o) => o === 'failed'),
+  };
+}
+
+async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment, scheduling: Scheduling): Promise<Outcome> {
+  const { onEvent, signal } = environment;
+  const log = openComponentLog(environment.paths.logs, spec.name);
+  const started = Date.now();
+  // Each component arrives at the start gate exactly once: when it waits for a slot, or when it will not build.
+  let arrived = false;
+  const arrive = () => {
+    if (!arrived) scheduling.gate.arrive();
+    arrived = true;
+  };
+  try {
+    onEvent({ type: 'state', component: spec.name, state: 'resolving' });
+    const plan = await planComponent(spec, environment, log);
+    if (await isUpToDate(spec, plan, environment)) {
+      onEvent({ type: 'up-to-date', component: spec.name });
+      return 'up-to-date';
+    }
+    log.keep();
+    onEvent({ type: 'state', component: spec.name, state: 'waiting' });
+    arrive();
+    const release = await scheduling.slots.acquire(scheduling.timings[spec.name] ?? spec.costHint ?? 0);
+    try {
+      onEvent({ type: 'state', component: spec.name, state: 'building' });
+      const buildStarted = Date.now();
+      const stagedDir = await executePlan(spec, plan, environment, log);
+      scheduling.timings[spec.name] = (Date.now() - buildStarted) / 1000;
+      const seconds = (Date.now() - started) / 1000;
+      log.write(`==> ${spec.name}: built in ${seconds.toFixed(1)}s\n`);
+      onEvent({ type: 'built', component: spec.name, seconds });
+      return builtComponent(spec, plan, stagedDir);
+    } finally {
+      release();
+    }
+  } catch (error) {
+    if (signal.aborted) throw error;
+    await reportFailure(spec, error, log, onEvent);
+    return 'failed';
+  } finally {
+    arrive();
+    await log.close();
+  }
+}
 
 /** Everything decided before anything runs: the verified sources, the steps, and the cache key they give. */
 interface ComponentPlan {
@@ -149,7 +217,7 @@ interface ComponentPlan {
   fingerprint: string;
 }
 
-async function planComponent(spec: ComponentSpec, environment: BuildEnvironment, log: WriteStream): Promise<ComponentPlan> {
+async function planComponent(spec: ComponentSpec, environment: BuildEnvironment, log: ComponentLog): Promise<ComponentPlan> {
   const context = {
     cacheDir: environment.cacheDir,
     workDir: join(environment.runDir, 'resolve', spec.name),
@@ -180,8 +248,13 @@ async function planComponent(spec: ComponentSpec, environment: BuildEnvironment,
   return { source, extras, steps, toolchain, fingerprint };
 }
 
+async function isUpToDate(spec: ComponentSpec, plan: ComponentPlan, environment: BuildEnvironment): Promise<boolean> {
+  const { previous, paths } = environment;
+  return previous.components[spec.name]?.fingerprint === plan.fingerprint && (await componentIntact(paths.current, previous, spec.name));
+}
+
 /** Runs the plan's steps in a private staging folder; the outputs are published later, all at once. */
-async function executePlan(spec: ComponentSpec, plan: ComponentPlan, environment: BuildEnvironment, log: WriteStream): Promise<string> {
+async function executePlan(spec: ComponentSpec, plan: ComponentPlan, environment: BuildEnvironment, log: ComponentLog): Promise<string> {
   const outDir = join(environment.runDir, 'out', spec.name);
   const workDir = join(environment.runDir, 'work', spec.name);
   await mkdir(outDir, { recursive: true });
@@ -189,80 +262,40 @@ async function executePlan(spec: ComponentSpec, plan: ComponentPlan, environment
   const stepPaths: StepPaths = { [SRC]: plan.source.dir, [OUT]: outDir, [WORK]: workDir };
   for (const [name, extra] of Object.entries(plan.extras)) stepPaths[extraSourcePlaceholder(name)] = extra.dir;
   await runSteps(plan.steps, stepPaths, environment.env, log, environment.signal);
-  for (const output of outputsOf(spec)) {
-    if (!existsSync(join(outDir, output))) throw new UserError(`the build finished but did not produce ${output}`);
-  }
+  const missing = outputsOf(spec).find((output) => !existsSync(join(outDir, output)));
+  if (missing) throw new UserError(`the build finished but did not produce ${missing}`);
   return outDir;
 }
 
-async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment): Promise<Outcome> {
-  const { onEvent, signal } = environment;
-  // A run writes beside the last build's log and replaces it only when it builds (or fails):
-  // an up-to-date component keeps the compiler output of the build that made it.
-  const logFile = join(environment.paths.logs, `${spec.name}.log`);
-  const pendingLog = `${logFile}.partial`;
-  const log = createWriteStream(pendingLog);
-  let keepLog = false;
-  const started = Date.now();
-  let arrived = false;
-  const arrive = () => {
-    if (!arrived) environment.gate.arrive();
-    arrived = true;
+function builtComponent(spec: ComponentSpec, plan: ComponentPlan, stagedDir: string): BuiltComponent {
+  return {
+    name: spec.name,
+    stagedDir,
+    outputs: outputsOf(spec),
+    record: {
+      fingerprint: plan.fingerprint,
+      source: sourceRecord(plan.source),
+      extraSources: mapValues(plan.extras, sourceRecord),
+      toolchain: plan.toolchain,
+      commands: describeSteps(plan.steps),
+    },
   };
-  try {
-    onEvent({ type: 'state', component: spec.name, state: 'resolving' });
-    const plan = await planComponent(spec, environment, log);
-    const { previous, paths } = environment;
-    if (previous.components[spec.name]?.fingerprint === plan.fingerprint && (await componentIntact(paths.current, previous, spec.name))) {
-      onEvent({ type: 'up-to-date', component: spec.name });
-      return 'up-to-date';
-    }
+}
 
-    keepLog = true;
-    onEvent({ type: 'state', component: spec.name, state: 'waiting' });
-    arrive();
-    const release = await environment.slots.acquire(environment.timings[spec.name] ?? spec.costHint ?? 0);
-    try {
-      onEvent({ type: 'state', component: spec.name, state: 'building' });
-      const buildStarted = Date.now();
-      const stagedDir = await executePlan(spec, plan, environment, log);
-      environment.timings[spec.name] = (Date.now() - buildStarted) / 1000;
-      const seconds = (Date.now() - started) / 1000;
-      log.write(`==> ${spec.name}: built in ${seconds.toFixed(1)}s\n`);
-      onEvent({ type: 'built', component: spec.name, seconds });
-      return {
-        name: spec.name,
-        stagedDir,
-        outputs: outputsOf(spec),
-        record: {
-          fingerprint: plan.fingerprint,
-          source: sourceRecord(plan.source),
-          extraSources: mapValues(plan.extras, sourceRecord),
-          toolchain: plan.toolchain,
-          commands: describeSteps(plan.steps),
-        },
-      };
-    } finally {
-      release();
-    }
-  } catch (error) {
-    if (signal.aborted) throw error;
-    const message = describeError(error);
-    log.write(`==> ${spec.name}: FAILED: ${message}\n`);
-    await closeStream(log);
-    await rename(pendingLog, logFile);
-    onEvent({ type: 'failed', component: spec.name, error: message, logFile, logTail: await lastLines(logFile, LOG_TAIL_LINES) });
-    return 'failed';
-  } finally {
-    arrive();
-    await closeStream(log);
-    if (keepLog && existsSync(pendingLog)) await rename(pendingLog, logFile);
-    else await rm(pendingLog, { force: true });
-  }
+/** A failed build keeps its log and says why in one line; a bug keeps its stack for --verbose. */
+async function reportFailure(spec: ComponentSpec, error: unknown, log: ComponentLog, onEvent: MakeOptions['onEvent']): Promise<void> {
+  const message = describeError(error);
+  log.write(`==> ${spec.name}: FAILED: ${message}\n`);
+  log.keep();
+  await log.close();
+  const logTail = await lastLines(log.file, LOG_TAIL_LINES);
+  const cause = knownCause(logTail.join('\n'), error instanceof StepFailedError ? error.termination.signal : undefined);
+  const bug = isBug(error) ? ((error instanceof Error ? error.stack : undefined) ?? String(error)) : undefined;
+  onEvent({ type: 'failed', component: spec.name, error: message, logFile: log.file, logTail, ...(cause ? { cause } : {}), ...(bug ? { bug } : {}) });
 }
 
 /** moby's BUILDTIME: SOURCE_DATE_EPOCH when set, else the source's commit time; never the clock. */
-export function stampContext(source: ResolvedSource, env: MakeOptions['env']): StampContext {
+export function stampContext(source: ResolvedSource, env: Env): StampContext {
   const epoch = env.SOURCE_DATE_EPOCH;
   const when = epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : (source.commitTime ?? new Date(0));
   return { buildTime: when.toISOString().replace(/\.(\d{3})Z$/, '.$1000000+00:00') };
@@ -278,21 +311,6 @@ function sourceRecord(source: ResolvedSource): SourceRecord {
   };
 }
 
-function describeSteps(steps: readonly Step[]): string[] {
-  return steps.map((step) => {
-    if (step.kind === 'exec') {
-      const env = Object.entries(step.env).map(([k, v]) => `${k}=${v}`);
-      return [...env, ...step.argv.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a))].join(' ');
-    }
-    if (step.kind === 'edit') return `edit ${step.file}: ${JSON.stringify(step.find)} -> ${JSON.stringify(step.replace)}`;
-    return step.kind === 'copy' ? `install -m ${step.mode.toString(8)} ${step.from} ${step.to}` : `cp -r ${step.from} ${step.to}`;
-  });
-}
-
 function mapValues<T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> {
   return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, map(v)]));
-}
-
-function closeStream(stream: WriteStream): Promise<void> {
-  return stream.closed ? Promise.resolve() : new Promise((resolve) => stream.end(resolve));
 }

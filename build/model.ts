@@ -1,4 +1,5 @@
 import type { Env } from '../core/env.js';
+import { unreachable } from '../core/errors.js';
 import type { Requirement } from '../core/requirements.js';
 import { SOURCE_KINDS, type SourceKind } from '../core/manifest.js';
 
@@ -158,6 +159,16 @@ export type ComponentDefinition = (context: ComponentContext) => ComponentSpec;
 
 /** Every file the component puts in the bundle. */
 export function outputsOf(spec: ComponentSpec): string[] {
-  const built = spec.recipe.kind === 'go' ? spec.recipe.binaries.map((b) => b.output) : Object.values(spec.recipe.outputs);
-  return [...built, ...(spec.copies ?? []).map((c) => c.output)];
+  return [...builtOutputs(spec.recipe), ...(spec.copies ?? []).map((c) => c.output)];
+}
+
+function builtOutputs(recipe: Recipe): string[] {
+  switch (recipe.kind) {
+    case 'go':
+      return recipe.binaries.map((b) => b.output);
+    case 'cmake':
+      return Object.values(recipe.outputs);
+    default:
+      return unreachable(recipe);
+  }
 }

@@ -31,3 +31,13 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** The compiler proves this is never called: every member of a union was handled. */
+export function unreachable(value: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(value)}`);
+}
+
+/** Something the user cannot act on: a bug in moby-make. Its stack is kept for --verbose. */
+export function isBug(error: unknown): boolean {
+  return !(error instanceof UserError);
+}

@@ -16,14 +16,26 @@ export type Listener<E extends Event> = (event: E) => void;
  * `undefined` (or an empty array) means the kind has no line of its own.
  */
 export type LineFormats<E extends Event> = {
-  [K in E['type']]: (event: Extract<E, { type: K }>) => string | readonly string[] | undefined;
+  [K in E['type']]: (event: Extract<E, { type: K }>) => Lines;
 };
 
-export function formatLines<E extends Event>(formats: LineFormats<E>, event: E): readonly string[] {
-  const format = formats[event.type as E['type']] as (event: E) => string | readonly string[] | undefined;
+/** A line for standard output, or one for standard error (failures, so they stay visible when stdout is redirected). */
+export type Line = string | { readonly stderr: string };
+export type Lines = Line | readonly Line[] | undefined;
+
+export function formatLines<E extends Event>(formats: LineFormats<E>, event: E): readonly Line[] {
+  const format = formats[event.type as E['type']] as (event: E) => Lines;
   const lines = format(event);
   if (lines === undefined) return [];
-  return typeof lines === 'string' ? [lines] : lines;
+  return isLineList(lines) ? lines : [lines];
+}
+
+function isLineList(lines: Line | readonly Line[]): lines is readonly Line[] {
+  return Array.isArray(lines);
+}
+
+export function toStderr(lines: readonly string[]): Line[] {
+  return lines.map((stderr) => ({ stderr }));
 }
 
 export interface Renderer<E extends Event> {

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { $ } from 'zx';
 import type { Writable } from 'node:stream';
 import { InterruptedError } from './errors.js';
@@ -14,7 +15,10 @@ export interface RunOptions {
 }
 
 export interface RunResult {
+  /** The exit status; 128 + the signal number, as a shell reports it, when a signal ended the process. */
   exitCode: number;
+  /** The signal that ended the process, when one did (e.g. SIGKILL from the out-of-memory killer). */
+  signal?: NodeJS.Signals;
   stdout: string;
   stderr: string;
 }
@@ -46,7 +50,9 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   try {
     const output = await child;
     if (options.signal?.aborted) throw new InterruptedError();
-    return { exitCode: output.exitCode ?? 1, stdout: output.stdout, stderr: output.stderr };
+    const signal = output.signal ?? undefined;
+    const exitCode = output.exitCode ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1);
+    return { exitCode, ...(signal ? { signal } : {}), stdout: output.stdout, stderr: output.stderr };
   } catch (error) {
     if (options.signal?.aborted) throw new InterruptedError();
     if (isMissingCommand(error)) return { exitCode: 127, stdout: '', stderr: `${command}: not found` };
@@ -63,4 +69,9 @@ export function lastLine(text: string): string {
 
 function isMissingCommand(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT';
+}
+
+/** How a process ended, for messages: `exited with 2`, `was killed by SIGKILL`. */
+export function describeTermination(result: Pick<RunResult, 'exitCode' | 'signal'>): string {
+  return result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
 }

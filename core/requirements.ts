@@ -22,13 +22,14 @@ export interface InstallPolicy {
   /** Whether apt-get may be used (root, Debian-like, not turned off). */
   allowed: boolean;
   env: Env;
-  say: (line: string) => void;
+  /** Told before apt-get runs, so the command can say what it installs and why. */
+  onInstall: (packages: readonly string[]) => void;
 }
 
-export function installPolicy(env: Env, say: (line: string) => void): InstallPolicy {
+export function installPolicy(env: Env, onInstall: (packages: readonly string[]) => void): InstallPolicy {
   const isRoot = process.getuid?.() === 0;
   const turnedOff = Boolean(env.MOBY_MAKE_NO_INSTALL);
-  return { allowed: isRoot && !turnedOff && existsSync('/usr/bin/apt-get'), env, say };
+  return { allowed: isRoot && !turnedOff && existsSync('/usr/bin/apt-get'), env, onInstall };
 }
 
 /**
@@ -45,7 +46,7 @@ export async function ensureRequirements(requirements: Requirement[], policy: In
   if (!policy.allowed) {
     throw new UserError(`missing prerequisites: ${[...new Set(reasons)].join(', ')}`, `Run as root: ${command}`);
   }
-  policy.say(`installing missing prerequisites with apt-get: ${packages.join(' ')} (set MOBY_MAKE_NO_INSTALL=1 to turn this off)`);
+  policy.onInstall(packages);
   const aptEnv = { ...policy.env, DEBIAN_FRONTEND: 'noninteractive' };
   let result = await run(['apt-get', 'install', '-y', '--no-install-recommends', ...packages], { env: aptEnv });
   if (result.exitCode !== 0) {

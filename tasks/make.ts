@@ -2,11 +2,10 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors.js';
-import { make, type MakeEvent } from '../build/make.js';
+import { make } from '../build/make.js';
 import { interruptSignal, parseList, runMain } from './cli/run-main.js';
-import { listrRenderer } from './render/listr.js';
-import { makeLines } from './render/make-lines.js';
-import { plainRenderer } from './render/plain.js';
+import { createRenderer, outputMode } from './render/choose.js';
+import { makeLines, makeRows } from './render/make-lines.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
 
 const HELP = `Usage: npm run make -- [options]
@@ -19,6 +18,8 @@ Options:
   --jobs N         components built at once (default: ${availableParallelism()})
   --no-install     never apt-get missing prerequisites; print the command instead
   --verbose        show stack traces for unexpected errors
+  --output MODE    tty (rows), plain (a line per event) or json (an event per line);
+                   default: tty on a terminal, plain in CI and pipes
   --help           this text
 
 Developer options:
@@ -45,6 +46,7 @@ async function main(): Promise<number> {
       help: { type: 'boolean', default: false },
       components: { type: 'string' },
       bundles: { type: 'string' },
+      output: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -57,11 +59,7 @@ async function main(): Promise<number> {
   if (!Number.isInteger(jobs) || jobs < 1) throw new UserError(`--jobs ${values.jobs} is not a positive whole number`);
   const env = values['no-install'] ? { ...process.env, MOBY_MAKE_NO_INSTALL: '1' } : process.env;
   const bundlesDir = values.bundles ? resolve(values.bundles) : defaultBundlesDir(env);
-  const interactive = Boolean(process.stdout.isTTY) && !env.CI;
-  const renderer = interactive ? listrRenderer() : undefined;
-  const onEvent: (event: MakeEvent) => void = renderer ? renderer.onEvent : plainRenderer(makeLines).onEvent;
-  const failures: Extract<MakeEvent, { type: 'failed' }>[] = [];
-
+  const renderer = createRenderer(outputMode(values.output, env), { lines: makeLines(values.verbose), rows: makeRows(values.verbose) });
   const result = await make({
     componentsDir: values.components ? resolve(values.components) : join(projectRoot, 'components'),
     bundlesDir,
@@ -71,26 +69,10 @@ async function main(): Promise<number> {
     jobs,
     env,
     signal: interruptSignal(),
-    onEvent: (event) => {
-      if (event.type === 'failed') failures.push(event);
-      onEvent(event);
-    },
+    onEvent: renderer.onEvent,
   });
-  await renderer?.finished();
-
-  for (const failure of failures) {
-    console.error(`\n--- ${failure.component} failed: ${failure.error}`);
-    console.error(`--- last ${failure.logTail.length} lines of ${failure.logFile}:`);
-    console.error(failure.logTail.join('\n'));
-  }
-  const bundle = join(bundlesDir, 'binary-daemon');
-  if (result.built.length === 0 && result.failed.length === 0) console.log(`everything is up to date in ${bundle}`);
-  else if (result.built.length > 0) console.log(`built ${result.built.join(', ')} into ${bundle}`);
-  if (result.failed.length > 0) {
-    console.error(`\nfailed: ${result.failed.join(', ')}; the previous bundle for ${result.failed.length > 1 ? 'them' : 'it'} is unchanged`);
-    return 1;
-  }
-  return 0;
+  await renderer.finished();
+  return result.failed.length > 0 ? 1 : 0;
 }
 
 await runMain(main);

@@ -1,8 +1,8 @@
 import { chmod, copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import { UserError } from '../../core/errors.js';
-import { run } from '../../core/process.js';
+import { UserError, unreachable } from '../../core/errors.js';
+import { describeTermination, run, type RunResult } from '../../core/process.js';
 import type { Env } from '../../core/env.js';
 
 /**
@@ -35,10 +35,27 @@ function expand(text: string, paths: StepPaths): string {
   return text.replace(/@(SRC|OUT|WORK|SRC:[\w-]+)@/g, (token) => paths[token] ?? token);
 }
 
+/** A command step that did not succeed; the signal, when one ended it, helps name the cause. */
+export class StepFailedError extends UserError {
+  constructor(
+    readonly command: string,
+    readonly termination: Pick<RunResult, 'exitCode' | 'signal'>,
+  ) {
+    super(`\`${command}\` ${describeTermination(termination)}`);
+    this.name = 'StepFailedError';
+  }
+}
+
 export async function runSteps(steps: readonly Step[], paths: StepPaths, baseEnv: Env, log: Writable, signal: AbortSignal): Promise<void> {
   for (const step of steps) {
     signal.throwIfAborted();
-    if (step.kind === 'exec') {
+    await runStep(step, paths, baseEnv, log, signal);
+  }
+}
+
+async function runStep(step: Step, paths: StepPaths, baseEnv: Env, log: Writable, signal: AbortSignal): Promise<void> {
+  switch (step.kind) {
+    case 'exec': {
       const argv = step.argv.map((arg) => expand(arg, paths));
       const cwd = expand(step.cwd, paths);
       const env: Record<string, string | undefined> = { ...baseEnv };
@@ -49,8 +66,10 @@ export async function runSteps(steps: readonly Step[], paths: StepPaths, baseEnv
           .join('')}${argv.join(' ')})\n`,
       );
       const result = await run(argv, { cwd, env, log, signal });
-      if (result.exitCode !== 0) throw new UserError(`\`${argv.slice(0, 2).join(' ')}\` exited with ${result.exitCode}`);
-    } else if (step.kind === 'copy') {
+      if (result.exitCode !== 0) throw new StepFailedError(argv.slice(0, 2).join(' '), result);
+      return;
+    }
+    case 'copy': {
       const from = expand(step.from, paths);
       const to = expand(step.to, paths);
       log.write(`$ install -m ${step.mode.toString(8)} ${from} ${to}\n`);
@@ -59,19 +78,46 @@ export async function runSteps(steps: readonly Step[], paths: StepPaths, baseEnv
         throw new UserError(`cannot copy ${from}: ${error.code === 'ENOENT' ? 'no such file in the source tree' : error.message}`);
       });
       await chmod(to, step.mode);
-    } else if (step.kind === 'edit') {
+      return;
+    }
+    case 'edit': {
       const file = expand(step.file, paths);
       log.write(`$ edit ${file}: ${JSON.stringify(step.find)} -> ${JSON.stringify(step.replace)}\n`);
       const text = await readFile(file, 'utf8');
       if (!text.includes(step.find)) throw new UserError(`${file} does not contain ${JSON.stringify(step.find)}; the edit was made for another release`);
       await writeFile(file, text.split(step.find).join(step.replace));
-    } else {
+      return;
+    }
+    case 'copy-tree': {
       const from = expand(step.from, paths);
       const to = expand(step.to, paths);
       log.write(`$ cp -r ${from} ${to}\n`);
       await cp(from, to, { recursive: true });
       // Module-cache trees are read-only; builds that write in-tree need a writable copy.
       await run(['chmod', '-R', 'u+w', to], { signal });
+      return;
     }
+    default:
+      unreachable(step);
   }
+}
+
+/** The steps as the manifest records them: what a person would type to do the same. */
+export function describeSteps(steps: readonly Step[]): string[] {
+  return steps.map((step) => {
+    switch (step.kind) {
+      case 'exec': {
+        const env = Object.entries(step.env).map(([k, v]) => `${k}=${v}`);
+        return [...env, ...step.argv.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a))].join(' ');
+      }
+      case 'edit':
+        return `edit ${step.file}: ${JSON.stringify(step.find)} -> ${JSON.stringify(step.replace)}`;
+      case 'copy':
+        return `install -m ${step.mode.toString(8)} ${step.from} ${step.to}`;
+      case 'copy-tree':
+        return `cp -r ${step.from} ${step.to}`;
+      default:
+        return unreachable(step);
+    }
+  });
 }

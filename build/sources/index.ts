@@ -7,7 +7,8 @@ import { resolvePath } from './path.js';
 import { describeSource, type ResolveContext, type Resolver } from './resolver.js';
 import type { Env } from '../../core/env.js';
 
-type ResolverTable = { [K in SourceKind]?: Resolver<Extract<SourceSpec, { kind: K }>> };
+/** One resolver for every kind: a kind without one is a compile error, not a run-time surprise. */
+type ResolverTable = { [K in SourceKind]: Resolver<Extract<SourceSpec, { kind: K }>> };
 
 const resolvers: ResolverTable = {
   module: resolveModule,
@@ -17,8 +18,7 @@ const resolvers: ResolverTable = {
 };
 
 function resolveOne(spec: SourceSpec, context: ResolveContext): Promise<ResolvedSource> {
-  const resolver = resolvers[spec.kind] as Resolver<SourceSpec> | undefined;
-  if (!resolver) throw new UserError(`source kind '${spec.kind}' is not supported by this build of moby-make`);
+  const resolver = resolvers[spec.kind] as Resolver<SourceSpec>;
   return resolver(spec, context);
 }
 

@@ -1,7 +1,25 @@
 import { Listr, type ListrTaskWrapper, type DefaultRenderer, type SimpleRenderer } from 'listr2';
-import type { MakeEvent } from '../../build/make.js';
+import type { Event, Line, Renderer } from '../../core/events.js';
+import { writeLines } from './plain.js';
 
 type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
+
+/** What an event does to its row: a new title, and whether the row is finished. */
+export interface RowUpdate {
+  row: string;
+  /** Gets the seconds since the row appeared, for titles that show elapsed time. */
+  title: string | ((elapsedSeconds: number) => string);
+  outcome?: 'done' | 'failed';
+}
+
+/** How a command's events map onto listr2 rows (one per component, package, ...). */
+export interface RowView<E extends Event> {
+  /** The rows an event announces, in order (e.g. a build plan). */
+  rows: (event: E) => readonly string[] | undefined;
+  update: (event: E) => RowUpdate | undefined;
+  /** Lines printed below the rows once they are all done (messages, failure logs, a summary). */
+  after: (event: E) => readonly Line[];
+}
 
 interface Row {
   task?: Wrapper;
@@ -12,75 +30,58 @@ interface Row {
   done: Promise<void>;
 }
 
-/**
- * A listr2 row per component. listr2 only renders: each row's task waits for
- * the engine's events about that component and reflects them.
- */
-export function listrRenderer(): { onEvent: (event: MakeEvent) => void; finished: () => Promise<void> } {
+/** listr2 only renders: each row's task waits for the events about its row and reflects them. */
+export function listrRenderer<E extends Event>(view: RowView<E>): Renderer<E> {
   const rows = new Map<string, Row>();
-  const messages: string[] = [];
+  const afterwards: Line[] = [];
   let list: Promise<unknown> = Promise.resolve();
 
-  const onEvent = (event: MakeEvent) => {
-    if (event.type === 'plan') {
-      for (const name of event.components) {
-        let settle: (error?: Error) => void = () => {};
-        const done = new Promise<void>((resolve, reject) => {
-          settle = (error) => (error ? reject(error) : resolve());
-        });
-        rows.set(name, { started: Date.now(), title: name, settle, done });
-      }
-      list = new Listr(
-        event.components.map((name) => ({
-          title: name,
-          task: async (_: unknown, task: Wrapper) => {
-            const row = rows.get(name);
-            if (!row) return;
-            row.task = task;
-            task.title = row.title;
-            await row.done;
-          },
-        })),
-        { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false } },
-      )
-        .run()
-        .catch(() => undefined);
-      return;
+  const start = (names: readonly string[]) => {
+    for (const name of names) {
+      let settle: (error?: Error) => void = () => {};
+      const done = new Promise<void>((resolve, reject) => {
+        settle = (error) => (error ? reject(error) : resolve());
+      });
+      rows.set(name, { started: Date.now(), title: name, settle, done });
     }
-    if (event.type === 'message') {
-      messages.push(event.text);
-      return;
-    }
-    if (event.type === 'published') return;
-    const row = rows.get(event.component);
-    if (!row) return;
-    const elapsed = () => `${((Date.now() - row.started) / 1000).toFixed(1)}s`;
-    const setTitle = (title: string) => {
-      row.title = title;
-      if (row.task) row.task.title = title;
-    };
-    switch (event.type) {
-      case 'state':
-        setTitle(`${event.component} — ${event.state} (${elapsed()})`);
-        break;
-      case 'up-to-date':
-        setTitle(`${event.component} — up to date`);
-        row.settle();
-        break;
-      case 'built':
-        setTitle(`${event.component} — built in ${elapsed()}`);
-        row.settle();
-        break;
-      case 'failed':
-        row.settle(new Error(`${event.component} — failed after ${elapsed()}: ${event.error}`));
-        break;
-    }
+    list = new Listr(
+      names.map((name) => ({
+        title: name,
+        task: async (_: unknown, task: Wrapper) => {
+          const row = rows.get(name);
+          if (!row) return;
+          row.task = task;
+          task.title = row.title;
+          await row.done;
+        },
+      })),
+      { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false } },
+    )
+      .run()
+      .catch(() => undefined);
   };
+
+  const apply = (update: RowUpdate) => {
+    const row = rows.get(update.row);
+    if (!row) return;
+    const title = typeof update.title === 'string' ? update.title : update.title((Date.now() - row.started) / 1000);
+    row.title = title;
+    if (row.task) row.task.title = title;
+    if (update.outcome === 'done') row.settle();
+    if (update.outcome === 'failed') row.settle(new Error(title));
+  };
+
   return {
-    onEvent,
+    onEvent: (event) => {
+      const announced = view.rows(event);
+      if (announced) start(announced);
+      const update = view.update(event);
+      if (update) apply(update);
+      afterwards.push(...view.after(event));
+    },
     finished: async () => {
       await list;
-      for (const message of messages) console.log(message);
+      writeLines(afterwards);
     },
   };
 }

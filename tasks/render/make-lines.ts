@@ -1,13 +1,97 @@
-import type { LineFormats } from '../../core/events.js';
+import { toStderr, type Line, type LineFormats } from '../../core/events.js';
 import type { MakeEvent } from '../../build/make.js';
+import type { RowView } from './listr.js';
 
-/** `npm run make` as plain lines. */
-export const makeLines: LineFormats<MakeEvent> = {
-  plan: (event) => `building: ${event.components.join(', ')}`,
-  message: (event) => event.text,
-  state: (event) => `${event.component}: ${event.state}`,
-  'up-to-date': (event) => `${event.component}: up to date`,
-  built: (event) => `${event.component}: built in ${event.seconds.toFixed(1)}s`,
-  failed: (event) => `${event.component}: FAILED: ${event.error} (log: ${event.logFile})`,
-  published: () => undefined,
-};
+type Failed = Extract<MakeEvent, { type: 'failed' }>;
+type Finished = Extract<MakeEvent, { type: 'finished' }>;
+
+/** `npm run make` as plain lines; `verbose` adds the stack of a bug. */
+export function makeLines(verbose = false): LineFormats<MakeEvent> {
+  return {
+    plan: (event) => `building: ${event.components.join(', ')}`,
+    installing: installingLine,
+    'manifest-unreadable': manifestLine,
+    state: (event) => `${event.component}: ${event.state}`,
+    'up-to-date': (event) => `${event.component}: up to date`,
+    built: (event) => `${event.component}: built in ${event.seconds.toFixed(1)}s`,
+    failed: (event) => [failedLine(event), ...failureDetails(event, verbose)],
+    published: () => undefined,
+    finished: summaryLines,
+  };
+}
+
+/** On a terminal: a row per component, and the rest below the rows once they finish. */
+export function makeRows(verbose = false): RowView<MakeEvent> {
+  return {
+    rows: (event) => (event.type === 'plan' ? event.components : undefined),
+    update: (event) => {
+      switch (event.type) {
+        case 'state':
+          return { row: event.component, title: (elapsed) => `${event.component} — ${event.state} (${elapsed.toFixed(1)}s)` };
+        case 'up-to-date':
+          return { row: event.component, title: `${event.component} — up to date`, outcome: 'done' };
+        case 'built':
+          return { row: event.component, title: (elapsed) => `${event.component} — built in ${elapsed.toFixed(1)}s`, outcome: 'done' };
+        case 'failed':
+          return { row: event.component, title: (elapsed) => `${event.component} — ${failedLine(event)} after ${elapsed.toFixed(1)}s`, outcome: 'failed' };
+        case 'plan':
+        case 'installing':
+        case 'manifest-unreadable':
+        case 'published':
+        case 'finished':
+          return undefined;
+      }
+    },
+    after: (event) => {
+      switch (event.type) {
+        case 'installing':
+          return [installingLine(event)];
+        case 'manifest-unreadable':
+          return [manifestLine(event)];
+        case 'failed':
+          return failureDetails(event, verbose);
+        case 'finished':
+          return summaryLines(event);
+        case 'plan':
+        case 'state':
+        case 'up-to-date':
+        case 'built':
+        case 'published':
+          return [];
+      }
+    },
+  };
+}
+
+function installingLine(event: Extract<MakeEvent, { type: 'installing' }>): string {
+  return `installing missing prerequisites with apt-get: ${event.packages.join(' ')} (set MOBY_MAKE_NO_INSTALL=1 to turn this off)`;
+}
+
+function manifestLine(event: Extract<MakeEvent, { type: 'manifest-unreadable' }>): Line {
+  return {
+    stderr: `warning: ${event.file} cannot be read (${event.reason}); rebuilding every component, the current bundle stays until the new one is published`,
+  };
+}
+
+function failedLine(event: Failed): string {
+  const what = event.bug ? `INTERNAL ERROR (a bug in moby-make): ${event.error}` : event.error;
+  return `${event.component}: FAILED: ${what}${event.cause ? ` — ${event.cause}` : ''} (log: ${event.logFile})`;
+}
+
+/** The log's last lines go to stderr, where a failure belongs; a bug adds its stack under --verbose. */
+function failureDetails(event: Failed, verbose: boolean): Line[] {
+  const lines = [`\n--- ${event.component} failed: ${event.error}`, `--- last ${event.logTail.length} lines of ${event.logFile}:`, ...event.logTail];
+  if (event.bug) lines.push(verbose ? event.bug : '(this is a bug in moby-make; run with --verbose for its stack)');
+  return toStderr(lines);
+}
+
+function summaryLines(event: Finished): Line[] {
+  const lines: Line[] = [];
+  if (event.built.length === 0 && event.failed.length === 0) lines.push(`everything is up to date in ${event.bundleDir}`);
+  else if (event.built.length > 0) lines.push(`built ${event.built.join(', ')} into ${event.bundleDir}`);
+  if (event.failed.length > 0) {
+    const them = event.failed.length > 1 ? 'them' : 'it';
+    lines.push({ stderr: `\nfailed: ${event.failed.join(', ')}; the previous bundle for ${them} is unchanged` });
+  }
+  return lines;
+}

@@ -3,36 +3,10 @@ import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../core/manifest.js';
-import { runTask, tempDir } from '../support/cli.js';
-import { gitInit, writeGoModule, writeHelloComponent, writeRecordingGo } from '../support/fixtures.js';
-
-const realGo = execFileSync('sh', ['-c', 'command -v go'], { encoding: 'utf8' }).trim();
-
-/** A fixture project: a Go module in git, its component file, a bundles root and a go that records calls. */
-function fixture() {
-  const work = tempDir('e2e');
-  const paths = {
-    src: join(work, 'src'),
-    components: join(work, 'components'),
-    bundles: join(work, 'bundles'),
-    bin: join(work, 'bin'),
-    goCalls: join(work, 'go-calls.log'),
-  };
-  writeGoModule(paths.src);
-  const commit = gitInit(paths.src);
-  writeHelloComponent(paths.components, paths.src);
-  writeRecordingGo(paths.bin, paths.goCalls, realGo);
-  const make = (args: string[] = [], env: Record<string, string> = {}) =>
-    runTask('make', ['--components', paths.components, '--bundles', paths.bundles, ...args], { PATH: `${paths.bin}:${process.env.PATH}`, ...env });
-  const bundle = join(paths.bundles, 'binary-daemon');
-  const goBuilds = () =>
-    existsSync(paths.goCalls)
-      ? readFileSync(paths.goCalls, 'utf8')
-          .split('\n')
-          .filter((l) => l.startsWith('build'))
-      : [];
-  return { paths, commit, make, bundle, goBuilds };
-}
+import { runTask } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
+import { writeGoModule, writeHelloComponent } from '../support/fixtures.js';
+import { builtWithTwoComponents, fixture, realGo } from '../support/fixture-project.js';
 
 const sha256Of = (file: string) => execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
 
@@ -129,16 +103,6 @@ describe('a failing build', () => {
     expect(existsSync(join(project.bundle, 'broken'))).toBe(false);
   });
 });
-
-/** The fixture plus a second component, `other`, both built. */
-async function builtWithTwoComponents() {
-  const project = fixture();
-  const otherSrc = join(tempDir('other'), 'src');
-  writeGoModule(otherSrc, 'other');
-  writeHelloComponent(project.paths.components, otherSrc, { name: 'other', output: 'other' });
-  expect((await project.make()).code).toBe(0);
-  return project;
-}
 
 describe('a partial build', () => {
   it('keeps the other components, and drops one whose files were deleted by hand until it is built again', async () => {

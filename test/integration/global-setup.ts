@@ -37,7 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     jobs: availableParallelism(),
     env,
     signal: new AbortController().signal,
-    onEvent: plainRenderer(makeLines, (line) => console.log(`[make] ${line}`)).onEvent,
+    onEvent: plainRenderer(makeLines(), (line) => console.log(`[make] ${line}`)).onEvent,
   });
   if (result.failed.length > 0) throw new Error(`the bundle did not build: ${result.failed.join(', ')} failed (see bundles/logs)`);
   await ensureBusybox();
