@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { readJsonFile } from '../core/json-file.js';
 import { UserError } from '../core/errors.js';
 import { sha256File } from '../core/hashing.js';
 import { MANIFEST_FILE, readManifest, type Manifest } from '../core/manifest.js';
@@ -14,14 +16,9 @@ const MAKE_HINT = 'Build it with: npm run make';
  * Identity of a file's bytes without reading them: any write changes ctime
  * and replacing the file changes the inode, as git's index relies on.
  */
-interface Verdict {
-  ino: string;
-  size: string;
-  mtimeNs: string;
-  ctimeNs: string;
-  sha256: string;
-}
-type VerdictCache = Record<string, Verdict>;
+const verdictSchema = z.object({ ino: z.string(), size: z.string(), mtimeNs: z.string(), ctimeNs: z.string(), sha256: z.string() });
+const verdictCacheSchema = z.record(z.string(), verdictSchema);
+type VerdictCache = z.infer<typeof verdictCacheSchema>;
 
 /**
  * Checks every bundle file against its .sha256 sidecar and the manifest, and
@@ -38,7 +35,7 @@ export async function verifyBundle(bundleDir: string, cacheFile?: string): Promi
     throw new UserError(`the bundle at ${bundleDir} lacks ${missing.join(', ')}`, MAKE_HINT);
   }
 
-  const cache = cacheFile ? await readCache(cacheFile) : {};
+  const cache = cacheFile ? readCache(cacheFile) : {};
   const nextCache: VerdictCache = {};
   const problems: string[] = [];
   const names = (await readdir(bundleDir)).filter((name) => !name.endsWith('.sha256') && !name.endsWith('.md5')).sort();
@@ -77,10 +74,6 @@ async function hashWithCache(path: string, cache: VerdictCache, nextCache: Verdi
   return sha256;
 }
 
-async function readCache(file: string): Promise<VerdictCache> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as VerdictCache;
-  } catch {
-    return {};
-  }
+function readCache(file: string): VerdictCache {
+  return readJsonFile(file, verdictCacheSchema) ?? {};
 }

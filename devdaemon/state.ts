@@ -1,26 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { readJsonFile } from '../core/json-file.js';
 import type { StateLayout } from './layout.js';
 import { running } from '../core/procfs.js';
 
 /** What `status`, `stop` and `reload` in another process need to know about a started daemon. */
-export interface DaemonRecord {
-  pid: number;
-  dockerHost: string;
-  bridge: string;
-  subnet: string;
-  bundleDir: string;
-  logFile: string;
-  startedAt: string;
-  readySeconds: number;
-}
+const daemonRecordSchema = z.object({
+  pid: z.number().int().nonnegative(),
+  dockerHost: z.string(),
+  bridge: z.string(),
+  subnet: z.string(),
+  bundleDir: z.string(),
+  logFile: z.string(),
+  startedAt: z.string(),
+  readySeconds: z.number(),
+});
+export type DaemonRecord = z.infer<typeof daemonRecordSchema>;
 
+/** The record of a started daemon; none when missing or damaged (a stop then finds leftovers by /proc and mounts). */
 export function readRecord(layout: StateLayout): DaemonRecord | undefined {
-  try {
-    return JSON.parse(readFileSync(layout.metaFile, 'utf8')) as DaemonRecord;
-  } catch {
-    return undefined;
-  }
+  return readJsonFile(layout.metaFile, daemonRecordSchema);
 }
 
 export async function writeRecord(layout: StateLayout, record: DaemonRecord): Promise<void> {

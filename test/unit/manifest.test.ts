@@ -1,15 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MANIFEST_FILE, emptyManifest, readManifest, serializeManifest, type Manifest } from '../../core/manifest.js';
-import { tempDir } from '../support/cli.js';
+import { MANIFEST_FILE, ManifestError, emptyManifest, readManifest, serializeManifest, type Manifest } from '../../core/manifest.js';
+import { tempDir } from '../support/temp.js';
 
 describe('manifest', () => {
   const manifest: Manifest = {
     schema: 1,
     components: {
       runc: {
-        fingerprint: 'f',
+        fingerprint: 'f'.repeat(64),
         source: { kind: 'module', identity: 'github.com/opencontainers/runc@v1.4.3 h1:x', version: 'v1.4.3', commit: 'bb14dab' },
         extraSources: {},
         toolchain: { go: 'go1.26.8' },
@@ -26,11 +26,23 @@ describe('manifest', () => {
     expect(readManifest(dir)).toEqual(manifest);
   });
 
-  it('is empty where there is no bundle yet or the file is unreadable', () => {
+  it('is empty where there is no bundle yet', () => {
+    expect(readManifest(tempDir('manifest'))).toEqual(emptyManifest());
+  });
+
+  it('names the file and the fix when it is not JSON or not the shape this version writes', () => {
     const dir = tempDir('manifest');
-    expect(readManifest(dir)).toEqual(emptyManifest());
-    writeFileSync(join(dir, MANIFEST_FILE), '{ not json');
-    expect(readManifest(dir)).toEqual(emptyManifest());
+    const file = join(dir, MANIFEST_FILE);
+    writeFileSync(file, '{ not json');
+    expect(() => readManifest(dir)).toThrow(new RegExp(`^${file} is not a valid bundle manifest: `));
+    writeFileSync(file, serializeManifest(manifest).replace('"a'.padEnd(66, 'a') + '"', '"edited-by-hand"'));
+    expect(() => readManifest(dir)).toThrow(ManifestError);
+    expect(() => readManifest(dir)).toThrow(/files\.runc\.sha256/);
+    try {
+      readManifest(dir);
+    } catch (error) {
+      expect((error as ManifestError).hint).toBe('Rebuild the bundle with: npm run make');
+    }
   });
 
   it('serializes with sorted keys so identical bundles have identical manifests', () => {
