@@ -45,8 +45,7 @@ export async function measureStartup(options: StartupOptions): Promise<StartupMe
   const rounds = options.rounds ?? 5;
   const dockerdArgs = options.dockerdArgs ?? [];
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'mmk-bench-'));
-  const quiet = () => undefined;
-  const start = () => startDaemon({ bundlesDir: options.bundlesDir, stateDir, dockerdArgs, env, say: quiet });
+  const start = () => startDaemon({ bundlesDir: options.bundlesDir, stateDir, dockerdArgs, env, onEvent: () => undefined });
   const devDaemonSeconds: number[] = [];
   const rawDockerdSeconds: number[] = [];
   try {

@@ -8,7 +8,9 @@ import { ensureRequirements, installPolicy, type Requirement } from '../core/req
 import { waitForPing } from './client.js';
 import { dockerdEnv, launchDockerd } from './command.js';
 import { dockerHostOf, stateLayout, type StateLayout } from './layout.js';
+import type { Listener } from '../core/events.js';
 import { lastLines } from '../core/log-tail.js';
+import type { DevDaemonEvent } from './events.js';
 import { createBridge, planBridge } from './network.js';
 import { livePid, readPidFile, readRecord, writeRecord, type DaemonRecord } from './state.js';
 import { disproveBundle } from './proof.js';
@@ -24,7 +26,7 @@ export interface StartOptions {
   /** Where dockerd's output goes (rewritten at each start); default `<state>/dockerd.log`. */
   logFile?: string;
   env: Env;
-  say: (line: string) => void;
+  onEvent: Listener<DevDaemonEvent>;
   /** Aborting while dockerd starts stops it again. */
   signal?: AbortSignal;
   startTimeoutMs?: number;
@@ -52,18 +54,21 @@ const LOG_TAIL = 40;
 
 export async function startDaemon(options: StartOptions): Promise<StartedDaemon> {
   const began = performance.now();
-  const { env, say } = options;
+  const { env, onEvent } = options;
   const layout = stateLayout(options.stateDir);
   const bundleDir = bundlePaths(options.bundlesDir).current;
   await mkdir(layout.stateDir, { recursive: true, mode: 0o711 });
   refuseRunning(layout);
-  await recoverStale(layout, env, say);
+  await recoverStale(layout, env, onEvent);
   const manifest = await verifyBundle(bundleDir, layout.verifiedFile);
   if (process.getuid?.() !== 0) {
     throw new UserError('dockerd needs root: it mounts filesystems and programs the network', 'Run npm run dev-daemon as root (e.g. with sudo -E).');
   }
   // The PATH dockerd will get (sbin included), so a found iptables is the one it runs.
-  await ensureRequirements(RUNTIME_NEEDS, installPolicy(dockerdEnv(bundleDir, env), say));
+  await ensureRequirements(
+    RUNTIME_NEEDS,
+    installPolicy(dockerdEnv(bundleDir, env), (packages) => onEvent({ type: 'installing', packages })),
+  );
   if (existsSync(SYSTEM_CONTAINERD_SOCKET)) {
     throw new UserError(
       `a system containerd listens on ${SYSTEM_CONTAINERD_SOCKET}; dockerd would use it instead of the bundled containerd`,
@@ -122,18 +127,14 @@ function refuseRunning(layout: StateLayout): void {
 }
 
 /** A daemon that died without its supervisor's clean-up leaves a pidfile, mounts and a bridge. */
-async function recoverStale(layout: StateLayout, env: Env, say: (line: string) => void): Promise<void> {
+async function recoverStale(layout: StateLayout, env: Env, onEvent: Listener<DevDaemonEvent>): Promise<void> {
   const stalePid = readPidFile(layout);
   const record = readRecord(layout);
   if (stalePid === undefined && !record) return;
   const { leftoverProcesses, leftoverMounts } = await sweep(layout, env, record?.subnet);
   await cleanUp(layout, env, record);
   const pid = stalePid ?? record?.pid;
-  const extra = [
-    leftoverProcesses.length > 0 ? `ended ${leftoverProcesses.length} leftover process(es)` : '',
-    leftoverMounts.length > 0 ? `unmounted ${leftoverMounts.length} leftover mount(s)` : '',
-  ].filter(Boolean);
-  say(`removed a stale pidfile: pid ${pid} is not a running dev daemon${extra.length ? `; ${extra.join(', ')}` : ''}`);
+  onEvent({ type: 'stale-cleaned', ...(pid !== undefined ? { pid } : {}), leftoverProcesses: leftoverProcesses.length, leftoverMounts: leftoverMounts.length });
   await rm(layout.pidFile, { force: true });
 }
 

@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
-import { defaultStateDir, dockerHostOf, stateLayout } from '../devdaemon/layout.js';
-import { followFile } from '../devdaemon/log.js';
-import { lastLines } from '../core/log-tail.js';
-import { parseDevDaemonArgs, type DevDaemonArgs } from './cli/dev-daemon-args.js';
+import { defaultStateDir, stateLayout } from '../devdaemon/layout.js';
+import { superviseForeground } from '../devdaemon/supervise.js';
+import { unreachable } from '../core/errors.js';
+import { createRenderer, outputMode } from './render/choose.js';
+import { devDaemonLines } from './render/dev-daemon-lines.js';
+import { parseDevDaemonArgs } from './cli/dev-daemon-args.js';
 import { startDaemon } from '../devdaemon/start.js';
 import { daemonStatus, reloadDaemon, stopDaemon } from '../devdaemon/stop.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
@@ -22,6 +24,7 @@ Options:
   --state DIR        state folder (default: bundles/dev-daemon, or $MOBY_DEV_DAEMON_STATE)
   --bundles DIR      bundles root (default: bundles/, or $MOBY_MAKE_BUNDLES)
   --stop-timeout S   seconds to wait for dockerd on stop before SIGKILL (default 30)
+  --output MODE      plain (default) or json (an event per line)
   --help             this text
 
 Commands:
@@ -45,89 +48,68 @@ async function main(): Promise<number> {
   const bundlesDir = args.bundlesDir ? resolve(args.bundlesDir) : defaultBundlesDir(env);
   const layout = stateLayout(args.stateDir ? resolve(args.stateDir) : defaultStateDir(bundlesDir, env));
   const stopTimeoutMs = (args.stopTimeout ?? 30) * 1000;
-  switch (args.command) {
-    case 'status':
-      return status(layout);
-    case 'reload': {
-      const pid = reloadDaemon(layout);
-      console.log(`sent SIGHUP to dockerd (pid ${pid}); it re-reads ${layout.configFile}`);
-      return 0;
-    }
-    case 'stop': {
-      const result = await stopDaemon(layout, env, stopTimeoutMs);
-      const leftovers = result.leftoverProcesses.length + result.leftoverMounts.length;
-      if (result.pid === undefined) {
+  const renderer = createRenderer(outputMode(args.output, env), { lines: devDaemonLines });
+  const { onEvent } = renderer;
+  const code = await run();
+  await renderer.finished();
+  return code;
+
+  async function run(): Promise<number> {
+    switch (args.command) {
+      case 'status': {
+        const state = await daemonStatus(layout);
+        onEvent({ type: 'status', stateDir: layout.stateDir, ...state });
+        return state.pid === undefined ? 1 : 0;
+      }
+      case 'reload':
+        onEvent({ type: 'reloaded', pid: reloadDaemon(layout), configFile: layout.configFile });
+        return 0;
+      case 'stop': {
         // Like `systemctl stop`: stopping what is stopped succeeds, and still clears a crash's leftovers.
-        const cleared = `; ended ${result.leftoverProcesses.length} leftover process(es), unmounted ${result.leftoverMounts.length} mount(s)`;
-        console.log(`no dev daemon was running from ${layout.stateDir}${leftovers ? cleared : ''}`);
+        const result = await stopDaemon(layout, env, stopTimeoutMs);
+        onEvent({
+          type: 'stopped',
+          stateDir: layout.stateDir,
+          ...(result.pid !== undefined ? { pid: result.pid } : {}),
+          killed: result.killed,
+          leftoverProcesses: result.leftoverProcesses.length,
+          leftoverMounts: result.leftoverMounts.length,
+          interrupted: false,
+        });
         return 0;
       }
-      console.log(`stopped dockerd (pid ${result.pid})${result.killed ? ' with SIGKILL after it ignored SIGTERM' : ''}`);
-      return 0;
+      case 'start': {
+        const signal = interruptSignal();
+        const logFile = args.logFile ? resolve(args.logFile) : undefined;
+        const daemon = await startDaemon({
+          bundlesDir,
+          stateDir: layout.stateDir,
+          dockerdArgs: args.dockerdArgs,
+          ...(logFile ? { logFile } : {}),
+          env,
+          onEvent,
+          signal,
+        });
+        const { record } = daemon;
+        onEvent({
+          type: 'ready',
+          pid: record.pid,
+          seconds: record.readySeconds,
+          dockerHost: record.dockerHost,
+          logFile: record.logFile,
+          detached: args.detach,
+          logToTerminal: !logFile,
+        });
+        if (args.detach) {
+          daemon.child.unref();
+          return 0;
+        }
+        return superviseForeground(daemon, { env, signal, stopTimeoutMs, followLog: !logFile, onEvent });
+      }
+      default:
+        return unreachable(args.command);
     }
-    case 'start':
-      return start(args, bundlesDir, layout.stateDir, stopTimeoutMs);
   }
-}
-
-async function status(layout: ReturnType<typeof stateLayout>): Promise<number> {
-  const state = await daemonStatus(layout);
-  if (state.pid === undefined) {
-    console.log(`not running (state folder ${layout.stateDir})`);
-    return 1;
-  }
-  console.log(`running: pid ${state.pid}, ${state.responding ? 'API answers' : 'API does not answer yet'}`);
-  console.log(`DOCKER_HOST=${state.dockerHost}`);
-  if (state.record) {
-    console.log(
-      `since ${state.record.startedAt}; bundle ${state.record.bundleDir}; bridge ${state.record.bridge} (${state.record.subnet}); log ${state.record.logFile}`,
-    );
-  }
-  return 0;
-}
-
-async function start(args: DevDaemonArgs, bundlesDir: string, stateDir: string, stopTimeoutMs: number): Promise<number> {
-  const env = process.env;
-  const signal = interruptSignal();
-  const say = (line: string) => console.log(line);
-  const daemon = await startDaemon({
-    bundlesDir,
-    stateDir,
-    dockerdArgs: args.dockerdArgs,
-    ...(args.logFile ? { logFile: resolve(args.logFile) } : {}),
-    env,
-    say,
-    signal,
-  });
-  const { record, layout } = daemon;
-  console.log(`dockerd (pid ${record.pid}) is ready in ${record.readySeconds.toFixed(2)} s, running the bundle's runc, containerd and docker-init`);
-  console.log(`DOCKER_HOST=${dockerHostOf(layout)}`);
-  if (args.detach) {
-    daemon.child.unref();
-    console.log(`running in the background; log: ${record.logFile}; stop it with: npm run dev-daemon -- stop`);
-    return 0;
-  }
-  const follower = args.logFile ? undefined : followFile(record.logFile, (line) => console.log(`dockerd | ${line}`));
-  if (args.logFile) console.log(`log: ${record.logFile}`);
-  const interrupted = new Promise<'interrupted'>((resolve) => signal.addEventListener('abort', () => resolve('interrupted'), { once: true }));
-  // A terminal's Ctrl-C reaches us twice under npm (directly and forwarded); the clean-up must not die of the second.
-  const again = () => console.log('already stopping dockerd; the wait is bounded');
-  signal.addEventListener('abort', () => {
-    process.on('SIGINT', again);
-    process.on('SIGTERM', again);
-  });
-  const outcome = await Promise.race([daemon.exited, interrupted]);
-  if (outcome === 'interrupted') console.log('stopping dockerd…');
-  const stopped = await stopDaemon(layout, env, stopTimeoutMs);
-  follower?.stop();
-  if (outcome === 'interrupted') {
-    console.log(`stopped${stopped.killed ? ' (SIGKILL after the wait)' : ''}`);
-    return 0;
-  }
-  console.error(`dockerd exited by itself (${typeof outcome === 'number' ? `exit code ${outcome}` : outcome})`);
-  // Its log went to a file, not this terminal: show how it ended.
-  if (args.logFile) console.error((await lastLines(record.logFile, 40)).join('\n'));
-  return outcome === 0 ? 0 : 1;
 }
 
 await runMain(main);

@@ -11,17 +11,20 @@ export interface DevDaemonArgs {
   stateDir?: string;
   bundlesDir?: string;
   logFile?: string;
+  /** Output mode (tasks/render/choose.ts). */
+  output?: string;
   /** Seconds `stop` waits for dockerd before SIGKILL. */
   stopTimeout?: number;
   /** Everything that is not ours goes to dockerd unchanged. */
   dockerdArgs: string[];
 }
 
-const VALUE_OPTIONS: Record<string, 'stateDir' | 'bundlesDir' | 'logFile' | 'stopTimeout'> = {
+const VALUE_OPTIONS: Record<string, 'stateDir' | 'bundlesDir' | 'logFile' | 'stopTimeout' | 'output'> = {
   '--state': 'stateDir',
   '--bundles': 'bundlesDir',
   '--log-file': 'logFile',
   '--stop-timeout': 'stopTimeout',
+  '--output': 'output',
 };
 
 /**
