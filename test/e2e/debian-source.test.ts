@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TINI_DEBIAN_SOURCE } from '../../components/init.js';
 import { resolveDebianSource } from '../../build/sources/debian-source.js';
-import { tempDir } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 import { resolveContext } from '../support/git-repos.js';
 
 /** Bookworm's tini source package, as the init component pins it. */

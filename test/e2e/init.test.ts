@@ -3,7 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../core/manifest.js';
-import { runTask, tempDir, type CliResult } from '../support/cli.js';
+import { runTask, type CliResult } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 
 const VERSION_LINE = 'tini version 0.19.0 - git.de40ad0';
 const sha256Of = (file: string) => execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];

@@ -3,7 +3,8 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readManifest } from '../../core/manifest.js';
-import { runTask, tempDir } from '../support/cli.js';
+import { runTask } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 
 const goModCache = execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../core/manifest.js';
 import type { SourceSpec } from '../../build/model.js';
-import { runTask, tempDir } from '../support/cli.js';
+import { runTask } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 import { writeFixtureComponent, writeGoModule } from '../support/fixtures.js';
 import { FixtureRepo } from '../support/git-repos.js';
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
@@ -9,26 +9,24 @@ import { mountsUnder, processesUnder } from '../../devdaemon/leftovers.js';
 import { bridgeName } from '../../devdaemon/network.js';
 import { exeOf, running } from '../../core/procfs.js';
 import { readRecord } from '../../devdaemon/state.js';
-import { runTask, tempDir as makeTempDir } from '../support/cli.js';
+import { runTask } from '../support/cli.js';
+import { tempDir as makeTempDir } from '../support/temp.js';
 import { uniqueName } from './support/containers.js';
 import { foregroundDevDaemon } from './support/foreground.js';
 import { IMAGE, importBusyboxImage } from './support/image.js';
 
 const devDaemon = (args: string[]) => runTask('dev-daemon', args);
 
-/** Temporary state folders and bundle copies, removed after the file (unless something is still mounted there). */
+/** Temporary state folders and bundle copies; test/support/setup.ts removes them after the file. */
 const made: string[] = [];
 function tempDir(prefix: string): string {
   const dir = makeTempDir(prefix);
   made.push(dir);
   return dir;
 }
+// A case that failed half-way may have left its daemon running: stop it before the folders go.
 afterAll(async () => {
-  for (const dir of made) {
-    // A case that failed half-way may have left its daemon running: stop it first.
-    if (existsSync(stateLayout(dir).metaFile)) await devDaemon(['stop', '--state', dir]);
-    if (mountsUnder(dir).length === 0) rmSync(dir, { recursive: true, force: true });
-  }
+  for (const dir of made) if (existsSync(stateLayout(dir).metaFile)) await devDaemon(['stop', '--state', dir]);
 });
 
 /** A bundles root whose binary-daemon is the real one, hard-linked, except `changed`, which is a modified copy. */

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { projectRoot } from '../../tasks/paths.js';
-import { runTask, tempDir, type CliResult } from '../support/cli.js';
+import { runTask, type CliResult } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 import { devDaemon, uniqueName } from './support/containers.js';
 import { IMAGE } from './support/image.js';
 

@@ -1,6 +1,4 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../tasks/paths.js';
 
@@ -28,8 +26,4 @@ export function runTask(task: string, args: string[], env: Record<string, string
     if (child.pid && onSpawn) onSpawn(child.pid);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `moby-make-${prefix}-`));
 }

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runTask, tempDir } from '../support/cli.js';
+import { runTask } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 import { writeFakeGo, writeGoModule, writeHelloComponent } from '../support/fixtures.js';
 
 describe('npm run make arguments', () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../../core/errors.js';
 import { sha256File } from '../../core/hashing.js';
 import { deriveDebSrc, privateAptConfig, verifyAndExtract } from '../../build/sources/debian-source.js';
-import { tempDir } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 import { resolveContext } from '../support/git-repos.js';
 
 /** The shape of Debian 12's own /etc/apt/sources.list.d/debian.sources. */

@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../core/errors.js';
 import type { GitSourceSpec } from '../../build/model.js';
 import { repositoryLocation, resolveGit } from '../../build/sources/git.js';
-import { tempDir } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 import { FixtureRepo, resolveContext } from '../support/git-repos.js';
 
 const headOf = (dir: string) => execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { digestFile, sidecarLine } from '../../core/hashing.js';
-import { tempDir } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 
 describe('sidecars', () => {
   const dir = tempDir('hash');

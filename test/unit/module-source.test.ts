@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { matchesModulePrefix, resolveModule } from '../../build/sources/module.js';
-import { tempDir } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 
 const context = (env: Record<string, string | undefined> = {}) => ({
   cacheDir: tempDir('cache'),
