@@ -72,6 +72,17 @@ describe('dev-daemon refuses to start', () => {
     expect(existsSync(`/sys/class/net/${bridgeName(join(root, 'dev-daemon'))}`)).toBe(false);
   });
 
+  it('a corrupted or hand-edited manifest.json, naming the file and the fix', async () => {
+    const root = bundleCopyWithChangedFile('manifest.json');
+    const manifest = join(root, 'binary-daemon', 'manifest.json');
+    writeFileSync(manifest, '{"schema": 1, "components": {}, "files": {"runc": {"sha256": "edited"}}}\n');
+    const result = await devDaemon(['--detach', '--bundles', root]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`^error: ${manifest} is not a valid bundle manifest: files\\.runc\\.`, 'm'));
+    expect(result.stderr).toMatch(/^Rebuild the bundle with: npm run make$/m);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('without a bundle, saying to run npm run make', async () => {
     const result = await devDaemon(['--bundles', tempDir('empty')]);
     expect(result.code).toBe(1);
