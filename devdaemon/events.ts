@@ -1,4 +1,5 @@
 import type { DaemonRecord } from './state.js';
+import type { StopResult } from './stop.js';
 
 /** Everything the dev daemon tells its user, as data; tasks/render/dev-daemon-lines.ts says how it reads. */
 export type DevDaemonEvent =
@@ -16,3 +17,16 @@ export type DevDaemonEvent =
   | { type: 'exited'; status: number | NodeJS.Signals; logTail: string[] }
   | { type: 'status'; stateDir: string; pid?: number; responding: boolean; dockerHost: string; record?: DaemonRecord }
   | { type: 'reloaded'; pid: number; configFile: string };
+
+/** The `stopped` event for what stopDaemon reports. */
+export function stoppedEvent(stateDir: string, result: StopResult, interrupted: boolean): DevDaemonEvent {
+  return {
+    type: 'stopped',
+    stateDir,
+    ...(result.pid !== undefined ? { pid: result.pid } : {}),
+    killed: result.killed,
+    leftoverProcesses: result.leftoverProcesses.length,
+    leftoverMounts: result.leftoverMounts.length,
+    interrupted,
+  };
+}

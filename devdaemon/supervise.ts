@@ -1,7 +1,7 @@
 import type { Env } from '../core/env.js';
 import type { Listener } from '../core/events.js';
 import { lastLines } from '../core/log-tail.js';
-import type { DevDaemonEvent } from './events.js';
+import { stoppedEvent, type DevDaemonEvent } from './events.js';
 import { followFile } from './log.js';
 import type { StartedDaemon } from './start.js';
 import { stopDaemon } from './stop.js';
@@ -40,15 +40,7 @@ export async function superviseForeground(daemon: StartedDaemon, options: Superv
   const stopped = await stopDaemon(layout, options.env, options.stopTimeoutMs);
   follower?.stop();
   if (outcome === 'interrupted') {
-    onEvent({
-      type: 'stopped',
-      stateDir: layout.stateDir,
-      ...(stopped.pid !== undefined ? { pid: stopped.pid } : {}),
-      killed: stopped.killed,
-      leftoverProcesses: stopped.leftoverProcesses.length,
-      leftoverMounts: stopped.leftoverMounts.length,
-      interrupted: true,
-    });
+    onEvent(stoppedEvent(layout.stateDir, stopped, true));
     return 0;
   }
   // When its log went to a file of the user's, the terminal has not seen how it ended.

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { defaultStateDir, stateLayout } from '../devdaemon/layout.js';
+import { stoppedEvent } from '../devdaemon/events.js';
 import { superviseForeground } from '../devdaemon/supervise.js';
 import { unreachable } from '../core/errors.js';
 import { createRenderer, outputMode } from './render/choose.js';
@@ -67,15 +68,7 @@ async function main(): Promise<number> {
       case 'stop': {
         // Like `systemctl stop`: stopping what is stopped succeeds, and still clears a crash's leftovers.
         const result = await stopDaemon(layout, env, stopTimeoutMs);
-        onEvent({
-          type: 'stopped',
-          stateDir: layout.stateDir,
-          ...(result.pid !== undefined ? { pid: result.pid } : {}),
-          killed: result.killed,
-          leftoverProcesses: result.leftoverProcesses.length,
-          leftoverMounts: result.leftoverMounts.length,
-          interrupted: false,
-        });
+        onEvent(stoppedEvent(layout.stateDir, result, false));
         return 0;
       }
       case 'start': {
