@@ -13,6 +13,14 @@ export class UserError extends Error {
   }
 }
 
+/** The command line itself is wrong (unknown flag, malformed value): the CLI exits 2; the message names the fix. */
+export class UsageError extends UserError {
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'UsageError';
+  }
+}
+
 /** Ctrl-C or SIGTERM: not a failure, so the CLI exits 130; the hint says what was left as it was. */
 export class InterruptedError extends UserError {
   constructor(hint = 'Nothing was published; the previous bundle is unchanged.') {

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { InterruptedError, UserError } from '../../core/errors.js';
+import { InterruptedError, UsageError, UserError } from '../../core/errors.js';
 
 /**
  * Runs a command's main: a UserError prints as its message and hint, anything
@@ -26,6 +26,7 @@ export function reportError(error: unknown): number {
     console.error(`error: ${error.message}`);
     if (error.hint) console.error(error.hint);
     if (verbose && error.stack) console.error(error.stack);
+    if (error instanceof UsageError) return 2;
     return error instanceof InterruptedError ? 130 : 1;
   }
   const message = error instanceof Error ? error.message : String(error);
