@@ -62,7 +62,7 @@ export function readRoutes(text = readFileSync('/proc/net/route', 'utf8')): Rout
     .map((fields) => ({ network: toNumber(fields[1] as string), mask: toNumber(fields[7] as string) }));
 }
 
-function overlaps(a: Route, b: Route): boolean {
+export function overlaps(a: Route, b: Route): boolean {
   const mask = (a.mask & b.mask) >>> 0;
   return (a.network & mask) >>> 0 === (b.network & mask) >>> 0;
 }

@@ -1,23 +1,11 @@
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
 import { stateLayout } from '../../devdaemon/layout.js';
 import { allPids, argvOf, exeOf } from '../../core/procfs.js';
 import { readRecord } from '../../devdaemon/state.js';
 import { devDaemon, runToCompletion, startDetached, uniqueName } from './support/containers.js';
-
-/** httpd starts a moment after the container does; asking again is waiting, not asserting. */
-async function fetchWhenUp(url: string, attempts = 100): Promise<Response> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await fetch(url);
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await sleep(100);
-    }
-  }
-}
+import { fetchWhenUp } from './support/http.js';
 
 /** Command lines of the docker-proxy processes running from the bundle. */
 function bundledProxies(): string[] {
