@@ -39,31 +39,34 @@ describe('mobicli against the dev daemon', () => {
     const id = started.stdout.trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
 
+    // Independent invocations run side by side: each one is a Node start.
+    const follow = live(MOBICLI_BIN, ['logs', '-f', name]);
+    created.processes.push(follow);
     const ps = await mobicli(['ps']);
     expect(ps.code).toBe(0);
     expect(ps.stdout.split('\n')[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
     expect(ps.stdout).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+${escape(IMAGE)}\\s+"sh -c 'trap \\"exit 0…"\\s+.+ ago\\s+Up .*\\s${name}$`, 'm'));
-
-    const follow = live(MOBICLI_BIN, ['logs', '-f', name]);
-    created.processes.push(follow);
     await follow.waitFor(/tick-3\n/); // lines arrive while the container runs
-    expect((await mobicli(['logs', name])).stdout).toMatch(/^tick-1\ntick-2\ntick-3\n/);
 
-    expect(await mobicli(['exec', name, 'sh', '-c', 'echo in-$HOSTNAME; echo to-stderr >&2; exit 4'])).toEqual({
-      code: 4,
-      stdout: `in-${id.slice(0, 12)}\n`,
-      stderr: 'to-stderr\n',
-    });
-    expect(await mobicli(['exec', '-i', name, 'cat'], { input: 'piped-into-exec\n' })).toMatchObject({ code: 0, stdout: 'piped-into-exec\n' });
+    const [logs, exec, execStdin] = await Promise.all([
+      mobicli(['logs', name]),
+      mobicli(['exec', name, 'sh', '-c', 'echo in-$HOSTNAME; echo to-stderr >&2; exit 4']),
+      mobicli(['exec', '-i', name, 'cat'], { input: 'piped-into-exec\n' }),
+    ]);
+    expect(logs.stdout).toMatch(/^tick-1\ntick-2\ntick-3\n/);
+    expect(exec).toEqual({ code: 4, stdout: `in-${id.slice(0, 12)}\n`, stderr: 'to-stderr\n' });
+    expect(execStdin).toMatchObject({ code: 0, stdout: 'piped-into-exec\n' });
 
     expect(await mobicli(['stop', '-t', '5', name])).toMatchObject({ code: 0, stdout: `${name}\n` });
     expect(await follow.exited).toBe(0); // logs -f ends with the container
-    expect((await mobicli(['ps'])).stdout).not.toContain(name);
-    expect((await mobicli(['ps', '-a'])).stdout).toMatch(new RegExp(`Exited \\(0\\) .*\\s${name}$`, 'm'));
+    const [running, all] = await Promise.all([mobicli(['ps']), mobicli(['ps', '-a'])]);
+    expect(running.stdout).not.toContain(name);
+    expect(all.stdout).toMatch(new RegExp(`Exited \\(0\\) .*\\s${name}$`, 'm'));
 
     expect(await mobicli(['rm', name])).toMatchObject({ code: 0, stdout: `${name}\n` });
-    expect((await mobicli(['ps', '-a'])).stdout).not.toContain(name);
-    expect(await mobicli(['rm', name])).toEqual({ code: 1, stdout: '', stderr: `error: no container named ${name} on the daemon at ${dockerHost()}\n` });
+    const [after, again] = await Promise.all([mobicli(['ps', '-a']), mobicli(['rm', name])]);
+    expect(after.stdout).not.toContain(name);
+    expect(again).toEqual({ code: 1, stdout: '', stderr: `error: no container named ${name} on the daemon at ${dockerHost()}\n` });
   });
 
   it('runs in the foreground: output streams to stdout and stderr, stdin with -i, and the exit code is the container’s', async () => {
