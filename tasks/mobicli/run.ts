@@ -107,16 +107,28 @@ async function startOrRemove(daemon: Daemon, container: Docker.Container, rm: bo
 
 /** Streams the container's output (and our stdin with -i) until it exits; its exit code becomes ours. */
 async function runAttached(daemon: Daemon, container: Docker.Container, flags: RunFlags): Promise<number> {
+  let code: number;
+  try {
+    code = await streamUntilExit(daemon, container, flags);
+  } catch (error) {
+    if (flags.rm) await container.remove({ force: true }).catch(() => undefined); // the first failure is the one to report
+    throw error;
+  }
+  // Removed by us rather than by the daemon (AutoRemove): the exit code must be read first.
+  if (flags.rm) await request(daemon, () => container.remove({ force: true }));
+  return code;
+}
+
+async function streamUntilExit(daemon: Daemon, container: Docker.Container, flags: RunFlags): Promise<number> {
   // Attached before start, so no early output is missed.
   const stream = await request(daemon, () => container.attach({ stream: true, stdin: flags.interactive, stdout: true, stderr: true, hijack: true }));
   const session = attachStdio(daemon.docker, stream, { stdin: flags.interactive, tty: flags.tty });
   const stopForwarding = flags.tty ? () => undefined : forwardSignals(container);
   try {
-    await startOrRemove(daemon, container, flags.rm);
+    await request(daemon, () => container.start());
     session.forwardResize((size) => container.resize(size));
     // After start the default condition (not-running) cannot miss an exit that came first.
     const [status] = await Promise.all([request(daemon, () => container.wait() as Promise<{ StatusCode: number }>), session.ended]);
-    if (flags.rm) await request(daemon, () => container.remove({ force: true }));
     return status.StatusCode;
   } finally {
     stopForwarding();
