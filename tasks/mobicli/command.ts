@@ -57,18 +57,24 @@ export function group(spec: GroupSpec): Command {
         context.print(help());
         return 2;
       }
-      if (word === '--help' || word === '-h' || word === 'help') {
+      if (word === '--help' || word === '-h' || (word === 'help' && rest.length === 0)) {
         context.print(help());
         return 0;
       }
-      const found = spec.commands.find((c) => c.name === word);
-      if (!found) {
-        const what = word.startsWith('-') ? `unknown flag ${word}` : `unknown command ${word}`;
-        throw new UsageError(`${what} for ${prefix}; it knows ${spec.commands.map((c) => c.name).join(', ')} (see ${prefix} --help)`);
-      }
-      return found.main(rest, context);
+      // cobra's `help COMMAND…` is `COMMAND… --help`.
+      if (word === 'help') return findCommand(spec, prefix, rest[0]!).main([...rest.slice(1), '--help'], context);
+      return findCommand(spec, prefix, word).main(rest, context);
     },
   };
+}
+
+function findCommand(spec: GroupSpec, prefix: string, word: string): Command {
+  const found = spec.commands.find((c) => c.name === word);
+  if (!found) {
+    const what = word.startsWith('-') ? `unknown flag ${word}` : `unknown command ${word}`;
+    throw new UsageError(`${what} for ${prefix}; it knows ${spec.commands.map((c) => c.name).join(', ')} (see ${prefix} --help)`);
+  }
+  return found;
 }
 
 function groupHelp(spec: GroupSpec, prefix: string): string {

@@ -216,7 +216,12 @@ describe('mobicli against the dev daemon', () => {
 
   it('prints --help in the seed style and refuses bad input in one line: 2 for usage, 1 for the daemon', async () => {
     // Independent invocations run side by side: each is a Node start.
-    const [help, root, networkHelp] = await Promise.all([mobicli(['run', '--help']), mobicli(['--help']), mobicli(['network', '--help'])]);
+    const [help, root, networkHelp, createHelp] = await Promise.all([
+      mobicli(['run', '--help']),
+      mobicli(['--help']),
+      mobicli(['network', '--help']),
+      mobicli(['help', 'network', 'create']),
+    ]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(
       /^Create and run a new container from an image\n\nUsage:\n {2}mobicli run \[OPTIONS\] IMAGE \[COMMAND\] \[ARG\.\.\.\]\n\nFlags:\n/,
@@ -226,6 +231,11 @@ describe('mobicli against the dev daemon', () => {
     expect(networkHelp.stdout).toMatch(
       /Usage:\n {2}mobicli network COMMAND\n\nAvailable Commands:\n {2}create +Create a network\n {2}ls +List networks\n {2}rm +Remove/,
     );
+
+    expect(createHelp).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^Create a network\n\nUsage:\n {2}mobicli network create \[OPTIONS\] NETWORK\n\nFlags:\n {2}-d, --driver string/),
+    });
 
     const before = (await devDaemon().listContainers({ all: true })).length;
     const usage: Array<[string[], RegExp]> = [
