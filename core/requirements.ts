@@ -18,6 +18,26 @@ function satisfied(requirement: Requirement, env: Env): Promise<boolean> | boole
   }
 }
 
+export interface MissingPackages {
+  /** Sorted, without duplicates. */
+  packages: string[];
+  /** `package (why)` per missing requirement. */
+  reasons: string[];
+}
+
+/** The apt packages that would satisfy what is missing, for callers that gather several fixes into one message. */
+export async function missingPackages(requirements: readonly Requirement[], env: Env): Promise<MissingPackages> {
+  const missing: Requirement[] = [];
+  for (const requirement of requirements) if (!(await satisfied(requirement, env))) missing.push(requirement);
+  const packages = [...new Set(missing.flatMap((r) => (r.kind === 'go' ? [] : [r.aptPackage])))].sort();
+  const reasons = [...new Set(missing.map((r) => (r.kind === 'go' ? '' : `${r.aptPackage} (${r.why})`)).filter(Boolean))];
+  return { packages, reasons };
+}
+
+export function aptInstallCommand(packages: readonly string[]): string {
+  return `apt-get install -y --no-install-recommends ${packages.join(' ')}`;
+}
+
 export interface InstallPolicy {
   /** Whether apt-get may be used (root, Debian-like, not turned off). */
   allowed: boolean;
@@ -37,14 +57,11 @@ export function installPolicy(env: Env, onInstall: (packages: readonly string[])
  * fails with the exact command to run. Never touches the system's apt sources.
  */
 export async function ensureRequirements(requirements: Requirement[], policy: InstallPolicy): Promise<string[]> {
-  const missing: Requirement[] = [];
-  for (const requirement of requirements) if (!(await satisfied(requirement, policy.env))) missing.push(requirement);
-  const packages = [...new Set(missing.flatMap((r) => (r.kind === 'go' ? [] : [r.aptPackage])))].sort();
+  const { packages, reasons } = await missingPackages(requirements, policy.env);
   if (packages.length === 0) return [];
-  const reasons = missing.map((r) => (r.kind === 'go' ? '' : `${r.aptPackage} (${r.why})`)).filter(Boolean);
-  const command = `apt-get install -y --no-install-recommends ${packages.join(' ')}`;
+  const command = aptInstallCommand(packages);
   if (!policy.allowed) {
-    throw new UserError(`missing prerequisites: ${[...new Set(reasons)].join(', ')}`, `Run as root: ${command}`);
+    throw new UserError(`missing prerequisites: ${reasons.join(', ')}`, `Run as root: ${command}`);
   }
   policy.onInstall(packages);
   const aptEnv = { ...policy.env, DEBIAN_FRONTEND: 'noninteractive' };

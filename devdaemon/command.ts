@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { StateLayout } from './layout.js';
@@ -15,6 +15,11 @@ const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
  * policy to DROP, which would change networking for everything else on it.
  */
 export function dockerdArgv(layout: StateLayout, bridge: BridgePlan, userArgs: readonly string[], env: Env): string[] {
+  return isolatedArgv(layout, ['--bridge', bridge.name, '--default-address-pool', bridge.pool, '--ip-forward-no-drop'], userArgs, env);
+}
+
+/** The state folder's paths and the user's flags around a network setup (a rootless daemon's network lives in rootlesskit's namespace). */
+export function isolatedArgv(layout: StateLayout, networkArgs: readonly string[], userArgs: readonly string[], env: Env): string[] {
   const argv = [
     '--data-root',
     layout.dataRoot,
@@ -24,11 +29,7 @@ export function dockerdArgv(layout: StateLayout, bridge: BridgePlan, userArgs: r
     layout.pidFile,
     '--host',
     `unix://${layout.socket}`,
-    '--bridge',
-    bridge.name,
-    '--default-address-pool',
-    bridge.pool,
-    '--ip-forward-no-drop',
+    ...networkArgs,
   ];
   // Without it dockerd reads /etc/docker/daemon.json, the system daemon's settings.
   if (!userArgs.some((a) => a === '--config-file' || a.startsWith('--config-file='))) argv.push('--config-file', layout.configFile);
@@ -67,13 +68,18 @@ export interface Launched {
  * in a file that is rewritten at each start.
  */
 export function launchDockerd(layout: StateLayout, bundleDir: string, bridge: BridgePlan, userArgs: readonly string[], env: Env, logFile: string): Launched {
+  return spawnLogged(
+    join(bundleDir, 'dockerd'),
+    dockerdArgv(layout, bridge, userArgs, env),
+    { cwd: layout.stateDir, env: dockerdEnv(bundleDir, env) },
+    logFile,
+  );
+}
+
+/** A daemon process in its own session with stdout and stderr in the log file (rewritten). */
+export function spawnLogged(command: string, args: readonly string[], options: SpawnOptions, logFile: string): Launched {
   const logFd = openSync(logFile, 'w');
-  const child = spawn(join(bundleDir, 'dockerd'), dockerdArgv(layout, bridge, userArgs, env), {
-    cwd: layout.stateDir,
-    env: dockerdEnv(bundleDir, env),
-    detached: true,
-    stdio: ['ignore', logFd, logFd],
-  });
+  const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   let status: number | NodeJS.Signals | undefined;
   const exited = new Promise<number | NodeJS.Signals>((resolve) => {

@@ -1,3 +1,4 @@
+import type { RootlessEvent } from './rootless/events.js';
 import type { DaemonRecord } from './state.js';
 import type { StopResult } from './stop.js';
 
@@ -6,7 +7,17 @@ export type DevDaemonEvent =
   | { type: 'installing'; packages: readonly string[] }
   | { type: 'stale-cleaned'; pid?: number; leftoverProcesses: number; leftoverMounts: number }
   /** Started and proven: the API answers and the daemon runs the bundle's runc, containerd and docker-init. */
-  | { type: 'ready'; pid: number; seconds: number; dockerHost: string; logFile: string; detached: boolean; logToTerminal: boolean }
+  | {
+      type: 'ready';
+      pid: number;
+      seconds: number;
+      dockerHost: string;
+      logFile: string;
+      detached: boolean;
+      logToTerminal: boolean;
+      /** The account a rootless daemon runs as. */
+      rootlessUser?: string;
+    }
   /** A line of dockerd's own log, followed while it runs in the foreground. */
   | { type: 'log'; line: string }
   | { type: 'stopping' }
@@ -16,7 +27,8 @@ export type DevDaemonEvent =
   /** dockerd ended without being asked; its log's last lines when it did not go to the terminal. */
   | { type: 'exited'; status: number | NodeJS.Signals; logTail: string[] }
   | { type: 'status'; stateDir: string; pid?: number; responding: boolean; dockerHost: string; record?: DaemonRecord }
-  | { type: 'reloaded'; pid: number; configFile: string };
+  | { type: 'reloaded'; pid: number; configFile: string }
+  | RootlessEvent;
 
 /** The `stopped` event for what stopDaemon reports. */
 export function stoppedEvent(stateDir: string, result: StopResult, interrupted: boolean): DevDaemonEvent {

@@ -55,9 +55,9 @@ export function stateLayout(stateDir: string): StateLayout {
   return layout;
 }
 
-/** Inside the bundles root by default (already git-ignored), beside the bundle it runs. */
-export function defaultStateDir(bundlesRoot: string, env: Env): string {
-  return resolve(env.MOBY_DEV_DAEMON_STATE ?? join(bundlesRoot, 'dev-daemon'));
+/** Inside the bundles root by default (already git-ignored), beside the bundle it runs; a rootless one beside the rootful one. */
+export function defaultStateDir(bundlesRoot: string, env: Env, rootless = false): string {
+  return resolve(env.MOBY_DEV_DAEMON_STATE ?? join(bundlesRoot, rootless ? 'dev-daemon-rootless' : 'dev-daemon'));
 }
 
 export function dockerHostOf(layout: StateLayout): string {

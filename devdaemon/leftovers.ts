@@ -5,9 +5,10 @@ import { run } from '../core/process.js';
 import { stateLayout } from './layout.js';
 import { allPids, argvOf, cgroupsOf, exeOf, running } from '../core/procfs.js';
 import type { Env } from '../core/env.js';
+import { namespaceMates } from './rootless/leftovers.js';
 
 /** The programs a dev daemon runs; only these are matched by command line, never an editor or `tail -f` on a state file. */
-const STACK = new Set(['dockerd', 'containerd', 'containerd-shim-runc-v2', 'runc', 'docker-init']);
+const STACK = new Set(['dockerd', 'containerd', 'containerd-shim-runc-v2', 'runc', 'docker-init', 'rootlesskit', 'slirp4netns']);
 
 /**
  * What a dev daemon can leave behind when it is killed instead of stopped:
@@ -15,7 +16,9 @@ const STACK = new Set(['dockerd', 'containerd', 'containerd-shim-runc-v2', 'runc
  * processes (their cgroup ends in the id of a container in our data-root; their
  * root is no help, a reader sees their pivoted "/"), docker-proxy processes
  * (they forward to a container address in the daemon's own /16) and mounts.
- * No other daemon uses the state folder or that /16.
+ * No other daemon uses the state folder or that /16. A rootless daemon's
+ * rootlesskit and slirp4netns name the state folder too, and whatever runs in
+ * rootlesskit's user namespace is found through it.
  */
 export function processesUnder(stateDir: string, containerSubnet?: string): number[] {
   const prefix = `${stateDir}/`;
@@ -30,7 +33,8 @@ export function processesUnder(stateDir: string, containerSubnet?: string): numb
     return program === 'docker-proxy' && network !== undefined && (argv[argv.indexOf('-container-ip') + 1]?.startsWith(`${network}.`) ?? false);
   };
   // A zombie holds nothing but its pid; reaping it is its parent's (often init's) job.
-  return allPids().filter((pid) => !spared.has(pid) && running(pid) && ours(pid));
+  const found = allPids().filter((pid) => !spared.has(pid) && running(pid) && ours(pid));
+  return [...found, ...namespaceMates(found).filter((pid) => !spared.has(pid))];
 }
 
 /** Ids of the containers in the daemon's data-root (dockerd keeps one folder per container). */

@@ -4,18 +4,22 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { bundlePaths } from '../core/bundle-layout.js';
 import { InterruptedError, UserError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
-import { ensureRequirements, installPolicy, type Requirement } from '../core/requirements.js';
+import { ensureRequirements, installPolicy, type InstallPolicy, type Requirement } from '../core/requirements.js';
 import { waitForPing } from './client.js';
-import { dockerdEnv, launchDockerd } from './command.js';
+import { dockerdEnv, launchDockerd, type Launched } from './command.js';
 import { dockerHostOf, stateLayout, type StateLayout } from './layout.js';
 import type { Listener } from '../core/events.js';
 import { lastLines } from '../core/log-tail.js';
 import type { DevDaemonEvent } from './events.js';
-import { createBridge, planBridge } from './network.js';
-import { livePid, readPidFile, readRecord, writeRecord, type DaemonRecord } from './state.js';
+import { createBridge, planBridge, type BridgePlan } from './network.js';
+import { hostSubnetOf, livePid, readPidFile, readRecord, writeRecord, type DaemonRecord } from './state.js';
 import { disproveBundle } from './proof.js';
 import { cleanUp, stopDaemon, sweep } from './stop.js';
 import { verifyBundle } from './bundle-check.js';
+import { setUpRootless } from './rootless/setup.js';
+import { launchRootless } from './rootless/launch.js';
+import { disproveRootless, namespaceBridge } from './rootless/proof.js';
+import type { RootlessUser } from './rootless/user.js';
 import type { Env } from '../core/env.js';
 
 export interface StartOptions {
@@ -30,6 +34,8 @@ export interface StartOptions {
   /** Aborting while dockerd starts stops it again. */
   signal?: AbortSignal;
   startTimeoutMs?: number;
+  /** Run it without root through the bundle's dockerd-rootless.sh (devdaemon/rootless/). */
+  rootless?: { user?: string };
 }
 
 export interface StartedDaemon {
@@ -61,36 +67,25 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
   refuseRunning(layout);
   await recoverStale(layout, env, onEvent);
   const manifest = await verifyBundle(bundleDir, layout.verifiedFile);
-  if (process.getuid?.() !== 0) {
-    throw new UserError('dockerd needs root: it mounts filesystems and programs the network', 'Run npm run dev-daemon as root (e.g. with sudo -E).');
-  }
   // The PATH dockerd will get (sbin included), so a found iptables is the one it runs.
-  await ensureRequirements(
-    RUNTIME_NEEDS,
-    installPolicy(dockerdEnv(bundleDir, env), (packages) => onEvent({ type: 'installing', packages })),
-  );
-  if (existsSync(SYSTEM_CONTAINERD_SOCKET)) {
-    throw new UserError(
-      `a system containerd listens on ${SYSTEM_CONTAINERD_SOCKET}; dockerd would use it instead of the bundled containerd`,
-      'Stop the system containerd while the dev daemon runs (dockerd has no switch to ignore it).',
-    );
-  }
-
-  const bridge = planBridge(layout.stateDir);
-  await createBridge(bridge, env);
+  const policy = installPolicy(dockerdEnv(bundleDir, env), (packages) => onEvent({ type: 'installing', packages }));
+  const rootless = options.rootless ? await setUpRootless(layout, bundleDir, options.rootless.user, policy, env, onEvent) : undefined;
+  const bridge = rootless ? undefined : await setUpRootful(layout, policy, env);
   if (!existsSync(layout.configFile)) await writeFile(layout.configFile, '{}\n');
   const logFile = options.logFile ?? layout.logFile;
   const spawned = performance.now(); // the start timeout counts from here, not from hashing
-  const { child, exited, exitStatus } = launchDockerd(layout, bundleDir, bridge, options.dockerdArgs, env, logFile);
+  const { child, exited, exitStatus } = launch(layout, bundleDir, bridge, rootless, options.dockerdArgs, env, logFile);
   const record: DaemonRecord = {
     pid: child.pid ?? 0,
     dockerHost: dockerHostOf(layout),
-    bridge: bridge.name,
-    subnet: bridge.subnet,
+    // A rootless daemon's bridge lives in rootlesskit's namespace; it is read once the API answers.
+    bridge: bridge?.name ?? '',
+    subnet: bridge?.subnet ?? '',
     bundleDir,
     logFile,
     startedAt: new Date().toISOString(),
     readySeconds: 0,
+    ...(rootless ? { rootless: { user: rootless.name, uid: rootless.uid, rootlesskitPid: child.pid ?? 0 } } : {}),
   };
   await writeRecord(layout, record); // so `stop` can clean up even before the API answers
 
@@ -107,14 +102,52 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
     throw new UserError(`${why}; the last ${LOG_TAIL} lines of ${logFile}:\n${(await lastLines(logFile, LOG_TAIL)).join('\n')}`);
   }
   record.readySeconds = (performance.now() - began) / 1000;
+  if (rootless) {
+    // The child is rootlesskit; dockerd runs inside its namespaces and wrote the pidfile.
+    record.pid = readPidFile(layout) ?? record.pid;
+    Object.assign(record, await namespaceBridge(layout));
+  }
 
-  const problem = await disproveBundle(layout, manifest, bundleDir, record.pid);
+  const problem =
+    (await disproveBundle(layout, manifest, bundleDir, record.pid)) ?? (rootless ? await disproveRootless(layout, bundleDir, child.pid ?? 0) : undefined);
   if (problem) {
     await stopDaemon(layout, env);
     throw problem;
   }
   await writeRecord(layout, record);
   return { layout, record, manifest, child, exited };
+}
+
+/** What only the rootful daemon needs: root, iptables and ip, no system containerd in the way, and its own bridge. */
+async function setUpRootful(layout: StateLayout, policy: InstallPolicy, env: Env): Promise<BridgePlan> {
+  if (process.getuid?.() !== 0) {
+    throw new UserError('dockerd needs root: it mounts filesystems and programs the network', 'Run npm run dev-daemon as root (e.g. with sudo -E).');
+  }
+  await ensureRequirements(RUNTIME_NEEDS, policy);
+  if (existsSync(SYSTEM_CONTAINERD_SOCKET)) {
+    throw new UserError(
+      `a system containerd listens on ${SYSTEM_CONTAINERD_SOCKET}; dockerd would use it instead of the bundled containerd`,
+      'Stop the system containerd while the dev daemon runs (dockerd has no switch to ignore it).',
+    );
+  }
+
+  const bridge = planBridge(layout.stateDir);
+  await createBridge(bridge, env);
+  return bridge;
+}
+
+function launch(
+  layout: StateLayout,
+  bundleDir: string,
+  bridge: BridgePlan | undefined,
+  rootless: RootlessUser | undefined,
+  dockerdArgs: readonly string[],
+  env: Env,
+  logFile: string,
+): Launched {
+  if (rootless) return launchRootless(layout, bundleDir, rootless, dockerdArgs, env, logFile);
+  if (!bridge) throw new Error('a rootful dev daemon needs its bridge');
+  return launchDockerd(layout, bundleDir, bridge, dockerdArgs, env, logFile);
 }
 
 function refuseRunning(layout: StateLayout): void {
@@ -131,7 +164,7 @@ async function recoverStale(layout: StateLayout, env: Env, onEvent: Listener<Dev
   const stalePid = readPidFile(layout);
   const record = readRecord(layout);
   if (stalePid === undefined && !record) return;
-  const { leftoverProcesses, leftoverMounts } = await sweep(layout, env, record?.subnet);
+  const { leftoverProcesses, leftoverMounts } = await sweep(layout, env, hostSubnetOf(record));
   await cleanUp(layout, env, record);
   const pid = stalePid ?? record?.pid;
   onEvent({ type: 'stale-cleaned', ...(pid !== undefined ? { pid } : {}), leftoverProcesses: leftoverProcesses.length, leftoverMounts: leftoverMounts.length });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { readJsonFile } from '../core/json-file.js';
@@ -15,12 +15,30 @@ const daemonRecordSchema = z.object({
   logFile: z.string(),
   startedAt: z.string(),
   readySeconds: z.number(),
+  /** Set for a rootless daemon: bridge and subnet then name the bridge inside rootlesskit's namespace, never a host one. */
+  rootless: z.object({ user: z.string(), uid: z.number().int(), rootlesskitPid: z.number().int().nonnegative() }).optional(),
 });
 export type DaemonRecord = z.infer<typeof daemonRecordSchema>;
 
 /** The record of a started daemon; none when missing or damaged (a stop then finds leftovers by /proc and mounts). */
 export function readRecord(layout: StateLayout): DaemonRecord | undefined {
+  // A rootless daemon's user owns the state folder and could swap the record; root acts only on one root wrote.
+  if (!trusted(layout.metaFile)) return undefined;
   return readJsonFile(layout.metaFile, daemonRecordSchema);
+}
+
+/** The subnet of the daemon's bridge on the host; a rootless daemon's lives in its own namespace and may equal a system docker0's. */
+export function hostSubnetOf(record: DaemonRecord | undefined): string | undefined {
+  return record?.rootless ? undefined : record?.subnet;
+}
+
+function trusted(file: string): boolean {
+  try {
+    const owner = statSync(file).uid;
+    return owner === 0 || owner === process.getuid?.();
+  } catch {
+    return true; // missing: readJsonFile says so
+  }
 }
 
 export async function writeRecord(layout: StateLayout, record: DaemonRecord): Promise<void> {

@@ -4,9 +4,10 @@ import { UserError } from '../core/errors.js';
 import { clientFor, pingOnce } from './client.js';
 import { dockerHostOf, type StateLayout } from './layout.js';
 import { killProcessesUnder, unmountUnder } from './leftovers.js';
-import { running } from '../core/procfs.js';
+import { exeOf, running } from '../core/procfs.js';
+import { basename } from 'node:path';
 import { removeBridge } from './network.js';
-import { livePid, readRecord, removeRecord, type DaemonRecord } from './state.js';
+import { hostSubnetOf, livePid, readRecord, removeRecord, type DaemonRecord } from './state.js';
 import type { Env } from '../core/env.js';
 
 /** dockerd's own --shutdown-timeout is 15 s for containers, plus containerd's shutdown. */
@@ -39,14 +40,16 @@ export async function stopDaemon(layout: StateLayout, env: Env, timeoutMs = DEFA
       await waitForExit(pid, 5000);
     }
   }
-  const leftovers = await sweep(layout, env, record?.subnet);
+  // rootlesskit ends once dockerd, its child, has; waiting keeps it (and slirp4netns) out of the leftovers.
+  if (record?.rootless && isRootlesskit(record.rootless.rootlesskitPid)) await waitForExit(record.rootless.rootlesskitPid, 5000);
+  const leftovers = await sweep(layout, env, hostSubnetOf(record));
   await cleanUp(layout, env, record);
   return { ...(pid !== undefined ? { pid } : {}), killed, ...leftovers };
 }
 
 /** Forgets a daemon that is gone: its bridge, iptables rules, pidfile and record. */
 export async function cleanUp(layout: StateLayout, env: Env, record = readRecord(layout)): Promise<void> {
-  if (record) await removeBridge(record.bridge, env, record.subnet);
+  if (record && !record.rootless) await removeBridge(record.bridge, env, record.subnet);
   await rm(layout.pidFile, { force: true });
   await removeRecord(layout);
 }
@@ -56,6 +59,10 @@ export async function sweep(layout: StateLayout, env: Env, containerSubnet?: str
   const leftoverProcesses = await killProcessesUnder(layout.stateDir, containerSubnet);
   const leftoverMounts = await unmountUnder(layout.stateDir, env);
   return { leftoverProcesses, leftoverMounts };
+}
+
+function isRootlesskit(pid: number): boolean {
+  return pid > 0 && basename(exeOf(pid) ?? '') === 'rootlesskit';
 }
 
 export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {

@@ -20,6 +20,13 @@ exec-root, pidfile, unix socket, containerd and bridge. After start it checks
 that GET /info reports the bundle's runc, containerd and init commits.
 
 Options:
+  --rootless         run it without root: the bundle's dockerd-rootless.sh and
+                     rootlesskit, as an unprivileged user (default state folder
+                     bundles/dev-daemon-rootless; give it to status/stop/reload too)
+  --user NAME        the rootless daemon's account (root only; default: the
+                     caller, or mmk-rootless, created when root starts it)
+  --no-install       change nothing on the machine (apt-get, users, subuids,
+                     /dev/net/tun); print the commands instead
   --detach           run in the background (default: foreground, Ctrl-C stops it)
   --log-file FILE    send dockerd's log to FILE instead of this terminal
   --state DIR        state folder (default: bundles/dev-daemon, or $MOBY_DEV_DAEMON_STATE)
@@ -45,9 +52,9 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const env = process.env;
+  const env = args.noInstall ? { ...process.env, MOBY_MAKE_NO_INSTALL: '1' } : process.env;
   const bundlesDir = args.bundlesDir ? resolve(args.bundlesDir) : defaultBundlesDir(env);
-  const layout = stateLayout(args.stateDir ? resolve(args.stateDir) : defaultStateDir(bundlesDir, env));
+  const layout = stateLayout(args.stateDir ? resolve(args.stateDir) : defaultStateDir(bundlesDir, env, args.rootless));
   const stopTimeoutMs = (args.stopTimeout ?? 30) * 1000;
   const renderer = createRenderer(outputMode(args.output, env), { lines: devDaemonLines });
   const { onEvent } = renderer;
@@ -82,6 +89,7 @@ async function main(): Promise<number> {
           env,
           onEvent,
           signal,
+          ...(args.rootless ? { rootless: args.user !== undefined ? { user: args.user } : {} } : {}),
         });
         const { record } = daemon;
         onEvent({
@@ -92,6 +100,7 @@ async function main(): Promise<number> {
           logFile: record.logFile,
           detached: args.detach,
           logToTerminal: !logFile,
+          ...(record.rootless ? { rootlessUser: record.rootless.user } : {}),
         });
         if (args.detach) {
           daemon.child.unref();

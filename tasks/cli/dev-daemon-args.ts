@@ -15,11 +15,18 @@ export interface DevDaemonArgs {
   output?: string;
   /** Seconds `stop` waits for dockerd before SIGKILL. */
   stopTimeout?: number;
+  /** Run it without root (dockerd-rootless.sh); for status/stop/reload, picks the rootless default state folder. */
+  rootless: boolean;
+  /** The account a rootless daemon runs as (root only). */
+  user?: string;
+  /** Never apt-get, create users or change the machine: print the commands instead. */
+  noInstall: boolean;
   /** Everything that is not ours goes to dockerd unchanged. */
   dockerdArgs: string[];
 }
 
-const VALUE_OPTIONS: Record<string, 'stateDir' | 'bundlesDir' | 'logFile' | 'stopTimeout' | 'output'> = {
+const VALUE_OPTIONS: Record<string, 'stateDir' | 'bundlesDir' | 'logFile' | 'stopTimeout' | 'output' | 'user'> = {
+  '--user': 'user',
   '--state': 'stateDir',
   '--bundles': 'bundlesDir',
   '--log-file': 'logFile',
@@ -33,7 +40,7 @@ const VALUE_OPTIONS: Record<string, 'stateDir' | 'bundlesDir' | 'logFile' | 'sto
  * words too; after a bare `--` nothing is ours.
  */
 export function parseDevDaemonArgs(argv: readonly string[]): DevDaemonArgs {
-  const args: DevDaemonArgs = { command: 'start', detach: false, help: false, dockerdArgs: [] };
+  const args: DevDaemonArgs = { command: 'start', detach: false, help: false, rootless: false, noInstall: false, dockerdArgs: [] };
   let rest = [...argv];
   if (rest[0] && COMMANDS.includes(rest[0] as Command)) {
     args.command = rest[0] as Command;
@@ -56,6 +63,8 @@ export function parseDevDaemonArgs(argv: readonly string[]): DevDaemonArgs {
         args.stopTimeout = seconds;
       } else args[key] = value;
     } else if (arg === '--detach') args.detach = true;
+    else if (arg === '--rootless') args.rootless = true;
+    else if (arg === '--no-install') args.noInstall = true;
     else if (arg === '--help' || arg === '-h') args.help = true;
     else if (arg === '--verbose')
       continue; // read by runMain
@@ -64,6 +73,7 @@ export function parseDevDaemonArgs(argv: readonly string[]): DevDaemonArgs {
   if (args.command !== 'start' && args.dockerdArgs.length > 0) {
     throw new UserError(`\`${args.command}\` takes no dockerd flags (got ${args.dockerdArgs.join(' ')})`);
   }
+  if (args.user !== undefined && !args.rootless) throw new UserError('--user only applies with --rootless', 'Add --rootless, or leave out --user.');
   checkDockerdArgs(args.dockerdArgs);
   return args;
 }

@@ -1,5 +1,6 @@
 import { toStderr, type LineFormats } from '../../core/events.js';
 import type { DevDaemonEvent } from '../../devdaemon/events.js';
+import { rootlessLines } from './rootless-lines.js';
 
 /** `npm run dev-daemon` as plain lines (the dev daemon has no rows: it is one long-running thing). */
 export const devDaemonLines: LineFormats<DevDaemonEvent> = {
@@ -11,10 +12,13 @@ export const devDaemonLines: LineFormats<DevDaemonEvent> = {
     ].filter(Boolean);
     return `removed a stale pidfile: pid ${event.pid ?? '(unknown)'} is not a running dev daemon${extra.length ? `; ${extra.join(', ')}` : ''}`;
   },
+  ...rootlessLines,
   ready: (event) => [
-    `dockerd (pid ${event.pid}) is ready in ${event.seconds.toFixed(2)} s, running the bundle's runc, containerd and docker-init`,
+    `dockerd (pid ${event.pid}) is ready in ${event.seconds.toFixed(2)} s, running the bundle's runc, containerd and docker-init${event.rootlessUser ? `, rootless as ${event.rootlessUser} under the bundle's rootlesskit` : ''}`,
     `DOCKER_HOST=${event.dockerHost}`,
-    ...(event.detached ? [`running in the background; log: ${event.logFile}; stop it with: npm run dev-daemon -- stop`] : []),
+    ...(event.detached
+      ? [`running in the background; log: ${event.logFile}; stop it with: npm run dev-daemon -- stop${event.rootlessUser ? ' --rootless' : ''}`]
+      : []),
     ...(!event.detached && !event.logToTerminal ? [`log: ${event.logFile}`] : []),
   ],
   log: (event) => `dockerd | ${event.line}`,
@@ -35,7 +39,7 @@ export const devDaemonLines: LineFormats<DevDaemonEvent> = {
     if (event.pid === undefined) return `not running (state folder ${event.stateDir})`;
     const since = event.record
       ? [
-          `since ${event.record.startedAt}; bundle ${event.record.bundleDir}; bridge ${event.record.bridge} (${event.record.subnet}); log ${event.record.logFile}`,
+          `since ${event.record.startedAt}; bundle ${event.record.bundleDir}; bridge ${event.record.bridge} (${event.record.subnet})${event.record.rootless ? ` inside rootlesskit's namespace; rootless as ${event.record.rootless.user}` : ''}; log ${event.record.logFile}`,
         ]
       : [];
     return [`running: pid ${event.pid}, ${event.responding ? 'API answers' : 'API does not answer yet'}`, `DOCKER_HOST=${event.dockerHost}`, ...since];
