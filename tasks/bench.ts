@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createMD5, createSHA256 } from 'hash-wasm';
 import { createReadStream } from 'node:fs';
 import { measureStartup } from '../devdaemon/measure.js';
+import { measureRootlessStartup } from '../devdaemon/rootless/measure.js';
 import { digestFile } from '../core/hashing.js';
 import { median } from '../core/stats.js';
 import { runMain } from './cli/run-main.js';
@@ -93,6 +94,12 @@ async function main(): Promise<number> {
   console.log(
     `  npm run dev-daemon (checks included)    ${startup.medianDevDaemon.toFixed(3)} s  (${startup.overheadSeconds >= 0 ? '+' : ''}${startup.overheadSeconds.toFixed(3)} s)`,
   );
+
+  console.log(`\nrootless dev daemon start to API ready, per rootlesskit network driver (median of ${runs})`);
+  for (const network of ['slirp4netns', 'gvisor-tap-vsock']) {
+    const rootless = await measureRootlessStartup(defaultBundlesDir(process.env), network, runs, process.env);
+    console.log(`  npm run dev-daemon -- --rootless, ${network.padEnd(17)}${rootless.median.toFixed(3)} s`);
+  }
 
   if (!values['skip-cold']) {
     const scratch = join(projectRoot, 'bundles', '.bench');

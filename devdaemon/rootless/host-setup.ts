@@ -13,8 +13,8 @@ import { chooseUser, isRoot, lookUpUser, useraddArgv, type RootlessUser } from '
  * slirp4netns rather than rootlesskit's built-in gvisor-tap-vsock: both need
  * /dev/net/tun here, but rootlesskit calls gvisor-tap-vsock experimental and
  * cannot honour --disable-host-loopback with it, so containers could reach
- * services on the host's 127.0.0.1; slirp4netns blocks that. It also started
- * faster here (README, Rootless).
+ * services on the host's 127.0.0.1; slirp4netns blocks that. Both start in
+ * the same time here (npm run bench), so that decides it.
  */
 export const NETWORK_DRIVER = 'slirp4netns';
 
