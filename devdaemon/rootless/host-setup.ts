@@ -92,7 +92,11 @@ async function mustRun(argv: string[], env: Env, what: string): Promise<void> {
 }
 
 function refusal(name: string, fixes: string[][], policy: InstallPolicy): UserError {
-  const why = !isRoot() ? ' (only root can)' : policy.env.MOBY_MAKE_NO_INSTALL ? ' (installing is turned off: --no-install or MOBY_MAKE_NO_INSTALL)' : ' (apt-get is not here)';
+  const why = !isRoot()
+    ? ' (only root can)'
+    : policy.env.MOBY_MAKE_NO_INSTALL
+      ? ' (installing is turned off: --no-install or MOBY_MAKE_NO_INSTALL)'
+      : ' (apt-get is not here)';
   return new UserError(
     `a rootless dev daemon as ${name} needs set-up this command does not do${why}`,
     `Run as root:\n${joinLines(fixes.map((argv) => argv.join(' ')))}\nthen start it again.`,
