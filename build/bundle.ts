@@ -3,7 +3,7 @@ import { link, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node
 import { join } from 'node:path';
 import type { BundlePaths } from '../core/bundle-layout.js';
 import { digestFile, sha256File, sidecarLine } from '../core/hashing.js';
-import { MANIFEST_FILE, serializeManifest, type ComponentRecord, type Manifest } from '../core/manifest.js';
+import { MANIFEST_FILE, emptyManifest, serializeManifest, type ComponentRecord, type Manifest } from '../core/manifest.js';
 
 export interface BuiltComponent {
   name: string;
@@ -47,7 +47,7 @@ export async function publish(paths: BundlePaths, built: readonly BuiltComponent
   const id = `${Date.now().toString(36)}-${process.pid}`;
   const next = join(paths.generations, id);
   await mkdir(next, { recursive: true });
-  const manifest: Manifest = { schema: 1, components: {}, files: {} };
+  const manifest = emptyManifest();
 
   for (const name of keep) {
     const record = previous.components[name];

@@ -12,6 +12,7 @@ import { acquireLock } from './scheduling/lock.js';
 import { Semaphore } from './scheduling/semaphore.js';
 import { readTimings, writeTimings, type Timings } from './scheduling/timings.js';
 import { resolveFirst, selectCandidates } from './sources/index.js';
+import { sourceRecord, type ChosenSource } from './sources/record.js';
 import { checkGoVersion, detectToolchain, requiredGo, toolsUsedBy, type Toolchain } from './toolchain.js';
 import { bundlePaths, type BundlePaths } from '../core/bundle-layout.js';
 import { knownCause } from '../core/causes.js';
@@ -19,7 +20,7 @@ import type { Env } from '../core/env.js';
 import { InterruptedError, UserError, describeError, isBug } from '../core/errors.js';
 import { sha256Text } from '../core/hashing.js';
 import { lastLines } from '../core/log-tail.js';
-import { ManifestError, emptyManifest, readManifest, type Manifest, type SourceRecord } from '../core/manifest.js';
+import { ManifestError, emptyManifest, readManifest, type Manifest } from '../core/manifest.js';
 import { ensureRequirements, installPolicy } from '../core/requirements.js';
 
 export type ComponentState = 'resolving' | 'waiting' | 'building';
@@ -210,8 +211,8 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
 
 /** Everything decided before anything runs: the verified sources, the steps, and the cache key they give. */
 interface ComponentPlan {
-  source: ResolvedSource;
-  extras: Record<string, ResolvedSource>;
+  source: ChosenSource;
+  extras: Record<string, ChosenSource>;
   steps: Step[];
   toolchain: Record<string, string>;
   fingerprint: string;
@@ -226,7 +227,7 @@ async function planComponent(spec: ComponentSpec, environment: BuildEnvironment,
     env: environment.env,
   };
   const source = await resolveFirst(spec.name, selectCandidates(spec.name, spec.sources, environment.env), context);
-  const extras: Record<string, ResolvedSource> = {};
+  const extras: Record<string, ChosenSource> = {};
   for (const [name, candidates] of Object.entries(spec.extraSources ?? {})) {
     extras[name] = await resolveFirst(`${spec.name} (${name})`, candidates, context);
   }
@@ -299,16 +300,6 @@ export function stampContext(source: ResolvedSource, env: Env): StampContext {
   const epoch = env.SOURCE_DATE_EPOCH;
   const when = epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : (source.commitTime ?? new Date(0));
   return { buildTime: when.toISOString().replace(/\.(\d{3})Z$/, '.$1000000+00:00') };
-}
-
-function sourceRecord(source: ResolvedSource): SourceRecord {
-  return {
-    kind: source.kind,
-    identity: source.identity,
-    version: source.version,
-    ...(source.commit ? { commit: source.commit } : {}),
-    ...(source.dirty !== undefined ? { dirty: source.dirty } : {}),
-  };
 }
 
 function mapValues<T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> {

@@ -4,6 +4,7 @@ import { resolveDebianSource } from './debian-source.js';
 import { resolveGit } from './git.js';
 import { resolveModule } from './module.js';
 import { resolvePath } from './path.js';
+import type { ChosenSource } from './record.js';
 import { describeSource, type ResolveContext, type Resolver } from './resolver.js';
 import type { Env } from '../../core/env.js';
 
@@ -17,7 +18,7 @@ const resolvers: ResolverTable = {
   'debian-source': resolveDebianSource,
 };
 
-function resolveOne(spec: SourceSpec, context: ResolveContext): Promise<ResolvedSource> {
+export function resolveOne(spec: SourceSpec, context: ResolveContext): Promise<ResolvedSource> {
   const resolver = resolvers[spec.kind] as Resolver<SourceSpec>;
   return resolver(spec, context);
 }
@@ -42,7 +43,7 @@ export function selectCandidates(owner: string, candidates: SourceSpec[], env: E
 }
 
 /** The first candidate that yields a verified tree wins; every failed attempt is logged and reported. */
-export async function resolveFirst(owner: string, candidates: SourceSpec[], context: ResolveContext): Promise<ResolvedSource> {
+export async function resolveFirst(owner: string, candidates: SourceSpec[], context: ResolveContext): Promise<ChosenSource> {
   const failures: string[] = [];
   for (const candidate of candidates) {
     context.signal.throwIfAborted();
@@ -50,7 +51,7 @@ export async function resolveFirst(owner: string, candidates: SourceSpec[], cont
     try {
       const resolved = await resolveOne(candidate, context);
       context.log.write(`==> ${owner}: using ${describeSource(candidate)} = ${resolved.identity}\n`);
-      return resolved;
+      return { ...resolved, spec: candidate };
     } catch (error) {
       if (context.signal.aborted) throw error;
       const reason = describeError(error).split('\n')[0] ?? 'failed';

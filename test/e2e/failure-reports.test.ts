@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MANIFEST_FILE, readManifest } from '../../core/manifest.js';
+import { MANIFEST_FILE, MANIFEST_SCHEMA, REPLAY_NOTE, readManifest } from '../../core/manifest.js';
 import { builtWithTwoComponents, fixture, realGo } from '../support/fixture-project.js';
 
 /** Replaces the fixture's `go` with one that does `onBuild` for `go build` and is the real go otherwise. */
@@ -50,7 +50,7 @@ describe('make names why a build failed', () => {
 describe('an unreadable manifest', () => {
   it('is "nothing built yet" for make: every component is rebuilt and the bundle stays whole', async () => {
     const project = await builtWithTwoComponents();
-    writeFileSync(join(project.bundle, MANIFEST_FILE), '{"schema": 1, "components": "edited by hand"}\n');
+    writeFileSync(join(project.bundle, MANIFEST_FILE), `${JSON.stringify({ schema: MANIFEST_SCHEMA, replay: REPLAY_NOTE, components: 'edited by hand' })}\n`);
     const result = await project.make(['--only', 'hello']);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/manifest\.json cannot be read \(components: .*\); rebuilding every component/);
@@ -58,5 +58,17 @@ describe('an unreadable manifest', () => {
     expect(Object.keys(readManifest(project.bundle).components).sort()).toEqual(['hello', 'other']);
     expect(existsSync(join(project.bundle, 'other'))).toBe(true);
     execFileSync('sh', ['-c', 'sha256sum -c *.sha256 && md5sum -c *.md5'], { cwd: project.bundle });
+  });
+
+  it('of an older schema is rebuilt too, with the reason', async () => {
+    const project = fixture();
+    expect((await project.make()).code).toBe(0);
+    const file = join(project.bundle, MANIFEST_FILE);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(`"schema": ${MANIFEST_SCHEMA}`, '"schema": 1'));
+    const result = await project.make();
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/written by an older moby-make \(schema 1, .*\); rebuilding every component/);
+    expect(result.stdout).toMatch(/^hello: built/m);
+    expect(readManifest(project.bundle).schema).toBe(MANIFEST_SCHEMA);
   });
 });

@@ -8,6 +8,7 @@ import { stateLayout } from '../../devdaemon/layout.js';
 import { mountsUnder, processesUnder } from '../../devdaemon/leftovers.js';
 import { bridgeName } from '../../devdaemon/network.js';
 import { exeOf, running } from '../../core/procfs.js';
+import { MANIFEST_SCHEMA, REPLAY_NOTE } from '../../core/manifest.js';
 import { readRecord } from '../../devdaemon/state.js';
 import { runTask } from '../support/cli.js';
 import { tempDir as makeTempDir } from '../support/temp.js';
@@ -75,7 +76,7 @@ describe('dev-daemon refuses to start', () => {
   it('a corrupted or hand-edited manifest.json, naming the file and the fix', async () => {
     const root = bundleCopyWithChangedFile('manifest.json');
     const manifest = join(root, 'binary-daemon', 'manifest.json');
-    writeFileSync(manifest, '{"schema": 1, "components": {}, "files": {"runc": {"sha256": "edited"}}}\n');
+    writeFileSync(manifest, `${JSON.stringify({ schema: MANIFEST_SCHEMA, replay: REPLAY_NOTE, components: {}, files: { runc: { sha256: 'edited' } } })}\n`);
     const result = await devDaemon(['--detach', '--bundles', root]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`^error: ${manifest} is not a valid bundle manifest: files\\.runc\\.`, 'm'));

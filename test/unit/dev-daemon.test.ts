@@ -6,9 +6,27 @@ import { planBridge, readRoutes } from '../../devdaemon/network.js';
 import { parseDevDaemonArgs } from '../../tasks/cli/dev-daemon-args.js';
 import { emptyManifest, type Manifest, type SourceRecord } from '../../core/manifest.js';
 
-const RUNC: SourceRecord = { kind: 'module', identity: 'runc', version: 'v1.4.3', commit: 'bb14dabeb7185bb72c8c86735d090dcb20f36587' };
-const CONTAINERD: SourceRecord = { kind: 'module', identity: 'containerd', version: 'v2.3.4', commit: 'db8809540e1a7a9da5d518876894933ff55692ab' };
-const TINI: SourceRecord = { kind: 'debian-source', identity: 'tini', version: 'v0.19.0', commit: 'de40ad007797e0dcd8b7126f27bb87401d224240' };
+const RUNC: SourceRecord = {
+  kind: 'module',
+  identity: 'runc',
+  version: 'v1.4.3',
+  commit: 'bb14dabeb7185bb72c8c86735d090dcb20f36587',
+  origin: { module: 'github.com/opencontainers/runc', version: 'v1.4.3' },
+};
+const CONTAINERD: SourceRecord = {
+  kind: 'module',
+  identity: 'containerd',
+  version: 'v2.3.4',
+  commit: 'db8809540e1a7a9da5d518876894933ff55692ab',
+  origin: { module: 'github.com/containerd/containerd/v2', version: 'v2.3.4' },
+};
+const TINI: SourceRecord = {
+  kind: 'debian-source',
+  identity: 'tini',
+  version: 'v0.19.0',
+  commit: 'de40ad007797e0dcd8b7126f27bb87401d224240',
+  origin: { package: 'tini', version: '0.19.0-1', file: 'tini_0.19.0.orig.tar.gz' },
+};
 
 function manifestWith(sources: Record<string, SourceRecord>): Manifest {
   const manifest = emptyManifest();

@@ -1,16 +1,22 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MANIFEST_FILE, ManifestError, emptyManifest, readManifest, serializeManifest, type Manifest } from '../../core/manifest.js';
+import { MANIFEST_FILE, MANIFEST_SCHEMA, ManifestError, emptyManifest, readManifest, serializeManifest, type Manifest } from '../../core/manifest.js';
 import { tempDir } from '../support/temp.js';
 
 describe('manifest', () => {
   const manifest: Manifest = {
-    schema: 1,
+    ...emptyManifest(),
     components: {
       runc: {
         fingerprint: 'f'.repeat(64),
-        source: { kind: 'module', identity: 'github.com/opencontainers/runc@v1.4.3 h1:x', version: 'v1.4.3', commit: 'bb14dab' },
+        source: {
+          kind: 'module',
+          identity: 'github.com/opencontainers/runc@v1.4.3 h1:x',
+          version: 'v1.4.3',
+          commit: 'bb14dab',
+          origin: { module: 'github.com/opencontainers/runc', version: 'v1.4.3' },
+        },
         extraSources: {},
         toolchain: { go: 'go1.26.8' },
         commands: ['go build .'],
@@ -43,6 +49,17 @@ describe('manifest', () => {
     } catch (error) {
       expect((error as ManifestError).hint).toBe('Rebuild the bundle with: npm run make');
     }
+  });
+
+  it('reads a manifest of an older schema as one to rebuild, saying why', () => {
+    const dir = tempDir('manifest');
+    writeFileSync(join(dir, MANIFEST_FILE), serializeManifest(manifest).replace(`"schema": ${MANIFEST_SCHEMA}`, '"schema": 1'));
+    expect(() => readManifest(dir)).toThrow(/written by an older moby-make \(schema 1, this one writes 2\) and its commands cannot be replayed/);
+  });
+
+  it('explains its placeholders and how to replay its commands in the file itself', () => {
+    const json = JSON.parse(serializeManifest(manifest)) as { replay: { placeholders: Record<string, string> } };
+    expect(Object.keys(json.replay.placeholders)).toEqual(['@SRC@', '@SRC:<extra>@', '@WORK@', '@OUT@']);
   });
 
   it('serializes with sorted keys so identical bundles have identical manifests', () => {
