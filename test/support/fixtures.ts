@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SourceSpec } from '../../build/model.js';
+import type { CopiedFile, SourceSpec } from '../../build/model.js';
 
 /** A tiny Go module whose binary prints the values stamped into it. */
 export function writeGoModule(dir: string, message = 'hello'): void {
@@ -39,8 +39,21 @@ export function gitInit(dir: string): string {
  * It imports nothing, so it can live in any temporary folder; its shape is
  * checked by the engine like any other.
  */
-export function writeFixtureComponent(componentsDir: string, options: { name: string; output?: string; sources: SourceSpec[] }): void {
+export function writeFixtureComponent(
+  componentsDir: string,
+  options: { name: string; output?: string; sources: SourceSpec[]; unstamped?: boolean; copies?: CopiedFile[] },
+): void {
   mkdirSync(componentsDir, { recursive: true });
+  // Unstamped: no linker flags at all, so the recorded command carries an empty -ldflags argument (as rootlesskit's does).
+  const linking = options.unstamped
+    ? `ldflags: [],
+    stamp: () => ({}),`
+    : `ldflags: ['-w'],
+    stamp: (source, { buildTime }) => ({
+      'main.version': source.version,
+      'main.commit': (source.commit ?? 'none') + (source.dirty ? '-unsupported' : ''),
+      'main.built': buildTime,
+    }),`;
   writeFileSync(
     join(componentsDir, `${options.name}.ts`),
     `export default () => ({
@@ -53,13 +66,9 @@ export function writeFixtureComponent(componentsDir: string, options: { name: st
     binaries: [{ package: '.', output: ${JSON.stringify(options.output ?? options.name)} }],
     cgo: false,
     tags: [],
-    ldflags: ['-w'],
-    stamp: (source, { buildTime }) => ({
-      'main.version': source.version,
-      'main.commit': (source.commit ?? 'none') + (source.dirty ? '-unsupported' : ''),
-      'main.built': buildTime,
-    }),
+    ${linking}
   },
+  copies: ${JSON.stringify(options.copies ?? [])},
 });
 `,
   );
