@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import { sha256File } from '../../core/hashing.js';
 import type { DebianSourceSpec, ResolvedSource } from '../model.js';
 import { lastLine, run } from '../../core/process.js';
-import { populateAtomically, withWaitingLock } from './cache.js';
+import { populateAtomically } from '../../core/populate-atomically.js';
+import { withWaitingLock } from './cache.js';
 import type { ResolveContext } from './resolver.js';
+import { readSystemAptSources, type SourceFile } from '../../core/apt-sources.js';
 
 /**
  * The upstream tarball of a Debian source package, fetched with the
@@ -119,14 +121,8 @@ async function fetchWithApt(spec: DebianSourceSpec, aptRoot: string, download: s
 }
 
 async function preparePrivateApt(aptRoot: string, context: ResolveContext): Promise<PrivateApt> {
-  const system = await systemSourceLocations(context);
-  const files: SourceFile[] = [];
-  const candidates = [system.list, ...(await listParts(system.parts))];
-  for (const path of candidates) {
-    if (!existsSync(path)) continue;
-    files.push({ name: path, text: await readFile(path, 'utf8') });
-  }
-  const derived = deriveDebSrc(files);
+  const system = await readSystemAptSources(context.env, context.signal);
+  const derived = deriveDebSrc(system.files);
   if (!derived.deb822 && !derived.oneLine) {
     throw new UserError(
       `no apt sources found in ${system.list} or ${system.parts}`,
@@ -169,37 +165,6 @@ export function privateAptConfig(aptRoot: string): string {
     `#clear APT::Update::Post-Invoke-Success;`,
     '',
   ].join('\n');
-}
-
-/** Where this machine's apt reads its sources, as apt itself reports it. */
-async function systemSourceLocations(context: ResolveContext): Promise<{ list: string; parts: string }> {
-  const result = await run(['apt-config', 'shell', 'LIST', 'Dir::Etc::sourcelist/f', 'PARTS', 'Dir::Etc::sourceparts/d'], {
-    env: context.env,
-    signal: context.signal,
-  });
-  if (result.exitCode !== 0) {
-    throw new UserError(
-      `apt-config is not usable here: ${result.exitCode === 127 ? 'not found' : lastLine(result.stderr)}`,
-      'debian-source needs apt (Debian or Ubuntu).',
-    );
-  }
-  const value = (name: string, fallback: string) => new RegExp(`^${name}='([^']*)'`, 'm').exec(result.stdout)?.[1] ?? fallback;
-  return { list: value('LIST', '/etc/apt/sources.list'), parts: value('PARTS', '/etc/apt/sources.list.d/') };
-}
-
-/** The files apt reads from sources.list.d: *.list and *.sources with plain names, in order. */
-async function listParts(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  return names
-    .filter((name) => /^[A-Za-z0-9_.-]+\.(list|sources)$/.test(name))
-    .sort()
-    .map((name) => join(dir, name));
-}
-
-export interface SourceFile {
-  /** The file's path: *.sources files are deb822, everything else one-line. */
-  name: string;
-  text: string;
 }
 
 /**

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import type { GitSourceSpec, ResolvedSource } from '../model.js';
 import { lastLine, run, type RunResult } from '../../core/process.js';
-import { populateAtomically } from './cache.js';
+import { populateAtomically } from '../../core/populate-atomically.js';
 import type { ResolveContext } from './resolver.js';
 
 /** A fetch that has not finished by then is stuck, not slow (a shallow fetch of moby is tens of MB). */
