@@ -1,0 +1,12 @@
+import type { LineFormats } from '../../core/events.js';
+import type { FrozenImageEvent } from '../../testrunner/frozen-images/index.js';
+
+/** Frozen-image events as plain lines (for `npm run frozen-images` and the test runner's CI output). */
+export const frozenImageLines: LineFormats<FrozenImageEvent> = {
+  present: (event) => `${event.image}: already in the daemon`,
+  cached: (event) => `${event.image}: in the cache (key ${event.key})`,
+  making: (event) => `${event.image}: making it: ${event.how} (log: ${event.log})`,
+  made: (event) => `${event.image}: made in ${event.seconds.toFixed(1)}s`,
+  loaded: (event) => `${event.image}: loaded as ${event.tags.join(', ')} in ${event.seconds.toFixed(1)}s`,
+  message: (event) => event.text,
+};

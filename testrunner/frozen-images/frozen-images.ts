@@ -1,0 +1,136 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import type { Env } from '../../core/env.js';
+import { InterruptedError } from '../../core/errors.js';
+import type { Listener } from '../../core/events.js';
+import { sha256Text } from '../../core/hashing.js';
+import { populateAtomically } from '../../core/populate-atomically.js';
+import { installPolicy } from '../../core/requirements.js';
+import { busyboxGlibc } from './busybox-glibc.js';
+import { busyboxLatest } from './busybox-latest.js';
+import { daemonHas, loadArchive } from './daemon.js';
+import { debianSlim } from './debian-slim.js';
+import { writeDockerArchive, type ArchiveInfo } from './docker-archive.js';
+import { HELLO_TARGETS, helloRecipe } from './hello-world.js';
+import type { Recipe, RecipeContext } from './recipe.js';
+
+/** moby's list at the pinned tag (internal/testutil/environment/protect.go frozenImages): what every TestMain ensures. */
+export const FROZEN_IMAGES: readonly string[] = [
+  'busybox:latest',
+  'busybox:glibc',
+  'hello-world:frozen',
+  'debian:trixie-slim',
+  'hello-world:amd64',
+  'hello-world:arm64',
+];
+
+/**
+ * Also in moby's Dockerfile frozen-images stage, so in every moby dev
+ * container (its loader loads the whole /docker-frozen-images folder):
+ * TestCreatePlatformSpecificImageNoPlatform creates a container from it.
+ */
+export const FROZEN_IMAGE_EXTRAS: readonly string[] = ['arm32v7/hello-world:latest'];
+
+export const RECIPES: readonly Recipe[] = [busyboxLatest, busyboxGlibc, ...HELLO_TARGETS.map(helloRecipe), debianSlim];
+
+export type FrozenImageEvent =
+  /** The daemon already has it, tags and layer as made here: nothing to do. */
+  | { type: 'present'; image: string; tags: readonly string[] }
+  /** Found in the cache under its key: not made again. */
+  | { type: 'cached'; image: string; key: string }
+  | { type: 'making'; image: string; how: string; key: string; log: string }
+  | { type: 'made'; image: string; seconds: number; archive: string }
+  | { type: 'loaded'; image: string; tags: readonly string[]; seconds: number }
+  /** Prerequisites installed with apt-get, and the like. */
+  | { type: 'message'; text: string };
+
+export interface FrozenImagesOptions {
+  docker: Docker;
+  /** The persistent cache root; the images live in <cacheDir>/frozen-images. */
+  cacheDir: string;
+  env: Env;
+  signal: AbortSignal;
+  onEvent: Listener<FrozenImageEvent>;
+  /** Which recipes (default: all, FROZEN_IMAGES and FROZEN_IMAGE_EXTRAS). */
+  recipes?: readonly Recipe[];
+}
+
+/**
+ * Makes sure every frozen image is in the daemon with the right tags: made
+ * once per recipe key (no registry), kept in the cache as `docker save`
+ * output, loaded with POST /images/load when the daemon lacks it.
+ */
+export async function ensureFrozenImages(options: FrozenImagesOptions): Promise<void> {
+  const root = join(options.cacheDir, 'frozen-images');
+  await mkdir(join(root, 'logs'), { recursive: true });
+  for (const recipe of options.recipes ?? RECIPES) {
+    options.signal.throwIfAborted();
+    const { dir, info } = await ensureArchive(recipe, root, options);
+    const image = recipe.tags[0] ?? recipe.id;
+    if (await daemonHas(options.docker, info)) {
+      options.onEvent({ type: 'present', image, tags: info.tags });
+      continue;
+    }
+    const started = performance.now();
+    await loadArchive(options.docker, join(dir, 'archive'), info, options.signal);
+    options.onEvent({ type: 'loaded', image, tags: info.tags, seconds: (performance.now() - started) / 1000 });
+  }
+}
+
+/** The recipe's cache entry (<root>/<id>/<key>/{archive/,image.json}), made when missing. */
+async function ensureArchive(recipe: Recipe, root: string, options: FrozenImagesOptions): Promise<{ dir: string; info: ArchiveInfo }> {
+  const image = recipe.tags[0] ?? recipe.id;
+  const work = join(root, '.work');
+  await mkdir(work, { recursive: true });
+  const workDir = await mkdtemp(join(work, `${recipe.id}-`));
+  const logFile = join(root, 'logs', `${recipe.id}.log`);
+  const log = createWriteStream(logFile, { flags: 'w' });
+  const context: RecipeContext = {
+    env: options.env,
+    signal: options.signal,
+    workDir,
+    log,
+    install: installPolicy(options.env, (text) => options.onEvent({ type: 'message', text })),
+  };
+  try {
+    const key = sha256Text(JSON.stringify(await recipe.inputs(context))).slice(0, 32);
+    const dir = join(root, recipe.id, key);
+    const cached = await readInfo(dir);
+    if (cached) {
+      options.onEvent({ type: 'cached', image, key });
+      return { dir, info: cached };
+    }
+    options.onEvent({ type: 'making', image, how: recipe.how, key, log: logFile });
+    const started = performance.now();
+    await populateAtomically(dir, async (temp) => {
+      const made = await recipe.make(context);
+      const info = await writeDockerArchive(join(temp, 'archive'), made.layerTar, made.spec);
+      await writeFile(join(temp, 'image.json'), `${JSON.stringify(info, null, 2)}\n`);
+    });
+    await pruneOtherKeys(join(root, recipe.id), key);
+    options.onEvent({ type: 'made', image, seconds: (performance.now() - started) / 1000, archive: join(dir, 'archive') });
+    const info = await readInfo(dir);
+    if (!info) throw new Error(`${dir}/image.json is missing right after it was written`);
+    return { dir, info };
+  } catch (error) {
+    if (error instanceof InterruptedError) throw new InterruptedError('No half-made image was kept: the cache holds only complete ones.');
+    throw error;
+  } finally {
+    await new Promise<void>((resolve) => log.end(resolve));
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function readInfo(dir: string): Promise<ArchiveInfo | undefined> {
+  const text = await readFile(join(dir, 'image.json'), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as ArchiveInfo);
+}
+
+/** Older keys of the same image are dead weight (the Debian layer alone is ~85 MB). */
+async function pruneOtherKeys(imageDir: string, keep: string): Promise<void> {
+  for (const name of await readdir(imageDir)) {
+    if (name !== keep && !name.startsWith('.')) await rm(join(imageDir, name), { recursive: true, force: true });
+  }
+}
