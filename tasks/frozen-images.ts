@@ -2,12 +2,9 @@ import { parseArgs } from 'node:util';
 import { ensureFrozenImages, FROZEN_IMAGE_EXTRAS, FROZEN_IMAGES, type FrozenImageEvent } from '../testrunner/frozen-images/index.js';
 import { connect, explain } from './mobicli/daemon.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
-import { outputMode } from './render/choose.js';
+import { createRenderer, outputMode } from './render/choose.js';
 import { frozenImageLines } from './render/frozen-image-lines.js';
-import { jsonLinesRenderer } from './render/json-lines.js';
-import { plainRenderer } from './render/plain.js';
 import { defaultCacheDir } from './paths.js';
-import type { Renderer } from '../core/events.js';
 
 const HELP = `Usage: npm run frozen-images -- [--output plain|json] [--no-install]
 
@@ -19,7 +16,7 @@ Each is made once per recipe and kept in $MOBY_MAKE_CACHE/frozen-images
 (default ~/.cache/moby-make) as \`docker save\` output.
 
 Options:
-  --output MODE   plain (default) or json lines
+  --output MODE   tty, plain or json (default: plain; lines either way, JSON lines for json)
   --no-install    never apt-get missing prerequisites (mmdebstrap, gcc, …)
   --help          this text`;
 
@@ -39,8 +36,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const env = values['no-install'] ? { ...process.env, MOBY_MAKE_NO_INSTALL: '1' } : process.env;
-  const mode = outputMode(values.output, env, false);
-  const renderer: Renderer<FrozenImageEvent> = mode === 'json' ? jsonLinesRenderer() : plainRenderer(frozenImageLines);
+  const mode = outputMode(values.output, env);
+  const renderer = createRenderer<FrozenImageEvent>(mode, { lines: frozenImageLines });
   const daemon = connect(env);
   const { docker, where } = daemon;
   await docker.ping().catch((error: unknown) => Promise.reject(explain(error, daemon)));

@@ -1,4 +1,5 @@
 import type { LineFormats } from '../../core/events.js';
+import { installingLine } from './make-lines.js';
 import type { FrozenImageEvent } from '../../testrunner/frozen-images/index.js';
 
 /** Frozen-image events as plain lines (for `npm run frozen-images` and the test runner's CI output). */
@@ -8,5 +9,5 @@ export const frozenImageLines: LineFormats<FrozenImageEvent> = {
   making: (event) => `${event.image}: making it: ${event.how} (log: ${event.log})`,
   made: (event) => `${event.image}: made in ${event.seconds.toFixed(1)}s`,
   loaded: (event) => `${event.image}: loaded as ${event.tags.join(', ')} in ${event.seconds.toFixed(1)}s`,
-  message: (event) => event.text,
+  installing: installingLine,
 };

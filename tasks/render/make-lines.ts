@@ -63,7 +63,8 @@ export function makeRows(verbose = false): RowView<MakeEvent> {
   };
 }
 
-function installingLine(event: Extract<MakeEvent, { type: 'installing' }>): string {
+/** Shared by every command that may apt-get its prerequisites. */
+export function installingLine(event: { packages: readonly string[] }): string {
   return `installing missing prerequisites with apt-get: ${event.packages.join(' ')} (set MOBY_MAKE_NO_INSTALL=1 to turn this off)`;
 }
 

@@ -11,7 +11,7 @@ import { FROZEN_IMAGE_EXTRAS, FROZEN_IMAGES, RECIPES } from '../../testrunner/fr
 import { HELLO_TARGETS, helloMessage } from '../../testrunner/frozen-images/hello-world.js';
 import { Layout, materialize } from '../../testrunner/frozen-images/layout.js';
 import { layerTar } from '../../testrunner/frozen-images/tar-writer.js';
-import { tempDir } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 
 const APPLETS = ['[', '[[', 'adduser', 'addgroup', 'busybox', 'env', 'id', 'sh', 'top'];
 const asRoot = process.getuid?.() === 0;

@@ -31,6 +31,7 @@ export const busyboxGlibc: Recipe = {
     );
     return {
       recipe: RECIPE_VERSION,
+      revision: 2,
       busybox: await aptCandidate('busybox', context),
       libc: await requireInstalledVersion('libc6', context),
       getconf: await requireInstalledVersion('libc-bin', context),
@@ -68,12 +69,16 @@ async function downloadBusybox(context: RecipeContext): Promise<string> {
   return join(tree, 'bin', 'busybox');
 }
 
-/** glibc's NSS modules and libpthread, which the official glibc variant copies besides what ldd names. */
+/**
+ * glibc's own NSS modules and libpthread, which the official glibc variant
+ * copies besides what ldd names (other packages' modules, such as
+ * libnss_systemd, are not glibc's and would drag their own libraries in).
+ */
 async function nssModules(context: RecipeContext): Promise<string[]> {
   const multiarch = (await step(context, ['gcc', '-print-multiarch']).catch(() => undefined))?.stdout.trim();
   const dir = `/lib/${multiarch || (process.arch === 'x64' ? 'x86_64-linux-gnu' : 'aarch64-linux-gnu')}`;
   const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((name) => /^(libnss_[a-z]+|libpthread)\.so\.\d+$/.test(name)).map((name) => join(dir, name));
+  return names.filter((name) => /^(libnss_(compat|dns|files|hesiod)|libpthread)\.so\.\d+$/.test(name)).map((name) => join(dir, name));
 }
 
 /** What ldd says a binary loads: library paths and the loader (the line without "=>"). */

@@ -75,6 +75,7 @@ export const busyboxLatest: Recipe = {
     const machine = await step(context, ['gcc', '-dumpmachine']);
     return {
       recipe: RECIPE_VERSION,
+      revision: 1,
       source: BUSYBOX_SOURCE,
       set: CONFIG_SET,
       unset: CONFIG_UNSET,

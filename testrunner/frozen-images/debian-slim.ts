@@ -48,6 +48,7 @@ export const debianSlim: Recipe = {
     const mirrors = await hostDebianMirrors(context);
     return {
       recipe: RECIPE_VERSION,
+      revision: 1,
       suite: DEBIAN_SUITE,
       sources: debianSources(mirrors, DEBIAN_SUITE),
       excludes: SLIM_EXCLUDES,

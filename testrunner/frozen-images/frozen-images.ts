@@ -1,11 +1,13 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import { z } from 'zod';
 import type { Env } from '../../core/env.js';
 import { InterruptedError } from '../../core/errors.js';
 import type { Listener } from '../../core/events.js';
 import { sha256Text } from '../../core/hashing.js';
+import { readJsonFile } from '../../core/json-file.js';
 import { populateAtomically } from '../../core/populate-atomically.js';
 import { installPolicy } from '../../core/requirements.js';
 import { busyboxGlibc } from './busybox-glibc.js';
@@ -43,8 +45,8 @@ export type FrozenImageEvent =
   | { type: 'making'; image: string; how: string; key: string; log: string }
   | { type: 'made'; image: string; seconds: number; archive: string }
   | { type: 'loaded'; image: string; tags: readonly string[]; seconds: number }
-  /** Prerequisites installed with apt-get, and the like. */
-  | { type: 'message'; text: string };
+  /** Missing prerequisites (mmdebstrap, gcc, …) being installed with apt-get. */
+  | { type: 'installing'; packages: readonly string[] };
 
 export interface FrozenImagesOptions {
   docker: Docker;
@@ -92,12 +94,12 @@ async function ensureArchive(recipe: Recipe, root: string, options: FrozenImages
     signal: options.signal,
     workDir,
     log,
-    install: installPolicy(options.env, (text) => options.onEvent({ type: 'message', text })),
+    install: installPolicy(options.env, (packages) => options.onEvent({ type: 'installing', packages })),
   };
   try {
     const key = sha256Text(JSON.stringify(await recipe.inputs(context))).slice(0, 32);
     const dir = join(root, recipe.id, key);
-    const cached = await readInfo(dir);
+    const cached = readInfo(dir);
     if (cached) {
       options.onEvent({ type: 'cached', image, key });
       return { dir, info: cached };
@@ -111,7 +113,7 @@ async function ensureArchive(recipe: Recipe, root: string, options: FrozenImages
     });
     await pruneOtherKeys(join(root, recipe.id), key);
     options.onEvent({ type: 'made', image, seconds: (performance.now() - started) / 1000, archive: join(dir, 'archive') });
-    const info = await readInfo(dir);
+    const info = readInfo(dir);
     if (!info) throw new Error(`${dir}/image.json is missing right after it was written`);
     return { dir, info };
   } catch (error) {
@@ -123,9 +125,16 @@ async function ensureArchive(recipe: Recipe, root: string, options: FrozenImages
   }
 }
 
-async function readInfo(dir: string): Promise<ArchiveInfo | undefined> {
-  const text = await readFile(join(dir, 'image.json'), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : (JSON.parse(text) as ArchiveInfo);
+const archiveInfoSchema = z.object({
+  tags: z.array(z.string()),
+  platform: z.object({ architecture: z.string(), variant: z.string().optional() }),
+  diffId: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  configDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+});
+
+/** A cache entry's image.json; a damaged one reads as a missing entry, so the image is made again. */
+function readInfo(dir: string): ArchiveInfo | undefined {
+  return readJsonFile(join(dir, 'image.json'), archiveInfoSchema);
 }
 
 /** Older keys of the same image are dead weight (the Debian layer alone is ~85 MB). */

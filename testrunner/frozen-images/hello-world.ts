@@ -97,7 +97,7 @@ export function helloRecipe(target: HelloTarget): Recipe {
     how: `Go ${target.goarch}${target.goarm ? `v${target.goarm}` : ''} static binary /hello`,
     async inputs(context) {
       const version = await step(context, ['go', 'env', 'GOVERSION'], { env: goEnv(context, target) });
-      return { recipe: RECIPE_VERSION, source: helloSource(target.label), go: version.stdout.trim(), flags: GO_FLAGS, target };
+      return { recipe: RECIPE_VERSION, revision: 1, source: helloSource(target.label), go: version.stdout.trim(), flags: GO_FLAGS, target };
     },
     async make(context) {
       const source = join(context.workDir, 'hello.go');

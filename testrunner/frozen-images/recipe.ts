@@ -28,13 +28,18 @@ export interface Recipe {
    * Everything the result depends on, cheap to find out (package versions,
    * pins, file digests, toolchain versions; no download, no build). Its
    * digest is the cache key, so a change to any of them makes the image anew.
+   * Includes RECIPE_VERSION and the recipe's own revision (bumped when its
+   * code changes what it makes).
    */
   inputs(context: RecipeContext): Promise<Record<string, unknown>>;
   /** Makes the layer tar (a file in workDir) and says what image it is. */
   make(context: RecipeContext): Promise<{ layerTar: string; spec: ImageSpec }>;
 }
 
-/** Bumped when a recipe's code changes what it makes; part of every key. */
+/**
+ * Bumped when the shared code (layout, layer tar, archive) changes what every
+ * recipe makes; part of every key, beside each recipe's own `revision`.
+ */
 export const RECIPE_VERSION = 3;
 
 /** The PATH every official image sets. */
