@@ -32,7 +32,7 @@ export const busyboxGlibc: Recipe = {
     return {
       recipe: RECIPE_VERSION,
       revision: 2,
-      busybox: await aptCandidate('busybox', context),
+      busybox: await aptCandidate('busybox', context, join(context.cacheDir, 'apt')),
       libc: await requireInstalledVersion('libc6', context),
       getconf: await requireInstalledVersion('libc-bin', context),
       accounts: sha256Text(PASSWD + GROUP + SHADOW + NSSWITCH),
@@ -56,7 +56,7 @@ export const busyboxGlibc: Recipe = {
 };
 
 async function downloadBusybox(context: RecipeContext): Promise<string> {
-  const candidate = await aptCandidate('busybox', context);
+  const candidate = await aptCandidate('busybox', context, join(context.cacheDir, 'apt'));
   const download = join(context.workDir, 'deb');
   await mkdir(download, { recursive: true });
   await step(context, ['apt-get', 'download', `busybox=${candidate.version}`], { cwd: download, env: { ...context.env, LC_ALL: 'C' } });

@@ -95,6 +95,7 @@ async function ensureArchive(recipe: Recipe, root: string, options: FrozenImages
     workDir,
     log,
     install: installPolicy(options.env, (packages) => options.onEvent({ type: 'installing', packages })),
+    cacheDir: root,
   };
   try {
     const key = sha256Text(JSON.stringify(await recipe.inputs(context))).slice(0, 32);

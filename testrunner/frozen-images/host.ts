@@ -1,6 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
 import { readSystemAptSources } from '../../core/apt-sources.js';
 import { UserError } from '../../core/errors.js';
+import { sha256Text } from '../../core/hashing.js';
+import { readJsonFile } from '../../core/json-file.js';
 import { run, type RunResult } from '../../core/process.js';
 import { debianMirrors, osRelease, type DebianMirrors } from './debian-mirror.js';
 import type { RecipeContext } from './recipe.js';
@@ -41,8 +45,19 @@ export interface AptCandidate {
   filename: string;
 }
 
-/** What `apt-get download PKG` would fetch: version and the sha256 from the signed index. */
-export async function aptCandidate(pkg: string, context: Pick<RecipeContext, 'env' | 'signal'>): Promise<AptCandidate> {
+const candidateSchema = z.object({ fingerprint: z.string(), candidate: z.object({ version: z.string(), sha256: z.string(), filename: z.string() }) });
+
+/**
+ * What `apt-get download PKG` would fetch: version and the sha256 from the
+ * signed index. `apt-cache show` rebuilds apt's cache each time (seconds
+ * here), so the answer is remembered in `memoDir` for as long as apt's
+ * package lists are the same files.
+ */
+export async function aptCandidate(pkg: string, context: Pick<RecipeContext, 'env' | 'signal'>, memoDir: string): Promise<AptCandidate> {
+  const fingerprint = await aptListsFingerprint(context);
+  const memo = join(memoDir, `apt-candidate-${pkg}.json`);
+  const remembered = readJsonFile(memo, candidateSchema);
+  if (remembered && remembered.fingerprint === fingerprint) return remembered.candidate;
   const result = await run(['apt-cache', 'show', '--no-all-versions', pkg], { env: { ...context.env, LC_ALL: 'C' }, signal: context.signal });
   const field = (name: string) => new RegExp(`^${name}: (.+)$`, 'm').exec(result.stdout)?.[1]?.trim();
   const version = field('Version');
@@ -51,7 +66,23 @@ export async function aptCandidate(pkg: string, context: Pick<RecipeContext, 'en
   if (result.exitCode !== 0 || !version || !sha256 || !filename) {
     throw new UserError(`apt knows no package ${pkg} to download: ${result.stderr.trim().split('\n').pop() ?? ''}`, 'Run as root: apt-get update');
   }
-  return { version, sha256, filename };
+  const candidate = { version, sha256, filename };
+  await mkdir(memoDir, { recursive: true });
+  await writeFile(memo, `${JSON.stringify({ fingerprint, candidate })}\n`);
+  return candidate;
+}
+
+/** Names, sizes and times of apt's package lists: what `apt-get update` changes. */
+async function aptListsFingerprint(context: Pick<RecipeContext, 'env' | 'signal'>): Promise<string> {
+  const config = await run(['apt-config', 'shell', 'LISTS', 'Dir::State::Lists/d'], { env: { ...context.env }, signal: context.signal });
+  const lists = /^LISTS='([^']*)'/m.exec(config.stdout)?.[1] ?? '/var/lib/apt/lists/';
+  const names = (await readdir(lists).catch(() => [] as string[])).sort();
+  const entries: string[] = [];
+  for (const name of names) {
+    const info = await stat(join(lists, name)).catch(() => undefined);
+    if (info?.isFile()) entries.push(`${name} ${info.size} ${info.mtimeMs}`);
+  }
+  return sha256Text(entries.join('\n'));
 }
 
 /** The Debian mirrors this machine's apt uses, found by its own release's suites. */

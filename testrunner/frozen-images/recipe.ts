@@ -15,6 +15,8 @@ export interface RecipeContext {
   /** Every command's output goes here (the recipe's log in the cache). */
   log: WriteStream;
   install: InstallPolicy;
+  /** The frozen images' cache root, for what a recipe remembers between runs. */
+  cacheDir: string;
 }
 
 /** How one image (one layer, one config, one or more tags) is made on this machine. */
