@@ -6,7 +6,7 @@ import { createRenderer, outputMode } from './render/choose.js';
 import { frozenImageLines } from './render/frozen-image-lines.js';
 import { defaultCacheDir } from './paths.js';
 
-const HELP = `Usage: npm run frozen-images -- [--output plain|json] [--no-install]
+const HELP = `Usage: npm run frozen-images -- [--output tty|plain|json] [--no-install]
 
 Makes the images moby's integration tests expect (no registry needed) and
 loads the missing ones into the daemon at $DOCKER_HOST, or the dev daemon
@@ -16,7 +16,7 @@ Each is made once per recipe and kept in $MOBY_MAKE_CACHE/frozen-images
 (default ~/.cache/moby-make) as \`docker save\` output.
 
 Options:
-  --output MODE   tty, plain or json (default: plain; lines either way, JSON lines for json)
+  --output MODE   tty or plain (lines), json (one JSON event per line)
   --no-install    never apt-get missing prerequisites (mmdebstrap, gcc, …)
   --help          this text`;
 
