@@ -1,6 +1,6 @@
 import { existsSync, lstatSync } from 'node:fs';
-import { link, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { BundlePaths } from '../core/bundle-layout.js';
 import { digestFile, sha256File, sidecarLine } from '../core/hashing.js';
 import { MANIFEST_FILE, emptyManifest, serializeManifest, type ComponentRecord, type Manifest } from '../core/manifest.js';
@@ -72,10 +72,10 @@ export async function publish(paths: BundlePaths, built: readonly BuiltComponent
   await writeFile(join(next, MANIFEST_FILE), serializeManifest(manifest));
   await writeSidecars(next, MANIFEST_FILE);
 
-  const temporaryLink = join(paths.root, `.binary-daemon.${id}`);
+  const temporaryLink = join(paths.root, `.${paths.name}.${id}`);
   await symlink(join('.generations', id), temporaryLink);
   await rename(temporaryLink, paths.current);
-  await pruneGenerations(paths, id);
+  await pruneGenerations(paths);
   return manifest;
 }
 
@@ -88,8 +88,25 @@ async function adoptLegacyDirectory(paths: BundlePaths): Promise<void> {
   await symlink(join('.generations', id), paths.current);
 }
 
-async function pruneGenerations(paths: BundlePaths, keepId: string): Promise<void> {
+/**
+ * Removes every generation no bundle's symlink points at. Each bundle
+ * (binary-daemon, binary-client) has its current generation in the same
+ * folder, so one bundle's publish must keep the others' generations.
+ */
+async function pruneGenerations(paths: BundlePaths): Promise<void> {
+  const current = await currentGenerations(paths.root);
   for (const entry of await readdir(paths.generations)) {
-    if (entry !== keepId) await rm(join(paths.generations, entry), { recursive: true, force: true });
+    if (!current.has(entry)) await rm(join(paths.generations, entry), { recursive: true, force: true });
   }
+}
+
+/** The generations that the bundles root's symlinks (`binary-*` -> .generations/<id>) point at. */
+async function currentGenerations(root: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const entry of await readdir(root, { withFileTypes: true })) {
+    if (!entry.isSymbolicLink()) continue;
+    const target = await readlink(join(root, entry.name));
+    if (dirname(target) === '.generations') ids.add(basename(target));
+  }
+  return ids;
 }

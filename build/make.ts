@@ -14,7 +14,7 @@ import { readTimings, writeTimings, type Timings } from './scheduling/timings.js
 import { resolveFirst, selectCandidates } from './sources/index.js';
 import { sourceRecord, type ChosenSource } from './sources/record.js';
 import { checkGoVersion, detectToolchain, requiredGo, toolsUsedBy, type Toolchain } from './toolchain.js';
-import { bundlePaths, type BundlePaths } from '../core/bundle-layout.js';
+import { DAEMON_BUNDLE, bundlePaths, type BundlePaths } from '../core/bundle-layout.js';
 import { knownCause } from '../core/causes.js';
 import type { Env } from '../core/env.js';
 import { InterruptedError, UserError, describeError, isBug } from '../core/errors.js';
@@ -45,7 +45,8 @@ export type MakeEvent =
       bug?: string;
     }
   | { type: 'published'; bundleDir: string; manifest: Manifest }
-  | { type: 'finished'; bundleDir: string; built: string[]; upToDate: string[]; failed: string[] };
+  /** `bundleDirs`: the bundles the selected components belong to. */
+  | { type: 'finished'; bundleDirs: string[]; built: string[]; upToDate: string[]; failed: string[] };
 
 export interface MakeOptions {
   componentsDir: string;
@@ -73,43 +74,94 @@ const START_GRACE_MS = 10_000;
 
 export async function make(options: MakeOptions): Promise<MakeResult> {
   const all = await loadComponents(options.componentsDir, componentContext(options.env, options.dynamic));
-  const paths = bundlePaths(options.bundlesDir);
-  const previous = readPreviousManifest(paths, options.onEvent);
-  // Without a readable manifest nothing can be kept, so a subset would publish a bundle missing the rest.
-  const selected = previous.readable ? selectComponents(all, options.only) : all;
+  const bundles = readBundles(all, options.bundlesDir, options.onEvent);
+  const selected = selectWithinBundles(all, bundles, options.only);
   options.onEvent({ type: 'plan', components: selected.map((s) => s.name) });
 
-  const result = await withBuildLock(paths, async (runDir) => {
+  const root = bundlePaths(options.bundlesDir);
+  const result = await withBuildLock(root, async (runDir) => {
     await ensureRequirements(
       selected.flatMap((s) => s.needs),
       installPolicy(options.env, (packages) => options.onEvent({ type: 'installing', packages })),
     );
     const toolchain = await detectToolchain(selected.flatMap(toolsUsedBy), options.env);
-    const outcomes = await buildAll(selected, { ...options, paths, runDir, previous: previous.manifest, toolchain });
+    const outcomes = await buildAll(selected, { ...options, logs: root.logs, runDir, bundles, toolchain });
     if (options.signal.aborted) throw new InterruptedError();
-    const built = outcomes.filter((o): o is BuiltComponent => typeof o === 'object');
-    if (built.length > 0) {
-      const builtNames = new Set(built.map((b) => b.name));
-      const keep = all.map((s) => s.name).filter((name) => !builtNames.has(name));
-      const manifest = await publish(paths, built, keep, previous.manifest);
-      options.onEvent({ type: 'published', bundleDir: paths.current, manifest });
-    }
+    await publishEach(all, bundles, outcomes.filter((o): o is BuiltComponent => typeof o === 'object'), options.onEvent);
     return summarize(selected, outcomes);
   }).catch((error: unknown) => {
     throw options.signal.aborted ? new InterruptedError() : error;
   });
-  options.onEvent({ type: 'finished', bundleDir: paths.current, ...result });
+  const bundleDirs = [...new Set(selected.map((spec) => bundleOf(spec, bundles).paths.current))];
+  options.onEvent({ type: 'finished', bundleDirs, ...result });
   return result;
 }
 
+/** One bundle folder (binary-daemon, binary-client) as it stands before the build. */
+interface BundleState {
+  paths: BundlePaths;
+  previous: Manifest;
+  /** False when its manifest cannot be read: nothing of it is known to be built. */
+  readable: boolean;
+}
+
+function bundleName(spec: ComponentSpec): string {
+  return spec.bundle ?? DAEMON_BUNDLE;
+}
+
+function bundleOf(spec: ComponentSpec, bundles: ReadonlyMap<string, BundleState>): BundleState {
+  const state = bundles.get(bundleName(spec));
+  if (!state) throw new Error(`no bundle state for ${bundleName(spec)}`);
+  return state;
+}
+
+/** Every bundle some component declares, with its current manifest. */
+function readBundles(all: readonly ComponentSpec[], root: string, onEvent: MakeOptions['onEvent']): Map<string, BundleState> {
+  const bundles = new Map<string, BundleState>();
+  for (const name of new Set(all.map(bundleName))) {
+    const paths = bundlePaths(root, name);
+    bundles.set(name, { paths, ...readPreviousManifest(paths, onEvent) });
+  }
+  return bundles;
+}
+
+/**
+ * The components --only names. A bundle whose manifest cannot be read keeps
+ * nothing, so a subset of it would publish a bundle missing the rest: when
+ * any of its components is selected, all of them are.
+ */
+function selectWithinBundles(all: readonly ComponentSpec[], bundles: ReadonlyMap<string, BundleState>, only: readonly string[] | undefined): ComponentSpec[] {
+  const chosen = new Set(selectComponents([...all], only));
+  const touched = new Set([...chosen].map(bundleName));
+  return all.filter((spec) => chosen.has(spec) || (touched.has(bundleName(spec)) && !bundleOf(spec, bundles).readable));
+}
+
+/** Publishes a new generation of each bundle that has built components; the others stay as they are. */
+async function publishEach(
+  all: readonly ComponentSpec[],
+  bundles: ReadonlyMap<string, BundleState>,
+  built: readonly BuiltComponent[],
+  onEvent: MakeOptions['onEvent'],
+): Promise<void> {
+  const builtNames = new Set(built.map((b) => b.name));
+  for (const [name, state] of bundles) {
+    const members = all.filter((spec) => bundleName(spec) === name).map((spec) => spec.name);
+    const builtHere = built.filter((b) => members.includes(b.name));
+    if (builtHere.length === 0) continue;
+    const keep = members.filter((member) => !builtNames.has(member));
+    const manifest = await publish(state.paths, builtHere, keep, state.previous);
+    onEvent({ type: 'published', bundleDir: state.paths.current, manifest });
+  }
+}
+
 /** The current bundle's manifest; an unreadable one means nothing is known to be built (and says so). */
-function readPreviousManifest(paths: BundlePaths, onEvent: MakeOptions['onEvent']): { manifest: Manifest; readable: boolean } {
+function readPreviousManifest(paths: BundlePaths, onEvent: MakeOptions['onEvent']): { previous: Manifest; readable: boolean } {
   try {
-    return { manifest: readManifest(paths.current), readable: true };
+    return { previous: readManifest(paths.current), readable: true };
   } catch (error) {
     if (!(error instanceof ManifestError)) throw error;
     onEvent({ type: 'manifest-unreadable', file: error.file, reason: error.reason });
-    return { manifest: emptyManifest(), readable: false };
+    return { previous: emptyManifest(), readable: false };
   }
 }
 
@@ -128,9 +180,10 @@ async function withBuildLock<T>(paths: BundlePaths, work: (runDir: string) => Pr
 }
 
 interface BuildEnvironment extends MakeOptions {
-  paths: BundlePaths;
+  /** bundles/logs: build logs and timings, shared by every bundle. */
+  logs: string;
   runDir: string;
-  previous: Manifest;
+  bundles: ReadonlyMap<string, BundleState>;
   toolchain: Toolchain;
 }
 
@@ -150,10 +203,10 @@ async function buildAll(selected: readonly ComponentSpec[], environment: BuildEn
   const scheduling: Scheduling = {
     slots,
     gate: new StartGate(selected.length, START_GRACE_MS, () => slots.resume()),
-    timings: readTimings(environment.paths.logs),
+    timings: readTimings(environment.logs),
   };
   const outcomes = await Promise.all(selected.map((spec) => buildComponent(spec, environment, scheduling)));
-  writeTimings(environment.paths.logs, scheduling.timings);
+  writeTimings(environment.logs, scheduling.timings);
   return outcomes;
 }
 
@@ -168,7 +221,7 @@ function summarize(selected: readonly ComponentSpec[], outcomes: readonly Outcom
 
 async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment, scheduling: Scheduling): Promise<Outcome> {
   const { onEvent, signal } = environment;
-  const log = openComponentLog(environment.paths.logs, spec.name);
+  const log = openComponentLog(environment.logs, spec.name);
   const started = Date.now();
   // Each component arrives at the start gate exactly once: when it waits for a slot, or when it will not build.
   let arrived = false;
@@ -250,7 +303,7 @@ async function planComponent(spec: ComponentSpec, environment: BuildEnvironment,
 }
 
 async function isUpToDate(spec: ComponentSpec, plan: ComponentPlan, environment: BuildEnvironment): Promise<boolean> {
-  const { previous, paths } = environment;
+  const { previous, paths } = bundleOf(spec, environment.bundles);
   return previous.components[spec.name]?.fingerprint === plan.fingerprint && (await componentIntact(paths.current, previous, spec.name));
 }
 
@@ -299,7 +352,7 @@ async function reportFailure(spec: ComponentSpec, error: unknown, log: Component
 export function stampContext(source: ResolvedSource, env: Env): StampContext {
   const epoch = env.SOURCE_DATE_EPOCH;
   const when = epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : (source.commitTime ?? new Date(0));
-  return { buildTime: when.toISOString().replace(/\.(\d{3})Z$/, '.$1000000+00:00') };
+  return { buildTime: when.toISOString().replace(/\.(\d{3})Z$/, '.$1000000+00:00'), sourceDate: when };
 }
 
 function mapValues<T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> {

@@ -89,6 +89,12 @@ export interface GoRecipe {
   buildmode?: 'pie' | 'exe';
   /** Extra environment for the compiler, e.g. CGO_CFLAGS. */
   env?: Record<string, string>;
+  /**
+   * Files copied inside the tree before building (relative paths, from → to),
+   * e.g. docker/cli's vendor.mod → go.mod as its scripts/with-go-mod.sh does.
+   * When set, the build runs in a writable copy of the tree.
+   */
+  inTreeCopies?: Record<string, string>;
 }
 
 /** A literal text replacement in a file of the (writable copy of the) source tree. */
@@ -139,11 +145,15 @@ export interface ComponentSpec {
   copies?: CopiedFile[];
   /** Rough build seconds on two cores; orders the first build, before real timings exist. */
   costHint?: number;
+  /** The bundle folder its files go to (published on its own); binary-daemon when unset. */
+  bundle?: string;
 }
 
 export interface StampContext {
   /** RFC 3339 with nanoseconds, as moby's hack/make.sh prints BUILDTIME. */
   buildTime: string;
+  /** The same moment, for builds that print it their own way. */
+  sourceDate: Date;
 }
 
 /** What a component file receives: the environment and the build mode, nothing else. */

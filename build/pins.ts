@@ -4,7 +4,13 @@ import type { ComponentContext, GitSourceSpec, ModuleSourceSpec, SourceSpec } fr
 export interface GoModulePin {
   module: string;
   repository: string;
-  release: { version: string; commit: string; sum: string };
+  /** The commit, when known: without it there is no git candidate (its ref could not be checked). */
+  release: { version: string; commit?: string; sum: string };
+  /**
+   * A repository tagged v2 or later without a go.mod (docker/cli): the proxy
+   * serves tag vX.Y.Z as module version vX.Y.Z+incompatible.
+   */
+  incompatible?: boolean;
 }
 
 /**
@@ -17,13 +23,13 @@ export interface GoModulePin {
 export function goSources(env: ComponentContext['env'], prefix: string, pin: GoModulePin): SourceSpec[] {
   const localPath = env[`${prefix}_SRC`];
   if (localPath) return [{ kind: 'path', dir: localPath }];
-  const version = env[`${prefix}_VERSION`] ?? pin.release.version;
+  const version = (env[`${prefix}_VERSION`] ?? pin.release.version).replace(/\+incompatible$/, '');
   const isRelease = version === pin.release.version;
   const commit = env[`${prefix}_COMMIT`] ?? (isRelease ? pin.release.commit : undefined);
   const module: ModuleSourceSpec = {
     kind: 'module',
     module: pin.module,
-    version,
+    version: pin.incompatible ? `${version}+incompatible` : version,
     ...(commit ? { commit } : {}),
     ...(isRelease ? { sum: pin.release.sum } : {}),
   };

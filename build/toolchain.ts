@@ -23,8 +23,9 @@ export async function detectGo(env: Env): Promise<{ raw: string; version: string
 
 /** The `go` directive of a module's go.mod, e.g. 1.26.3. */
 export async function requiredGo(moduleDir: string): Promise<string | undefined> {
-  const goMod = join(moduleDir, 'go.mod');
-  if (!existsSync(goMod)) return undefined;
+  // docker/cli keeps its go.mod as vendor.mod and copies it in place to build.
+  const goMod = ['go.mod', 'vendor.mod'].map((name) => join(moduleDir, name)).find((file) => existsSync(file));
+  if (!goMod) return undefined;
   const match = /^go\s+(\S+)\s*$/m.exec(await readFile(goMod, 'utf8'));
   return match?.[1];
 }

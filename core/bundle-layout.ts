@@ -4,7 +4,8 @@ import { join } from 'node:path';
  * Layout under the bundles root, shared by the build (which writes it) and
  * everything that runs what it built:
  *   binary-daemon -> .generations/<id>   (a symlink, swapped with one rename)
- *   .generations/<id>/                   complete, immutable bundle folders
+ *   binary-client -> .generations/<id>   (the docker CLI: a bundle of its own, published the same way)
+ *   .generations/<id>/                   complete, immutable bundle folders, each the target of one bundle's symlink
  *   .staging/<run>/                      per-run build outputs and work dirs
  *   logs/<component>.log
  * A new generation is assembled beside the current one and published by an
@@ -12,6 +13,8 @@ import { join } from 'node:path';
  * new one, never a mix, and an interrupted run changes nothing they can see.
  */
 export interface BundlePaths {
+  /** The bundle's name, e.g. binary-daemon. */
+  name: string;
   root: string;
   current: string;
   generations: string;
@@ -20,9 +23,12 @@ export interface BundlePaths {
 }
 
 export const DAEMON_BUNDLE = 'binary-daemon';
+/** moby's historical name for the folder holding the docker client. */
+export const CLIENT_BUNDLE = 'binary-client';
 
 export function bundlePaths(root: string, name = DAEMON_BUNDLE): BundlePaths {
   return {
+    name,
     root,
     current: join(root, name),
     generations: join(root, '.generations'),

@@ -17,6 +17,8 @@ export type DevDaemonEvent =
       logToTerminal: boolean;
       /** The account a rootless daemon runs as. */
       rootlessUser?: string;
+      /** bundles/binary-client, when it holds a docker CLI built from source. */
+      clientDir?: string;
     }
   /** A line of dockerd's own log, followed while it runs in the foreground. */
   | { type: 'log'; line: string }

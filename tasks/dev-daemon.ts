@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CLIENT_BUNDLE, bundlePaths } from '../core/bundle-layout.js';
 import { defaultStateDir, stateLayout } from '../devdaemon/layout.js';
 import { stoppedEvent } from '../devdaemon/events.js';
 import { superviseForeground } from '../devdaemon/supervise.js';
@@ -92,6 +94,7 @@ async function main(): Promise<number> {
           ...(args.rootless ? { rootless: args.user !== undefined ? { user: args.user } : {} } : {}),
         });
         const { record } = daemon;
+        const clientDir = bundlePaths(bundlesDir, CLIENT_BUNDLE).current;
         onEvent({
           type: 'ready',
           pid: record.pid,
@@ -101,6 +104,7 @@ async function main(): Promise<number> {
           detached: args.detach,
           logToTerminal: !logFile,
           ...(record.rootless ? { rootlessUser: record.rootless.user } : {}),
+          ...(existsSync(join(clientDir, 'docker')) ? { clientDir } : {}),
         });
         if (args.detach) {
           daemon.child.unref();

@@ -1,8 +1,5 @@
 import type { CMakeRecipe, ResolvedSource, TextEdit } from '../model.js';
-import { OUT, SRC, WORK, type Step } from './steps.js';
-
-/** The writable copy the build runs in: sources are read-only caches. */
-const BUILD = `${WORK}/src`;
+import { OUT, SRC, WRITABLE_SRC as BUILD, type Step } from './steps.js';
 
 /**
  * `cmake . && make <target>` in a copy of the tree, as moby's tini installer

@@ -1,6 +1,6 @@
 import { UserError } from '../../core/errors.js';
 import type { CopiedFile, GoRecipe, ResolvedSource, StampContext } from '../model.js';
-import { OUT, SRC, extraSourcePlaceholder, type Step } from './steps.js';
+import { OUT, SRC, WRITABLE_SRC, extraSourcePlaceholder, type Step } from './steps.js';
 
 /** One `go build` per binary, exactly as a Makefile would spell it. */
 export function goSteps(recipe: GoRecipe, source: ResolvedSource, stampContext: StampContext): Step[] {
@@ -14,14 +14,24 @@ export function goSteps(recipe: GoRecipe, source: ResolvedSource, stampContext: 
     GOFLAGS: '-buildvcs=false',
     ...recipe.env,
   };
-  return recipe.binaries.map((binary) => {
+  const cwd = recipe.inTreeCopies ? WRITABLE_SRC : SRC;
+  const builds = recipe.binaries.map((binary): Step => {
     const tags = [...recipe.tags, ...(binary.extraTags ?? [])];
     const argv = ['go', 'build', '-trimpath'];
     if (recipe.buildmode) argv.push(`-buildmode=${recipe.buildmode}`);
     if (tags.length > 0) argv.push('-tags', tags.join(' '));
     argv.push('-ldflags', ldflags, '-o', `${OUT}/${binary.output}`, binary.package);
-    return { kind: 'exec', argv, cwd: SRC, env };
+    return { kind: 'exec', argv, cwd, env };
   });
+  return recipe.inTreeCopies ? [...writableCopySteps(recipe.inTreeCopies), ...builds] : builds;
+}
+
+/** A writable copy of the tree with files copied inside it, e.g. vendor.mod → go.mod. */
+function writableCopySteps(inTreeCopies: Record<string, string>): Step[] {
+  return [
+    { kind: 'copy-tree', from: SRC, to: WRITABLE_SRC },
+    ...Object.entries(inTreeCopies).map(([from, to]): Step => ({ kind: 'copy', from: `${WRITABLE_SRC}/${from}`, to: `${WRITABLE_SRC}/${to}`, mode: 0o644 })),
+  ];
 }
 
 export function copySteps(copies: readonly CopiedFile[]): Step[] {

@@ -4,10 +4,13 @@ import type { Writable } from 'node:stream';
 import { UserError, unreachable } from '../../core/errors.js';
 import { describeTermination, run, type RunResult } from '../../core/process.js';
 import type { Env } from '../../core/env.js';
-import { replacePlaceholders } from '../../core/placeholders.js';
+import { WORK, replacePlaceholders } from '../../core/placeholders.js';
 import { quoteShellWord, shellCommand } from '../../core/shell-quote.js';
 
 export { OUT, SRC, WORK, extraSourcePlaceholder } from '../../core/placeholders.js';
+
+/** The writable copy of the source tree, for builds that write in-tree: sources are read-only caches. */
+export const WRITABLE_SRC = `${WORK}/src`;
 
 /**
  * A build is a list of steps described as data before anything runs: the

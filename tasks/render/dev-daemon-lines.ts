@@ -16,6 +16,7 @@ export const devDaemonLines: LineFormats<DevDaemonEvent> = {
   ready: (event) => [
     `dockerd (pid ${event.pid}) is ready in ${event.seconds.toFixed(2)} s, running the bundle's runc, containerd and docker-init${event.rootlessUser ? `, rootless as ${event.rootlessUser} under the bundle's rootlesskit` : ''}`,
     `DOCKER_HOST=${event.dockerHost}`,
+    ...(event.clientDir ? [`to use the bundled docker CLI: export PATH=${event.clientDir}:$PATH DOCKER_HOST=${event.dockerHost}`] : []),
     ...(event.detached
       ? [`running in the background; log: ${event.logFile}; stop it with: npm run dev-daemon -- stop${event.rootlessUser ? ' --rootless' : ''}`]
       : []),

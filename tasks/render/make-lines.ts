@@ -88,8 +88,9 @@ function failureDetails(event: Failed, verbose: boolean): Line[] {
 
 function summaryLines(event: Finished): Line[] {
   const lines: Line[] = [];
-  if (event.built.length === 0 && event.failed.length === 0) lines.push(`everything is up to date in ${event.bundleDir}`);
-  else if (event.built.length > 0) lines.push(`built ${event.built.join(', ')} into ${event.bundleDir}`);
+  const where = event.bundleDirs.join(' and ');
+  if (event.built.length === 0 && event.failed.length === 0) lines.push(`everything is up to date in ${where}`);
+  else if (event.built.length > 0) lines.push(`built ${event.built.join(', ')} into ${where}`);
   if (event.failed.length > 0) {
     const them = event.failed.length > 1 ? 'them' : 'it';
     lines.push({ stderr: `\nfailed: ${event.failed.join(', ')}; the previous bundle for ${them} is unchanged` });

@@ -61,8 +61,22 @@ describe('renderers', () => {
   });
 
   it('the summary says which components failed, on stderr', () => {
-    const lines = formatLines(makeLines(), { type: 'finished', bundleDir: '/b/binary-daemon', built: ['runc'], upToDate: [], failed: ['daemon'] });
+    const lines = formatLines(makeLines(), { type: 'finished', bundleDirs: ['/b/binary-daemon'], built: ['runc'], upToDate: [], failed: ['daemon'] });
     expect(lines).toEqual(['built runc into /b/binary-daemon', { stderr: '\nfailed: daemon; the previous bundle for it is unchanged' }]);
+  });
+
+  it('the dev daemon says how to use the bundled docker CLI when there is one', () => {
+    const lines = formatLines(devDaemonLines, {
+      type: 'ready',
+      pid: 42,
+      seconds: 0.87,
+      dockerHost: 'unix:///s/docker.sock',
+      logFile: '/s/dockerd.log',
+      detached: false,
+      logToTerminal: true,
+      clientDir: '/b/binary-client',
+    });
+    expect(lines).toContain('to use the bundled docker CLI: export PATH=/b/binary-client:$PATH DOCKER_HOST=unix:///s/docker.sock');
   });
 
   it('the dev daemon says where it listens and how to stop it', () => {

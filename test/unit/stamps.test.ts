@@ -54,7 +54,7 @@ describe('go build steps', () => {
         stamp: () => ({ 'main.name': 'two words' }),
       },
       source,
-      { buildTime: 't' },
+      { buildTime: 't', sourceDate: new Date(0) },
     );
     expect(step).toMatchObject({
       kind: 'exec',
