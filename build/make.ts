@@ -87,7 +87,12 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
     const toolchain = await detectToolchain(selected.flatMap(toolsUsedBy), options.env);
     const outcomes = await buildAll(selected, { ...options, logs: root.logs, runDir, bundles, toolchain });
     if (options.signal.aborted) throw new InterruptedError();
-    await publishEach(all, bundles, outcomes.filter((o): o is BuiltComponent => typeof o === 'object'), options.onEvent);
+    await publishEach(
+      all,
+      bundles,
+      outcomes.filter((o): o is BuiltComponent => typeof o === 'object'),
+      options.onEvent,
+    );
     return summarize(selected, outcomes);
   }).catch((error: unknown) => {
     throw options.signal.aborted ? new InterruptedError() : error;

@@ -29,16 +29,16 @@ async function ok(...args: string[]): Promise<string> {
 }
 
 describe('the docker CLI from binary-client drives the dev daemon', () => {
-  it('is the pinned release, stamped from its source', async () => {
-    const manifest = readManifest(clientBundle());
-    const source = manifest.components.cli!.source;
+  it('is the pinned release, stamped as its manifest says, and talks to the bundled dockerd', async () => {
+    const cli = readManifest(clientBundle()).components.cli!;
     const version = JSON.parse(await ok('version', '--format', '{{json .}}')) as {
-      Client: { Version: string; GitCommit: string; BuildTime: string };
-      Server: { Version: string };
+      Client: { Version: string; GitCommit: string };
+      Server: { GitCommit: string };
     };
-    expect(version.Client.Version).toBe(source.version.replace(/^v/, '').replace(/\+incompatible$/, ''));
+    expect(version.Client.Version).toBe(cli.source.version.replace(/^v/, '').replace(/\+incompatible$/, ''));
     expect(version.Client.GitCommit).toMatch(/^[0-9a-f]{7}$/);
-    expect(version.Server.Version).toBe(sourceOfFile(readManifest(daemonBundle()), 'dockerd')!.version.replace(/^v/, ''));
+    expect(cli.commands.join('\n')).toContain(`version.GitCommit=${version.Client.GitCommit} `);
+    expect(version.Server.GitCommit).toBe(sourceOfFile(readManifest(daemonBundle()), 'dockerd')!.commit);
   });
 
   it('shows the bundle commits of runc, containerd and docker-init in docker info', async () => {
@@ -90,4 +90,3 @@ describe('the docker CLI from binary-client drives the dev daemon', () => {
     }
   });
 });
-

@@ -41,7 +41,7 @@ export function gitInit(dir: string): string {
  */
 export function writeFixtureComponent(
   componentsDir: string,
-  options: { name: string; output?: string; sources: SourceSpec[]; unstamped?: boolean; copies?: CopiedFile[] },
+  options: { name: string; output?: string; sources: SourceSpec[]; unstamped?: boolean; copies?: CopiedFile[]; bundle?: string },
 ): void {
   mkdirSync(componentsDir, { recursive: true });
   // Unstamped: no linker flags at all, so the recorded command carries an empty -ldflags argument (as rootlesskit's does).
@@ -58,7 +58,7 @@ export function writeFixtureComponent(
     join(componentsDir, `${options.name}.ts`),
     `export default () => ({
   name: ${JSON.stringify(options.name)},
-  description: 'fixture',
+  description: 'fixture',${options.bundle ? `\n  bundle: ${JSON.stringify(options.bundle)},` : ''}
   sources: ${JSON.stringify(options.sources)},
   needs: [{ kind: 'go' }],
   recipe: {
@@ -75,8 +75,13 @@ export function writeFixtureComponent(
 }
 
 /** The fixture component building a local checkout (a path source). */
-export function writeHelloComponent(componentsDir: string, sourceDir: string, options: { name?: string; output?: string } = {}): void {
-  writeFixtureComponent(componentsDir, { name: options.name ?? 'hello', output: options.output ?? 'hello', sources: [{ kind: 'path', dir: sourceDir }] });
+export function writeHelloComponent(componentsDir: string, sourceDir: string, options: { name?: string; output?: string; bundle?: string } = {}): void {
+  writeFixtureComponent(componentsDir, {
+    name: options.name ?? 'hello',
+    output: options.output ?? 'hello',
+    sources: [{ kind: 'path', dir: sourceDir }],
+    ...(options.bundle ? { bundle: options.bundle } : {}),
+  });
 }
 
 /** A `go` first on PATH that records each invocation, then runs the real one. */

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { goSteps } from '../../build/builders/go.js';
+import { stepsFor } from '../../build/builders/index.js';
 import { stampContext } from '../../build/make.js';
 import type { ResolvedSource } from '../../build/model.js';
+import cli, { cliStamps } from '../../components/cli.js';
 import { mobyGitCommit, mobyVersion, mobyVersionStamps } from '../../components/lib/moby.js';
 
 const source: ResolvedSource = {
@@ -61,5 +63,47 @@ describe('go build steps', () => {
       argv: ['go', 'build', '-trimpath', '-tags', 'netgo osusergo', '-ldflags', "-w -X 'main.name=two words'", '-o', '@OUT@/x', './cmd/x'],
       env: { CGO_ENABLED: '0', GOTOOLCHAIN: 'local' },
     });
+  });
+});
+
+describe('docker CLI stamping (docker/cli scripts/build/.variables)', () => {
+  const version = (name: string) => `github.com/docker/cli/cli/version.${name}`;
+  const module: ResolvedSource = { kind: 'module', dir: '/m', identity: 'm', version: 'v29.7.1+incompatible', commitTime: new Date('2026-07-31T17:03:37Z') };
+
+  it('stamps the tag without v or +incompatible, BuildTime in UTC seconds, PlatformName only when PLATFORM is set', () => {
+    const stamps = cliStamps({}, module, stampContext(module, {}));
+    expect(stamps[version('Version')]).toBe('29.7.1');
+    expect(stamps[version('BuildTime')]).toBe('2026-07-31T17:03:37Z');
+    expect(stamps[version('GitCommit')]).toBe('e9452d6');
+    expect(stamps).not.toHaveProperty(version('PlatformName'));
+    expect(
+      cliStamps({ PLATFORM: 'Docker Engine - Community', SOURCE_DATE_EPOCH: '0' }, module, stampContext(module, { SOURCE_DATE_EPOCH: '0' })),
+    ).toMatchObject({
+      [version('PlatformName')]: 'Docker Engine - Community',
+      [version('BuildTime')]: '1970-01-01T00:00:00Z',
+    });
+  });
+
+  it("stamps a checkout's short HEAD and marks a dirty tree .m, as git describe --dirty='.m' does", () => {
+    const checkout: ResolvedSource = { ...source, version: 'v29.7.1-3-gabcdef0-dirty', dirty: true };
+    const stamps = cliStamps({}, checkout, stampContext(checkout, {}));
+    expect(stamps[version('Version')]).toBe('29.7.1-3-gabcdef0.m');
+    expect(stamps[version('GitCommit')]).toBe(source.commit!.slice(0, 7));
+  });
+
+  it('builds in a writable copy where vendor.mod and vendor.sum become go.mod and go.sum, never turning verification off', () => {
+    const spec = cli({ env: {}, dynamic: false, hasPkgConfig: () => false });
+    const steps = stepsFor(spec, module, stampContext(module, {}));
+    expect(steps.slice(0, 3)).toEqual([
+      { kind: 'copy-tree', from: '@SRC@', to: '@WORK@/src' },
+      { kind: 'copy', from: '@WORK@/src/vendor.mod', to: '@WORK@/src/go.mod', mode: 0o644 },
+      { kind: 'copy', from: '@WORK@/src/vendor.sum', to: '@WORK@/src/go.sum', mode: 0o644 },
+    ]);
+    expect(steps[3]).toMatchObject({ kind: 'exec', cwd: '@WORK@/src', env: { CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false -mod=readonly' } });
+    expect(spec.bundle).toBe('binary-client');
+    expect(spec.sources[0]).toMatchObject({ kind: 'module', module: 'github.com/docker/cli', version: 'v29.7.1+incompatible' });
+    expect(cli({ env: { DOCKERCLI_VERSION: 'v29.7.2' }, dynamic: false, hasPkgConfig: () => false }).sources).toEqual([
+      { kind: 'module', module: 'github.com/docker/cli', version: 'v29.7.2+incompatible' },
+    ]);
   });
 });
