@@ -14,7 +14,7 @@ import { readTimings, writeTimings, type Timings } from './scheduling/timings.js
 import { resolveFirst, selectCandidates } from './sources/index.js';
 import { sourceRecord, type ChosenSource } from './sources/record.js';
 import { checkGoVersion, detectToolchain, requiredGo, toolsUsedBy, type Toolchain } from './toolchain.js';
-import { DAEMON_BUNDLE, bundlePaths, type BundlePaths } from '../core/bundle-layout.js';
+import { DAEMON_BUNDLE, DEV_IMAGE_VARIABLE, bundlePaths, type BundlePaths } from '../core/bundle-layout.js';
 import { knownCause } from '../core/causes.js';
 import type { Env } from '../core/env.js';
 import { InterruptedError, UserError, describeError, isBug } from '../core/errors.js';
@@ -293,7 +293,10 @@ async function planComponent(spec: ComponentSpec, environment: BuildEnvironment,
     checkGoVersion(spec.name, await requiredGo(source.dir), environment.toolchain.go);
   }
   const steps = stepsFor(spec, source, stampContext(source, environment.env));
-  const toolchain = Object.fromEntries(toolsUsedBy(spec).map((tool) => [tool, environment.toolchain.versions[tool] ?? 'none']));
+  const toolchain: Record<string, string> = Object.fromEntries(toolsUsedBy(spec).map((tool) => [tool, environment.toolchain.versions[tool] ?? 'none']));
+  // Built inside the dev image (make --in-container): the image is part of the toolchain, in the manifest and the cache key.
+  const devImage = environment.env[DEV_IMAGE_VARIABLE];
+  if (devImage) toolchain.image = devImage;
   const fingerprint = sha256Text(
     JSON.stringify({
       schema: FINGERPRINT_SCHEMA,

@@ -23,6 +23,9 @@ export interface BundlePaths {
 }
 
 export const DAEMON_BUNDLE = 'binary-daemon';
+/** Set inside the dev container by `make --in-container`: the image id, recorded as part of each component's toolchain. */
+export const DEV_IMAGE_VARIABLE = 'MOBY_MAKE_DEV_IMAGE';
+
 /** moby's historical name for the folder holding the docker client. */
 export const CLIENT_BUNDLE = 'binary-client';
 

@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { DEV_IMAGE_VARIABLE } from '../core/bundle-layout.js';
 import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors.js';
 import { make } from '../build/make.js';
+import { openDevSession, runInDevSession } from './cli/dev-container-session.js';
 import { interruptSignal, parseList, runMain } from './cli/run-main.js';
 import { createRenderer, outputMode } from './render/choose.js';
 import { makeLines, makeRows } from './render/make-lines.js';
@@ -10,7 +12,8 @@ import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
 
 const HELP = `Usage: npm run make -- [options]
 
-Builds the daemon stack from pinned sources into bundles/binary-daemon.
+Builds the daemon stack from pinned sources into bundles/binary-daemon, and
+the docker CLI into bundles/binary-client.
 
 Options:
   --only a,b       build only these components (default: all)
@@ -20,6 +23,8 @@ Options:
   --verbose        show stack traces for unexpected errors
   --output MODE    tty (rows), plain (a line per event) or json (an event per line);
                    default: tty on a terminal, plain in CI and pipes
+  --in-container   build inside the dev image (Dockerfile.dev, see npm run shell)
+                   and publish to this checkout's bundles/
   --help           this text
 
 Developer options:
@@ -27,8 +32,9 @@ Developer options:
   --bundles DIR     bundles root (default: bundles/, or $MOBY_MAKE_BUNDLES)
 
 Environment: DAEMON_VERSION CONTAINERD_VERSION RUNC_VERSION ROOTLESSKIT_VERSION
-  TINI_VERSION pin versions (with <NAME>_COMMIT for versions not pinned here);
-  DAEMON_SRC CONTAINERD_SRC RUNC_SRC ROOTLESSKIT_SRC TINI_SRC build local
+  TINI_VERSION DOCKERCLI_VERSION pin versions (with <NAME>_COMMIT for versions
+  not pinned here); DAEMON_SRC CONTAINERD_SRC RUNC_SRC ROOTLESSKIT_SRC TINI_SRC
+  DOCKERCLI_SRC build local
   checkouts; <COMPONENT>_SOURCE (e.g. INIT_SOURCE=debian-source) forces a
   source kind; VERSION DOCKER_GITCOMMIT
   DOCKER_BUILDTAGS DOCKER_LDFLAGS DOCKER_DEBUG DOCKER_STATIC as in moby's
@@ -47,6 +53,7 @@ async function main(): Promise<number> {
       components: { type: 'string' },
       bundles: { type: 'string' },
       output: { type: 'string' },
+      'in-container': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -59,6 +66,7 @@ async function main(): Promise<number> {
   if (!Number.isInteger(jobs) || jobs < 1) throw new UserError(`--jobs ${values.jobs} is not a positive whole number`);
   const env = values['no-install'] ? { ...process.env, MOBY_MAKE_NO_INSTALL: '1' } : process.env;
   const bundlesDir = values.bundles ? resolve(values.bundles) : defaultBundlesDir(env);
+  if (values['in-container']) return makeInContainer(bundlesDir, env);
   const renderer = createRenderer(outputMode(values.output, env), { lines: makeLines(values.verbose), rows: makeRows(values.verbose) });
   const result = await make({
     componentsDir: values.components ? resolve(values.components) : join(projectRoot, 'components'),
@@ -73,6 +81,28 @@ async function main(): Promise<number> {
   });
   await renderer.finished();
   return result.failed.length > 0 ? 1 : 0;
+}
+
+/** Variables that choose what is built, passed on into the dev container. */
+const BUILD_VARIABLES =
+  /^((DAEMON|CONTAINERD|RUNC|ROOTLESSKIT|TINI|DOCKERCLI)_\w+|[A-Z]+_SOURCE|VERSION|DOCKER_(GITCOMMIT|BUILDTAGS|LDFLAGS|DEBUG|STATIC)|PLATFORM|PRODUCT|DEFAULT_PRODUCT_LICENSE|SOURCE_DATE_EPOCH|MOBY_MAKE_BUNDLES|MOBY_MAKE_NO_INSTALL)$/;
+
+/**
+ * The same command inside the dev image (Dockerfile.dev), writing to this
+ * checkout's bundles/ through the mount: the same publish, so the same
+ * guarantees; the image id joins each component's toolchain.
+ */
+async function makeInContainer(bundlesDir: string, env: NodeJS.ProcessEnv): Promise<number> {
+  if (relative(projectRoot, bundlesDir).startsWith('..')) {
+    throw new UserError(
+      `--in-container needs the bundles folder inside the checkout (${bundlesDir} is not)`,
+      'Only the checkout is mounted into the dev container.',
+    );
+  }
+  const session = await openDevSession(projectRoot, bundlesDir, env);
+  const passed = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => BUILD_VARIABLES.test(entry[0]) && entry[1] !== undefined));
+  const args = process.argv.slice(2).filter((arg) => arg !== '--in-container');
+  return runInDevSession(session, ['npm', 'run', '-s', 'make', '--', ...args], { ...passed, [DEV_IMAGE_VARIABLE]: session.imageId });
 }
 
 await runMain(main);

@@ -1,0 +1,81 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLIENT_BUNDLE, bundlePaths } from '../../core/bundle-layout.js';
+import { hostDebianRelease } from '../../core/debian-base-image.js';
+import type { Env } from '../../core/env.js';
+import { UserError } from '../../core/errors.js';
+import { run } from '../../core/process.js';
+import { installPolicy } from '../../core/requirements.js';
+import { buildDevImage, docker, ensureBaseImage, hostCaBundle, runArgs, type DevContainer } from '../../devcontainer/dev-image.js';
+import { defaultStateDir, dockerHostOf, stateLayout } from '../../devdaemon/layout.js';
+import { plainRenderer } from '../render/plain.js';
+import { shellLines } from '../render/shell-lines.js';
+
+/** Go settings the container must share with the host: which proxy, which checksum database. */
+const GO_SETTINGS = ['GOPROXY', 'GOSUMDB', 'GONOSUMDB', 'GOPRIVATE', 'GONOPROXY'] as const;
+
+/** A built dev image on the chosen engine, ready to run commands in. */
+export interface DevSession {
+  container: DevContainer;
+  tag: string;
+  imageId: string;
+}
+
+/** The engine (DOCKER_HOST, else the dev daemon), the base image, then `docker build` of Dockerfile.dev. */
+export async function openDevSession(projectRoot: string, bundlesDir: string, env: Env): Promise<DevSession> {
+  const { onEvent } = plainRenderer(shellLines);
+  const container: DevContainer = {
+    projectRoot,
+    docker: dockerCli(bundlesDir, env),
+    dockerHost: env.DOCKER_HOST ?? devDaemonHost(bundlesDir, env),
+    release: env.BASE_DEBIAN_DISTRO ?? hostDebianRelease() ?? 'bookworm',
+    env,
+    onEvent,
+    install: installPolicy(env, (packages) => onEvent({ type: 'installing', packages })),
+  };
+  await ensureBaseImage(container);
+  const tag = await buildDevImage(container);
+  const inspected = await run([container.docker, 'image', 'inspect', '--format', '{{.Id}}', tag], { env: { ...env, DOCKER_HOST: container.dockerHost } });
+  return { container, tag, imageId: inspected.stdout.trim() };
+}
+
+/** Runs a command in the dev container; its exit code is ours. */
+export async function runInDevSession(session: DevSession, command: string[], extraEnv: Record<string, string> = {}): Promise<number> {
+  const { container, tag } = session;
+  const argv = runArgs(container, {
+    tag,
+    command,
+    tty: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    caBundle: hostCaBundle(container.env),
+    passEnv: { ...(await hostFetchSettings(container.env)), ...extraEnv },
+  });
+  return docker(container, argv, 'inherit');
+}
+
+/** The docker CLI built into bundles/binary-client, else one on PATH. */
+function dockerCli(bundlesDir: string, env: Env): string {
+  const bundled = join(bundlePaths(bundlesDir, CLIENT_BUNDLE).current, 'docker');
+  if (existsSync(bundled)) return bundled;
+  const onPath = (env.PATH ?? '').split(':').find((dir) => dir && existsSync(join(dir, 'docker')));
+  if (onPath) return join(onPath, 'docker');
+  throw new UserError('no docker CLI: bundles/binary-client/docker is not built and there is none on PATH', 'Build it: npm run make -- --only cli');
+}
+
+function devDaemonHost(bundlesDir: string, env: Env): string {
+  const layout = stateLayout(defaultStateDir(bundlesDir, env));
+  if (!existsSync(layout.socket)) {
+    throw new UserError(
+      `the dev daemon is not running (no ${layout.socket}) and DOCKER_HOST is not set`,
+      'Start it: npm run dev-daemon -- --detach, or point DOCKER_HOST at an engine.',
+    );
+  }
+  return dockerHostOf(layout);
+}
+
+/** Which Go proxy and checksum database, which npm registry: the container fetches where the host does. */
+async function hostFetchSettings(env: Env): Promise<Record<string, string>> {
+  const result = await run(['go', 'env', '-json', ...GO_SETTINGS], { env });
+  const settings = result.exitCode === 0 ? (JSON.parse(result.stdout) as Record<string, string>) : {};
+  const registry = await run(['npm', 'config', 'get', 'registry'], { env });
+  return { ...settings, ...(registry.exitCode === 0 ? { npm_config_registry: registry.stdout.trim() } : {}) };
+}
