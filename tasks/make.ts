@@ -99,7 +99,8 @@ async function makeInContainer(bundlesDir: string, env: NodeJS.ProcessEnv): Prom
       'Only the checkout is mounted into the dev container.',
     );
   }
-  const session = await openDevSession(projectRoot, bundlesDir, env);
+  // The engine and the docker CLI are the usual ones (the dev daemon of bundles/), whatever bundles folder is built.
+  const session = await openDevSession(projectRoot, defaultBundlesDir(env), env);
   const passed = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => BUILD_VARIABLES.test(entry[0]) && entry[1] !== undefined));
   const args = process.argv.slice(2).filter((arg) => arg !== '--in-container');
   return runInDevSession(session, ['npm', 'run', '-s', 'make', '--', ...args], { ...passed, [DEV_IMAGE_VARIABLE]: session.imageId });

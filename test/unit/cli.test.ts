@@ -31,6 +31,13 @@ describe('npm run make arguments', () => {
     expect(jobs.stderr).toMatch(/--jobs 0 is not a positive whole number/);
   });
 
+  it('refuses --in-container for a bundles folder the dev container cannot see', async () => {
+    const result = await runTask('make', ['--in-container', '--bundles', tempDir('bundles')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/--in-container needs the bundles folder inside the checkout/);
+    expect(result.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
   it('rejects a forced source kind that does not exist', async () => {
     const result = await runTask('make', ['--only', 'runc', '--bundles', tempDir('bundles')], { RUNC_SOURCE: 'tarball' });
     expect(result.code).toBe(1);
