@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { stepsFor } from './builders/index.js';
 import { OUT, SRC, WORK, describeSteps, extraSourcePlaceholder, runSteps, StepFailedError, type Step, type StepPaths } from './builders/steps.js';
 import { componentIntact, publish, type BuiltComponent } from './bundle.js';
+import { recallBuild, rememberBuilds } from './output-cache.js';
 import { componentContext, loadComponents, selectComponents } from './components.js';
 import { openComponentLog, type ComponentLog } from './component-log.js';
 import { outputsOf, type ComponentSpec, type ResolvedSource, type StampContext } from './model.js';
@@ -33,6 +34,8 @@ export type MakeEvent =
   | { type: 'state'; component: string; state: ComponentState }
   | { type: 'up-to-date'; component: string }
   | { type: 'built'; component: string; seconds: number }
+  /** An earlier build with the same fingerprint was kept (the edit was undone): published again without compiling. */
+  | { type: 'restored'; component: string }
   | {
       type: 'failed';
       component: string;
@@ -46,7 +49,7 @@ export type MakeEvent =
     }
   | { type: 'published'; bundleDir: string; manifest: Manifest }
   /** `bundleDirs`: the bundles the selected components belong to. */
-  | { type: 'finished'; bundleDirs: string[]; built: string[]; upToDate: string[]; failed: string[] };
+  | { type: 'finished'; bundleDirs: string[]; built: string[]; restored: string[]; upToDate: string[]; failed: string[] };
 
 export interface MakeOptions {
   componentsDir: string;
@@ -62,6 +65,8 @@ export interface MakeOptions {
 
 export interface MakeResult {
   built: string[];
+  /** Published again from an earlier build with the same fingerprint. */
+  restored: string[];
   upToDate: string[];
   failed: string[];
 }
@@ -155,6 +160,11 @@ async function publishEach(
     if (builtHere.length === 0) continue;
     const keep = members.filter((member) => !builtNames.has(member));
     const manifest = await publish(state.paths, builtHere, keep, state.previous);
+    await rememberBuilds(
+      state.paths,
+      manifest,
+      builtHere.map((b) => b.name),
+    );
     onEvent({ type: 'published', bundleDir: state.paths.current, manifest });
   }
 }
@@ -200,7 +210,7 @@ interface Scheduling {
   timings: Timings;
 }
 
-type Outcome = BuiltComponent | 'up-to-date' | 'failed';
+type Outcome = (BuiltComponent & { restored?: boolean }) | 'up-to-date' | 'failed';
 
 /** Builds every component concurrently, handing build slots out longest-build first. */
 async function buildAll(selected: readonly ComponentSpec[], environment: BuildEnvironment): Promise<Outcome[]> {
@@ -218,7 +228,8 @@ async function buildAll(selected: readonly ComponentSpec[], environment: BuildEn
 function summarize(selected: readonly ComponentSpec[], outcomes: readonly Outcome[]): MakeResult {
   const named = (match: (outcome: Outcome) => boolean) => selected.filter((_, i) => match(outcomes[i] as Outcome)).map((s) => s.name);
   return {
-    built: named((o) => typeof o === 'object'),
+    built: named((o) => typeof o === 'object' && !o.restored),
+    restored: named((o) => typeof o === 'object' && Boolean(o.restored)),
     upToDate: named((o) => o === 'up-to-date'),
     failed: named((o) => o === 'failed'),
   };
@@ -240,6 +251,11 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
     if (await isUpToDate(spec, plan, environment)) {
       onEvent({ type: 'up-to-date', component: spec.name });
       return 'up-to-date';
+    }
+    const restored = await recallBuild(bundleOf(spec, environment.bundles).paths, spec.name, plan.fingerprint, join(environment.runDir, 'out', spec.name));
+    if (restored) {
+      onEvent({ type: 'restored', component: spec.name });
+      return { ...restored, restored: true };
     }
     log.keep();
     onEvent({ type: 'state', component: spec.name, state: 'waiting' });

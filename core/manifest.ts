@@ -63,7 +63,7 @@ const replayNoteSchema = z.object({
   toolchain: z.string(),
 });
 
-const componentRecordSchema = z.object({
+export const componentRecordSchema = z.object({
   /** Digest of everything that decides the output: sources, steps, toolchain. */
   fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
   source: sourceRecordSchema,
@@ -74,7 +74,7 @@ const componentRecordSchema = z.object({
   outputs: z.array(z.string()),
 });
 
-const fileRecordSchema = z.object({
+export const fileRecordSchema = z.object({
   component: z.string(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   md5: z.string().regex(/^[0-9a-f]{32}$/),

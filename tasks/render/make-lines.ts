@@ -5,6 +5,8 @@ import type { RowView } from './listr.js';
 type Failed = Extract<MakeEvent, { type: 'failed' }>;
 type Finished = Extract<MakeEvent, { type: 'finished' }>;
 
+const RESTORED = 'an earlier build of this exact source, kept in bundles/.builds: republished without compiling';
+
 /** `npm run make` as plain lines; `verbose` adds the stack of a bug. */
 export function makeLines(verbose = false): LineFormats<MakeEvent> {
   return {
@@ -14,6 +16,7 @@ export function makeLines(verbose = false): LineFormats<MakeEvent> {
     state: (event) => `${event.component}: ${event.state}`,
     'up-to-date': (event) => `${event.component}: up to date`,
     built: (event) => `${event.component}: built in ${event.seconds.toFixed(1)}s`,
+    restored: (event) => `${event.component}: ${RESTORED}`,
     failed: (event) => [failedLine(event), ...failureDetails(event, verbose)],
     published: () => undefined,
     finished: summaryLines,
@@ -32,6 +35,8 @@ export function makeRows(verbose = false): RowView<MakeEvent> {
           return { row: event.component, title: `${event.component} — up to date`, outcome: 'done' };
         case 'built':
           return { row: event.component, title: (elapsed) => `${event.component} — built in ${elapsed.toFixed(1)}s`, outcome: 'done' };
+        case 'restored':
+          return { row: event.component, title: `${event.component} — ${RESTORED}`, outcome: 'done' };
         case 'failed':
           return { row: event.component, title: (elapsed) => `${event.component} — ${failedLine(event)} after ${elapsed.toFixed(1)}s`, outcome: 'failed' };
         case 'plan':
@@ -56,6 +61,7 @@ export function makeRows(verbose = false): RowView<MakeEvent> {
         case 'state':
         case 'up-to-date':
         case 'built':
+        case 'restored':
         case 'published':
           return [];
       }
@@ -89,8 +95,9 @@ function failureDetails(event: Failed, verbose: boolean): Line[] {
 function summaryLines(event: Finished): Line[] {
   const lines: Line[] = [];
   const where = event.bundleDirs.join(' and ');
-  if (event.built.length === 0 && event.failed.length === 0) lines.push(`everything is up to date in ${where}`);
-  else if (event.built.length > 0) lines.push(`built ${event.built.join(', ')} into ${where}`);
+  if (event.built.length === 0 && event.restored.length === 0 && event.failed.length === 0) lines.push(`everything is up to date in ${where}`);
+  if (event.built.length > 0) lines.push(`built ${event.built.join(', ')} into ${where}`);
+  if (event.restored.length > 0) lines.push(`restored ${event.restored.join(', ')} into ${where}`);
   if (event.failed.length > 0) {
     const them = event.failed.length > 1 ? 'them' : 'it';
     lines.push({ stderr: `\nfailed: ${event.failed.join(', ')}; the previous bundle for ${them} is unchanged` });

@@ -61,7 +61,14 @@ describe('renderers', () => {
   });
 
   it('the summary says which components failed, on stderr', () => {
-    const lines = formatLines(makeLines(), { type: 'finished', bundleDirs: ['/b/binary-daemon'], built: ['runc'], upToDate: [], failed: ['daemon'] });
+    const lines = formatLines(makeLines(), {
+      type: 'finished',
+      bundleDirs: ['/b/binary-daemon'],
+      built: ['runc'],
+      restored: [],
+      upToDate: [],
+      failed: ['daemon'],
+    });
     expect(lines).toEqual(['built runc into /b/binary-daemon', { stderr: '\nfailed: daemon; the previous bundle for it is unchanged' }]);
   });
 
