@@ -87,6 +87,8 @@ export interface GoRecipe {
   /** Linker -X stamps, computed from the resolved source. */
   stamp: (source: ResolvedSource, build: StampContext) => Record<string, string>;
   buildmode?: 'pie' | 'exe';
+  /** Compiler flags (`-gcflags`), e.g. `all=-N -l` for a build a debugger can step through. */
+  gcflags?: string;
   /** Extra environment for the compiler, e.g. CGO_CFLAGS. */
   env?: Record<string, string>;
   /**

@@ -31,6 +31,8 @@ const daemon: ComponentDefinition = ({ env, dynamic, hasPkgConfig }) => {
       tags,
       ldflags,
       ...(dynamic ? { buildmode: 'pie' as const } : {}),
+      // hack/make/.binary: DOCKER_DEBUG keeps symbols (no -w) and turns off optimisation and inlining for debuggers.
+      ...(env.DOCKER_DEBUG ? { gcflags: 'all=-N -l' } : {}),
       stamp: (source: ResolvedSource, { buildTime }) => mobyVersionStamps(env, source, buildTime),
     },
   };

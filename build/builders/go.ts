@@ -19,6 +19,7 @@ export function goSteps(recipe: GoRecipe, source: ResolvedSource, stampContext: 
     const tags = [...recipe.tags, ...(binary.extraTags ?? [])];
     const argv = ['go', 'build', '-trimpath'];
     if (recipe.buildmode) argv.push(`-buildmode=${recipe.buildmode}`);
+    if (recipe.gcflags) argv.push(`-gcflags=${recipe.gcflags}`);
     if (tags.length > 0) argv.push('-tags', tags.join(' '));
     argv.push('-ldflags', ldflags, '-o', `${OUT}/${binary.output}`, binary.package);
     return { kind: 'exec', argv, cwd, env };
