@@ -2,6 +2,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { StateLayout } from './layout.js';
+import { underDebugger, type DebuggerLaunch } from './debug.js';
 import type { BridgePlan } from './network.js';
 import type { Env } from '../core/env.js';
 
@@ -67,13 +68,19 @@ export interface Launched {
  * reaches the supervisor, which decides how dockerd stops) with its output
  * in a file that is rewritten at each start.
  */
-export function launchDockerd(layout: StateLayout, bundleDir: string, bridge: BridgePlan, userArgs: readonly string[], env: Env, logFile: string): Launched {
-  return spawnLogged(
-    join(bundleDir, 'dockerd'),
-    dockerdArgv(layout, bridge, userArgs, env),
-    { cwd: layout.stateDir, env: dockerdEnv(bundleDir, env) },
-    logFile,
-  );
+export function launchDockerd(
+  layout: StateLayout,
+  bundleDir: string,
+  bridge: BridgePlan,
+  userArgs: readonly string[],
+  env: Env,
+  logFile: string,
+  debug?: DebuggerLaunch,
+): Launched {
+  const dockerd = join(bundleDir, 'dockerd');
+  const argv = dockerdArgv(layout, bridge, userArgs, env);
+  const [command, ...args] = debug ? underDebugger(debug, dockerd, argv) : [dockerd, ...argv];
+  return spawnLogged(command as string, args, { cwd: layout.stateDir, env: dockerdEnv(bundleDir, env) }, logFile);
 }
 
 /** A daemon process in its own session with stdout and stderr in the log file (rewritten). */

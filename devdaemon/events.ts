@@ -19,6 +19,8 @@ export type DevDaemonEvent =
       rootlessUser?: string;
       /** bundles/binary-client, when it holds a docker CLI built from source. */
       clientDir?: string;
+      /** Where delve's API listens, when dockerd runs under it. */
+      debugListen?: string;
     }
   /** A line of dockerd's own log, followed while it runs in the foreground. */
   | { type: 'log'; line: string }
@@ -30,7 +32,44 @@ export type DevDaemonEvent =
   | { type: 'exited'; status: number | NodeJS.Signals; logTail: string[] }
   | { type: 'status'; stateDir: string; pid?: number; responding: boolean; dockerHost: string; record?: DaemonRecord }
   | { type: 'reloaded'; pid: number; configFile: string }
-  | RootlessEvent;
+  | RootlessEvent
+  | WatchEvent;
+
+/** A build failure as the watch shows it: the compiler's own last lines. */
+export interface BuildFailure {
+  component: string;
+  error: string;
+  logFile: string;
+  logTail: string[];
+}
+
+/** `--watch` (devdaemon/watch.ts): what it watches, then one event per round of edits. */
+export type WatchEvent =
+  | { type: 'watching'; trees: { component: string; dir: string }[]; liveRestore: boolean; logFile: string }
+  | {
+      type: 'round';
+      /** Changed paths, relative to their tree. */
+      changed: string[];
+      components: string[];
+      outcome: WatchOutcome;
+      rebuildSeconds: number;
+      rebuilt: string[];
+      restored: string[];
+      restartSeconds?: number;
+      /** GET /version's GitCommit of the restarted dockerd. */
+      gitCommit?: string;
+      liveRestore: boolean;
+      failures: BuildFailure[];
+      /** Why the rebuilt daemon did not start (it stays down until the next good build). */
+      startError?: string;
+    };
+
+/**
+ * restarted: a file dockerd runs changed and the new one answers; unchanged:
+ * it rebuilt to the same binaries, dockerd kept; failed: the build failed,
+ * the running daemon kept; start-failed: the new dockerd did not come up.
+ */
+export type WatchOutcome = 'restarted' | 'unchanged' | 'failed' | 'start-failed';
 
 /** The `stopped` event for what stopDaemon reports. */
 export function stoppedEvent(stateDir: string, result: StopResult, interrupted: boolean): DevDaemonEvent {

@@ -8,7 +8,7 @@ import type { Env } from '../core/env.js';
 import { namespaceMates } from './rootless/leftovers.js';
 
 /** The programs a dev daemon runs; only these are matched by command line, never an editor or `tail -f` on a state file. */
-const STACK = new Set(['dockerd', 'containerd', 'containerd-shim-runc-v2', 'runc', 'docker-init', 'rootlesskit', 'slirp4netns']);
+const STACK = new Set(['dockerd', 'containerd', 'containerd-shim-runc-v2', 'runc', 'docker-init', 'rootlesskit', 'slirp4netns', 'dlv']);
 
 /**
  * What a dev daemon can leave behind when it is killed instead of stopped:

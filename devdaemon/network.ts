@@ -67,8 +67,12 @@ export function overlaps(a: Route, b: Route): boolean {
   return (a.network & mask) >>> 0 === (b.network & mask) >>> 0;
 }
 
+export function bridgeExists(plan: BridgePlan): boolean {
+  return existsSync(`/sys/class/net/${plan.name}`);
+}
+
 export async function createBridge(plan: BridgePlan, env: Env): Promise<void> {
-  if (existsSync(`/sys/class/net/${plan.name}`)) await removeBridge(plan.name, env, plan.subnet); // left by a run that was killed
+  if (bridgeExists(plan)) await removeBridge(plan.name, env, plan.subnet); // left by a run that was killed
   const batch = [`link add name ${plan.name} type bridge`, `addr add ${plan.address} dev ${plan.name}`, `link set ${plan.name} up`].join('\n');
   const result = await run(['ip', '-batch', '-'], { env, input: `${batch}\n` });
   if (result.exitCode !== 0) {

@@ -11,7 +11,8 @@ import { dockerHostOf, stateLayout, type StateLayout } from './layout.js';
 import type { Listener } from '../core/events.js';
 import { lastLines } from '../core/log-tail.js';
 import type { DevDaemonEvent } from './events.js';
-import { createBridge, planBridge, type BridgePlan } from './network.js';
+import { bridgeExists, createBridge, planBridge, type BridgePlan } from './network.js';
+import { whenGone, type DebuggerLaunch } from './debug.js';
 import { hostSubnetOf, livePid, readPidFile, readRecord, writeRecord, type DaemonRecord } from './state.js';
 import { disproveBundle } from './proof.js';
 import { cleanUp, stopDaemon, sweep } from './stop.js';
@@ -36,13 +37,20 @@ export interface StartOptions {
   startTimeoutMs?: number;
   /** Run it without root through the bundle's dockerd-rootless.sh (devdaemon/rootless/). */
   rootless?: { user?: string };
+  /** The bridge of the daemon this one replaces (a watch restart): kept, with any live-restored containers on it. */
+  bridge?: BridgePlan;
+  /** Run dockerd under delve (devdaemon/debug.ts). */
+  debugger?: DebuggerLaunch;
 }
 
 export interface StartedDaemon {
   layout: StateLayout;
   record: DaemonRecord;
   manifest: Manifest;
+  /** dockerd, or what runs it (rootlesskit, delve). */
   child: ChildProcess;
+  /** The host bridge of a rootful daemon. */
+  bridge?: BridgePlan;
   /** Resolves with dockerd's exit code (or the signal that ended it). */
   exited: Promise<number | NodeJS.Signals>;
 }
@@ -70,11 +78,11 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
   // The PATH dockerd will get (sbin included), so a found iptables is the one it runs.
   const policy = installPolicy(dockerdEnv(bundleDir, env), (packages) => onEvent({ type: 'installing', packages }));
   const rootless = options.rootless ? await setUpRootless(layout, bundleDir, options.rootless.user, policy, env, onEvent) : undefined;
-  const bridge = rootless ? undefined : await setUpRootful(layout, policy, env);
+  const bridge = rootless ? undefined : await setUpRootful(layout, policy, env, options.bridge);
   if (!existsSync(layout.configFile)) await writeFile(layout.configFile, '{}\n');
   const logFile = options.logFile ?? layout.logFile;
   const spawned = performance.now(); // the start timeout counts from here, not from hashing
-  const { child, exited, exitStatus } = launch(layout, bundleDir, bridge, rootless, options.dockerdArgs, env, logFile);
+  const { child, exited, exitStatus } = launch(layout, bundleDir, bridge, rootless, options.dockerdArgs, env, logFile, options.debugger);
   const record: DaemonRecord = {
     pid: child.pid ?? 0,
     dockerHost: dockerHostOf(layout),
@@ -107,6 +115,11 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
     record.pid = readPidFile(layout) ?? record.pid;
     Object.assign(record, await namespaceBridge(layout));
   }
+  if (options.debugger) {
+    // delve is the child; dockerd, its child, wrote the pidfile.
+    record.debuggerPid = record.pid;
+    record.pid = readPidFile(layout) ?? record.pid;
+  }
 
   const problem =
     (await disproveBundle(layout, manifest, bundleDir, record.pid)) ?? (rootless ? await disproveRootless(layout, bundleDir, child.pid ?? 0) : undefined);
@@ -115,11 +128,14 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
     throw problem;
   }
   await writeRecord(layout, record);
-  return { layout, record, manifest, child, exited };
+  // Under delve, dockerd's end is not delve's: delve waits for clients after its debuggee exits.
+  const dockerdPid = record.pid;
+  const dockerdExited = options.debugger ? Promise.race([exited, whenGone(dockerdPid).then(() => exitStatus() ?? 'SIGKILL')]) : exited;
+  return { layout, record, manifest, child, ...(bridge ? { bridge } : {}), exited: dockerdExited };
 }
 
 /** What only the rootful daemon needs: root, iptables and ip, no system containerd in the way, and its own bridge. */
-async function setUpRootful(layout: StateLayout, policy: InstallPolicy, env: Env): Promise<BridgePlan> {
+async function setUpRootful(layout: StateLayout, policy: InstallPolicy, env: Env, previous?: BridgePlan): Promise<BridgePlan> {
   if (process.getuid?.() !== 0) {
     throw new UserError('dockerd needs root: it mounts filesystems and programs the network', 'Run npm run dev-daemon as root (e.g. with sudo -E).');
   }
@@ -131,8 +147,8 @@ async function setUpRootful(layout: StateLayout, policy: InstallPolicy, env: Env
     );
   }
 
-  const bridge = planBridge(layout.stateDir);
-  await createBridge(bridge, env);
+  const bridge = previous ?? planBridge(layout.stateDir);
+  if (!previous || !bridgeExists(bridge)) await createBridge(bridge, env);
   return bridge;
 }
 
@@ -144,10 +160,11 @@ function launch(
   dockerdArgs: readonly string[],
   env: Env,
   logFile: string,
+  debug?: DebuggerLaunch,
 ): Launched {
   if (rootless) return launchRootless(layout, bundleDir, rootless, dockerdArgs, env, logFile);
   if (!bridge) throw new Error('a rootful dev daemon needs its bridge');
-  return launchDockerd(layout, bundleDir, bridge, dockerdArgs, env, logFile);
+  return launchDockerd(layout, bundleDir, bridge, dockerdArgs, env, logFile, debug);
 }
 
 function refuseRunning(layout: StateLayout): void {

@@ -17,6 +17,8 @@ const daemonRecordSchema = z.object({
   readySeconds: z.number(),
   /** Set for a rootless daemon: bridge and subnet then name the bridge inside rootlesskit's namespace, never a host one. */
   rootless: z.object({ user: z.string(), uid: z.number().int(), rootlesskitPid: z.number().int().nonnegative() }).optional(),
+  /** delve, when dockerd runs under it (--debug-port); `pid` is still dockerd's. */
+  debuggerPid: z.number().int().positive().optional(),
 });
 export type DaemonRecord = z.infer<typeof daemonRecordSchema>;
 

@@ -1,6 +1,16 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CLIENT_BUNDLE, bundlePaths } from '../core/bundle-layout.js';
+import { installGoTool } from '../core/go-tools.js';
+import { UserError } from '../core/errors.js';
+import { DELVE } from '../devdaemon/debug.js';
+import { liveRestoreRequested } from '../devdaemon/restart.js';
+import type { StartOptions } from '../devdaemon/start.js';
+import { superviseWatch } from '../devdaemon/watch.js';
+import { debugListenAddress } from './cli/debug-port.js';
+import { prepareDevLoop } from './lib/dev-loop.js';
+import { makeLines, makeRows } from './render/make-lines.js';
 import { defaultStateDir, stateLayout } from '../devdaemon/layout.js';
 import { stoppedEvent } from '../devdaemon/events.js';
 import { superviseForeground } from '../devdaemon/supervise.js';
@@ -11,7 +21,7 @@ import { parseDevDaemonArgs } from './cli/dev-daemon-args.js';
 import { startDaemon } from '../devdaemon/start.js';
 import { daemonStatus, reloadDaemon, stopDaemon } from '../devdaemon/stop.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
-import { defaultBundlesDir } from './paths.js';
+import { defaultBundlesDir, defaultCacheDir } from './paths.js';
 
 const HELP = `Usage: npm run dev-daemon -- [start] [options] [dockerd flags…]
        npm run dev-daemon -- status | stop | reload [--state DIR]
@@ -30,6 +40,12 @@ Options:
   --no-install       change nothing on the machine (apt-get, users, subuids,
                      /dev/net/tun); print the commands instead
   --detach           run in the background (default: foreground, Ctrl-C stops it)
+  --watch            build first, then rebuild on every edit of a local source
+                     (DAEMON_SRC, CONTAINERD_SRC, RUNC_SRC, …) and restart dockerd
+                     when a file it runs changed; a failed build keeps the daemon
+  --debug-port ADDR  a debug build of dockerd (DOCKER_DEBUG, in bundles/debug/)
+                     run under delve, its API on ADDR (loopback only; DELVE_PORT)
+  --dynamic          with --watch/--debug-port: build dynamic binaries (faster links)
   --log-file FILE    send dockerd's log to FILE instead of this terminal
   --state DIR        state folder (default: bundles/dev-daemon, or $MOBY_DEV_DAEMON_STATE)
   --bundles DIR      bundles root (default: bundles/, or $MOBY_MAKE_BUNDLES)
@@ -43,6 +59,10 @@ Commands:
   status   say whether it runs, where, and since when (exit 1 when it does not)
   stop     stop it and remove what it left (processes, mounts, bridge)
   reload   send SIGHUP so dockerd re-reads <state>/daemon.json
+
+With --watch, dockerd's log goes to <state>/dockerd.log and each round of edits
+prints one line: what changed, rebuild and restart seconds, the new GitCommit.
+Containers survive a restart only with dockerd's --live-restore.
 
 Listening on TCP: -H tcp://127.0.0.1:PORT; other addresses need --tlsverify.
 Environment: DOCKER_EXPERIMENTAL=1 adds --experimental; DOCKER_MIN_API_VERSION
@@ -83,8 +103,29 @@ async function main(): Promise<number> {
       case 'start': {
         const signal = interruptSignal();
         const logFile = args.logFile ? resolve(args.logFile) : undefined;
-        const daemon = await startDaemon({
-          bundlesDir,
+        const debugSpec = args.debugPort ?? env.DELVE_PORT;
+        const debugListen = debugSpec ? debugListenAddress(debugSpec) : undefined;
+        const loop =
+          args.watch || debugListen
+            ? await prepareDevLoop({
+                bundlesDir,
+                env,
+                debug: debugListen !== undefined,
+                dynamic: args.dynamic || env.DOCKER_STATIC === '0',
+                jobs: availableParallelism(),
+                signal,
+                renderer: createRenderer(outputMode(args.output, env), { lines: makeLines(), rows: makeRows() }),
+              })
+            : undefined;
+        if (args.watch && loop?.trees.length === 0) {
+          throw new UserError(
+            '--watch has nothing to watch: no component is built from a local checkout',
+            'Point one at yours, e.g. DAEMON_SRC=../moby npm run dev-daemon -- --watch (also CONTAINERD_SRC, RUNC_SRC, ROOTLESSKIT_SRC).',
+          );
+        }
+        const dlv = debugListen ? await installGoTool(DELVE, join(defaultCacheDir(env), 'tools'), env, signal) : undefined;
+        const startOptions: StartOptions = {
+          bundlesDir: loop?.bundlesDir ?? bundlesDir,
           stateDir: layout.stateDir,
           dockerdArgs: args.dockerdArgs,
           ...(logFile ? { logFile } : {}),
@@ -92,7 +133,9 @@ async function main(): Promise<number> {
           onEvent,
           signal,
           ...(args.rootless ? { rootless: args.user !== undefined ? { user: args.user } : {} } : {}),
-        });
+          ...(dlv && debugListen ? { debugger: { dlv, listen: debugListen } } : {}),
+        };
+        const daemon = await startDaemon(startOptions);
         const { record } = daemon;
         const clientDir = bundlePaths(bundlesDir, CLIENT_BUNDLE).current;
         onEvent({
@@ -102,13 +145,27 @@ async function main(): Promise<number> {
           dockerHost: record.dockerHost,
           logFile: record.logFile,
           detached: args.detach,
-          logToTerminal: !logFile,
+          logToTerminal: !logFile && !args.watch,
           ...(record.rootless ? { rootlessUser: record.rootless.user } : {}),
           ...(existsSync(join(clientDir, 'docker')) ? { clientDir } : {}),
+          ...(debugListen ? { debugListen } : {}),
         });
         if (args.detach) {
           daemon.child.unref();
           return 0;
+        }
+        if (args.watch && loop) {
+          return superviseWatch(daemon, {
+            trees: loop.trees,
+            bundleDir: bundlePaths(loop.bundlesDir).current,
+            rebuild: loop.rebuild,
+            start: (previous) => startDaemon({ ...startOptions, ...(previous?.bridge ? { bridge: previous.bridge } : {}) }),
+            liveRestore: liveRestoreRequested(args.dockerdArgs, layout),
+            env,
+            signal,
+            stopTimeoutMs,
+            onEvent,
+          });
         }
         return superviseForeground(daemon, { env, signal, stopTimeoutMs, followLog: !logFile, onEvent });
       }

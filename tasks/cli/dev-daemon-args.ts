@@ -21,12 +21,19 @@ export interface DevDaemonArgs {
   user?: string;
   /** Never apt-get, create users or change the machine: print the commands instead. */
   noInstall: boolean;
+  /** Rebuild and restart on every edit of a local source tree (tasks/lib/dev-loop.ts). */
+  watch: boolean;
+  /** Dynamic binaries for the loop's builds (moby's dynbinary). */
+  dynamic: boolean;
+  /** Run a debug build of dockerd under delve listening here (or $DELVE_PORT). */
+  debugPort?: string;
   /** Everything that is not ours goes to dockerd unchanged. */
   dockerdArgs: string[];
 }
 
-const VALUE_OPTIONS: Record<string, 'stateDir' | 'bundlesDir' | 'logFile' | 'stopTimeout' | 'output' | 'user'> = {
+const VALUE_OPTIONS: Record<string, 'stateDir' | 'bundlesDir' | 'logFile' | 'stopTimeout' | 'output' | 'user' | 'debugPort'> = {
   '--user': 'user',
+  '--debug-port': 'debugPort',
   '--state': 'stateDir',
   '--bundles': 'bundlesDir',
   '--log-file': 'logFile',
@@ -40,7 +47,7 @@ const VALUE_OPTIONS: Record<string, 'stateDir' | 'bundlesDir' | 'logFile' | 'sto
  * words too; after a bare `--` nothing is ours.
  */
 export function parseDevDaemonArgs(argv: readonly string[]): DevDaemonArgs {
-  const args: DevDaemonArgs = { command: 'start', detach: false, help: false, rootless: false, noInstall: false, dockerdArgs: [] };
+  const args: DevDaemonArgs = { command: 'start', detach: false, help: false, rootless: false, noInstall: false, watch: false, dynamic: false, dockerdArgs: [] };
   let rest = [...argv];
   if (rest[0] && COMMANDS.includes(rest[0] as Command)) {
     args.command = rest[0] as Command;
@@ -65,6 +72,8 @@ export function parseDevDaemonArgs(argv: readonly string[]): DevDaemonArgs {
     } else if (arg === '--detach') args.detach = true;
     else if (arg === '--rootless') args.rootless = true;
     else if (arg === '--no-install') args.noInstall = true;
+    else if (arg === '--watch') args.watch = true;
+    else if (arg === '--dynamic') args.dynamic = true;
     else if (arg === '--help' || arg === '-h') args.help = true;
     else if (arg === '--verbose')
       continue; // read by runMain
@@ -74,6 +83,11 @@ export function parseDevDaemonArgs(argv: readonly string[]): DevDaemonArgs {
     throw new UserError(`\`${args.command}\` takes no dockerd flags (got ${args.dockerdArgs.join(' ')})`);
   }
   if (args.user !== undefined && !args.rootless) throw new UserError('--user only applies with --rootless', 'Add --rootless, or leave out --user.');
+  if (args.rootless && (args.watch || args.debugPort !== undefined)) {
+    throw new UserError('--rootless does not combine with --watch or --debug-port yet', 'Run the rootful dev daemon for the watch loop and delve.');
+  }
+  if (args.watch && args.detach)
+    throw new UserError('--watch runs in the foreground; it cannot --detach', 'Leave out --detach (Ctrl-C stops the watch and the daemon).');
   checkDockerdArgs(args.dockerdArgs);
   return args;
 }

@@ -1,4 +1,5 @@
-import { toStderr, type LineFormats } from '../../core/events.js';
+import { unreachable } from '../../core/errors.js';
+import { toStderr, type Line, type LineFormats } from '../../core/events.js';
 import type { DevDaemonEvent } from '../../devdaemon/events.js';
 import { rootlessLines } from './rootless-lines.js';
 
@@ -17,6 +18,7 @@ export const devDaemonLines: LineFormats<DevDaemonEvent> = {
     `dockerd (pid ${event.pid}) is ready in ${event.seconds.toFixed(2)} s, running the bundle's runc, containerd and docker-init${event.rootlessUser ? `, rootless as ${event.rootlessUser} under the bundle's rootlesskit` : ''}`,
     `DOCKER_HOST=${event.dockerHost}`,
     ...(event.clientDir ? [`to use the bundled docker CLI: export PATH=${event.clientDir}:$PATH DOCKER_HOST=${event.dockerHost}`] : []),
+    ...(event.debugListen ? [`delve (API v2) listens on ${event.debugListen}: dlv connect ${event.debugListen}`] : []),
     ...(event.detached
       ? [`running in the background; log: ${event.logFile}; stop it with: npm run dev-daemon -- stop${event.rootlessUser ? ' --rootless' : ''}`]
       : []),
@@ -46,4 +48,34 @@ export const devDaemonLines: LineFormats<DevDaemonEvent> = {
     return [`running: pid ${event.pid}, ${event.responding ? 'API answers' : 'API does not answer yet'}`, `DOCKER_HOST=${event.dockerHost}`, ...since];
   },
   reloaded: (event) => `sent SIGHUP to dockerd (pid ${event.pid}); it re-reads ${event.configFile}`,
+  watching: (event) => [
+    ...event.trees.map((tree) => `watching ${tree.dir} (${tree.component})`),
+    event.liveRestore ? 'containers survive each restart (--live-restore)' : 'containers stop at each restart; pass --live-restore to keep them running',
+    `dockerd's log: ${event.logFile}`,
+  ],
+  round: roundLines,
 };
+
+/** One status line per round of edits; a failed build adds the compiler's last lines on stderr. */
+function roundLines(event: Extract<DevDaemonEvent, { type: 'round' }>): Line[] {
+  const shown = event.changed.slice(0, 3).join(', ') + (event.changed.length > 3 ? ` and ${event.changed.length - 3} more` : '');
+  const made = [...event.rebuilt.map((c) => `rebuilt ${c}`), ...event.restored.map((c) => `restored ${c}`)].join(', ') || 'nothing to rebuild';
+  const head = `${shown} changed: ${made} in ${event.rebuildSeconds.toFixed(1)} s`;
+  switch (event.outcome) {
+    case 'restarted':
+      return [
+        `${head}; restarted dockerd in ${(event.restartSeconds ?? 0).toFixed(1)} s, GitCommit ${event.gitCommit ?? '?'}${event.liveRestore ? ' (containers kept)' : ''}`,
+      ];
+    case 'unchanged':
+      return [`${head}; dockerd's files are unchanged, kept it running`];
+    case 'failed':
+      return [
+        { stderr: `${head}; the build FAILED, the running dockerd is kept` },
+        ...event.failures.flatMap((failure) => toStderr([`--- ${failure.component}: ${failure.error}; last lines of ${failure.logFile}:`, ...failure.logTail])),
+      ];
+    case 'start-failed':
+      return toStderr([`${head}; the new dockerd did not start, it starts again after the next good build:`, event.startError ?? '']);
+    default:
+      return unreachable(event.outcome);
+  }
+}

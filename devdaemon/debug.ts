@@ -1,0 +1,26 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { running } from '../core/procfs.js';
+
+/** dockerd under delve: the dlv binary and the loopback address its API listens on. */
+export interface DebuggerLaunch {
+  dlv: string;
+  listen: string;
+}
+
+/** delve at moby's DELVE_VERSION (v1.26.3); the module proxy serves v1.26.2 as the nearest release of that line. */
+export const DELVE = { pkg: 'github.com/go-delve/delve/cmd/dlv', version: 'v1.26.2', binary: 'dlv' } as const;
+
+/**
+ * moby's `hack/make/run` with DELVE_PORT, minus what it opens up: headless,
+ * the daemon running at once (--continue), several clients one after the
+ * other, API v2; but only on loopback and only for this user (delve's
+ * default --only-same-user, which moby turns off).
+ */
+export function underDebugger(debug: DebuggerLaunch, dockerd: string, dockerdArgv: readonly string[]): string[] {
+  return [debug.dlv, 'exec', '--headless', '--continue', '--accept-multiclient', '--api-version=2', `--listen=${debug.listen}`, dockerd, '--', ...dockerdArgv];
+}
+
+/** Resolves once the process is gone: delve outlives the dockerd it runs, so its exit cannot tell. */
+export async function whenGone(pid: number, intervalMs = 250): Promise<void> {
+  while (running(pid)) await sleep(intervalMs);
+}

@@ -1,0 +1,119 @@
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { make } from '../../build/make.js';
+import { seedBundle } from '../../build/seed.js';
+import { bundlePaths } from '../../core/bundle-layout.js';
+import { readManifest } from '../../core/manifest.js';
+import { processesUnder } from '../../devdaemon/leftovers.js';
+import { defaultBundlesDir, defaultCacheDir, projectRoot } from '../../tasks/paths.js';
+import { foregroundDevDaemon, type Foreground } from '../integration/support/foreground.js';
+import { tempDir } from '../support/temp.js';
+
+const goModCache = execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
+
+/**
+ * `dev-daemon --watch` on a real moby checkout (the pinned module's source in
+ * a git repository of its own, as a contributor's DAEMON_SRC): the real
+ * dockerd is rebuilt, restarted and proven on every round.
+ */
+describe('dev-daemon --watch', () => {
+  const checkout = join(tempDir('watch-moby'), 'moby');
+  const bundles = tempDir('watch-bundles');
+  const state = join(tempDir('watch'), 's');
+  const infoFile = join(checkout, 'daemon', 'info.go');
+  let head = '';
+  let original = '';
+  let cleanDockerd: string | undefined;
+  let watch: Foreground;
+  const rounds = () =>
+    watch
+      .output()
+      .split('\n')
+      .filter((line) => / changed: /.test(line));
+  const socket = join(state, 'docker.sock');
+
+  beforeAll(async () => {
+    cpSync(join(goModCache, 'github.com/moby/moby/v2@v2.0.0-beta.21'), checkout, { recursive: true });
+    execFileSync('chmod', ['-R', 'u+w', checkout]);
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', checkout, '-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { encoding: 'utf8' }).trim();
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'moby at the pinned tag');
+    head = git('rev-parse', 'HEAD');
+    original = readFileSync(infoFile, 'utf8');
+    // The rest of the stack comes from the project's bundle (built here when missing, as the integration setup does).
+    const built = await make({
+      componentsDir: join(projectRoot, 'components'),
+      bundlesDir: defaultBundlesDir(process.env),
+      cacheDir: defaultCacheDir(process.env),
+      dynamic: false,
+      jobs: availableParallelism(),
+      env: process.env,
+      signal: new AbortController().signal,
+      onEvent: () => undefined,
+    });
+    expect(built.failed).toEqual([]);
+    await seedBundle(bundlePaths(defaultBundlesDir(process.env)), bundlePaths(bundles));
+    watch = foregroundDevDaemon(['--watch', '--bundles', bundles, '--state', state], { DAEMON_SRC: checkout });
+    await watch.waitFor(/^dockerd \(pid \d+\) is ready/);
+    await watch.waitFor(/^watching /);
+    cleanDockerd = readManifest(join(bundles, 'binary-daemon')).files.dockerd?.sha256;
+  });
+
+  afterAll(async () => {
+    if (watch.child.exitCode === null) {
+      watch.child.kill('SIGINT');
+      await watch.exited;
+    }
+  });
+
+  it('says whether containers survive a restart', () => {
+    expect(watch.output()).toContain('containers stop at each restart; pass --live-restore to keep them running');
+    expect(watch.output()).toContain(`watching ${checkout} (daemon)`);
+  });
+
+  it('rebuilds and restarts once per edit, and the new dockerd reports the dirty tree', async () => {
+    const before = await new Docker({ socketPath: socket }).version();
+    expect(before.GitCommit).toBe(head);
+    writeFileSync(infoFile, original.replace('package daemon', 'package daemon\n\nvar watchEdit = "one"\n\nvar _ = watchEdit'));
+    const line = await watch.waitFor(/ changed: .*restarted dockerd/);
+    expect(line).toMatch(/^daemon\/info\.go changed: rebuilt daemon.* in \d+\.\d s; restarted dockerd in \d+\.\d s, GitCommit /);
+    expect(line).toContain(`GitCommit ${head}-unsupported`);
+    await sleep(3000); // a second round would have started by now
+    expect(rounds()).toHaveLength(1);
+    expect((await new Docker({ socketPath: socket }).version()).GitCommit).toBe(`${head}-unsupported`);
+  });
+
+  it('keeps the running daemon and shows the compiler error when the build fails', async () => {
+    const pid = Number(readFileSync(join(state, 'docker.pid'), 'utf8'));
+    appendFileSync(infoFile, '\nfunc broken( {\n');
+    await watch.waitFor(/the build FAILED, the running dockerd is kept/);
+    expect(watch.output()).toMatch(/daemon\/info\.go:\d+:\d+: syntax error/);
+    expect(Number(readFileSync(join(state, 'docker.pid'), 'utf8'))).toBe(pid);
+    expect(await new Docker({ socketPath: socket }).ping()).toBeTruthy();
+    expect(rounds()).toHaveLength(2);
+  });
+
+  it('restores the earlier build without compiling when the edit is undone', async () => {
+    writeFileSync(infoFile, original);
+    const line = await watch.waitFor(/ changed: .*restored daemon.*restarted dockerd/);
+    expect(line).not.toMatch(/rebuilt daemon/);
+    expect(line).toContain(`GitCommit ${head}`);
+    expect(line).not.toContain('-unsupported');
+    expect(readManifest(join(bundles, 'binary-daemon')).files.dockerd?.sha256).toBe(cleanDockerd);
+    expect((await new Docker({ socketPath: socket }).version()).GitCommit).toBe(head);
+  });
+
+  it('stops everything on Ctrl-C', async () => {
+    watch.child.kill('SIGINT');
+    expect(await watch.exited).toBe(0);
+    expect(watch.output()).toMatch(/^stopped/m);
+    expect(processesUnder(state)).toEqual([]);
+  });
+});

@@ -1,0 +1,97 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { publish } from '../../build/bundle.js';
+import { recallBuild, rememberBuilds } from '../../build/output-cache.js';
+import { bundlePaths } from '../../core/bundle-layout.js';
+import { emptyManifest } from '../../core/manifest.js';
+import { underDebugger } from '../../devdaemon/debug.js';
+import { isEditorScratch, watchTrees } from '../../devdaemon/tree-watch.js';
+import { debugListenAddress } from '../../tasks/cli/debug-port.js';
+import { parseDevDaemonArgs } from '../../tasks/cli/dev-daemon-args.js';
+import { tempDir } from '../support/temp.js';
+
+describe('--watch and --debug-port arguments', () => {
+  it('parses both and keeps dockerd flags apart', () => {
+    const args = parseDevDaemonArgs(['--watch', '--debug-port', '127.0.0.1:2345', '--live-restore']);
+    expect(args).toMatchObject({ watch: true, debugPort: '127.0.0.1:2345', dockerdArgs: ['--live-restore'] });
+  });
+
+  it('refuses --watch with --detach', () => {
+    expect(() => parseDevDaemonArgs(['--watch', '--detach'])).toThrow(/--watch runs in the foreground/);
+  });
+
+  it("accepts loopback and moby's bare port, refuses other addresses and says why", () => {
+    expect(debugListenAddress('127.0.0.1:2345')).toBe('127.0.0.1:2345');
+    expect(debugListenAddress('2345')).toBe('127.0.0.1:2345');
+    expect(debugListenAddress('[::1]:2345')).toBe('[::1]:2345');
+    expect(() => debugListenAddress('0.0.0.0:2345')).toThrow(/delve's API has no authentication and dockerd runs as root/);
+    expect(() => debugListenAddress('10.1.2.3:2345')).toThrow(/no authentication/);
+    expect(() => debugListenAddress('127.0.0.1:99999')).toThrow(/is not an address/);
+  });
+
+  it('runs dockerd under dlv exec, headless, continuing, on the given address', () => {
+    expect(underDebugger({ dlv: '/t/dlv', listen: '127.0.0.1:2345' }, '/b/dockerd', ['--debug'])).toEqual([
+      '/t/dlv',
+      'exec',
+      '--headless',
+      '--continue',
+      '--accept-multiclient',
+      '--api-version=2',
+      '--listen=127.0.0.1:2345',
+      '/b/dockerd',
+      '--',
+      '--debug',
+    ]);
+  });
+});
+
+describe('watching trees', () => {
+  it('knows editor scratch files', () => {
+    for (const name of ['.info.go.swp', 'info.go~', '.#info.go', '4913', '#info.go#']) expect(isEditorScratch(name)).toBe(true);
+    for (const name of ['info.go', 'swp.go', 'Makefile']) expect(isEditorScratch(name)).toBe(false);
+  });
+
+  it('reports one debounced batch per burst of writes, in new folders too, and never .git or swap files', async () => {
+    const root = tempDir('tree-watch');
+    mkdirSync(join(root, '.git'));
+    const batches: string[][] = [];
+    const watcher = watchTrees([root], (paths) => batches.push(paths), 100);
+    try {
+      writeFileSync(join(root, 'a.go'), '1');
+      writeFileSync(join(root, '.a.go.swp'), 'x');
+      writeFileSync(join(root, '.git', 'index'), 'x');
+      mkdirSync(join(root, 'pkg'));
+      await sleep(30);
+      writeFileSync(join(root, 'pkg', 'b.go'), '2');
+      await sleep(400);
+      expect(batches).toHaveLength(1);
+      expect(batches[0]).toEqual(expect.arrayContaining([join(root, 'a.go'), join(root, 'pkg', 'b.go')]));
+      expect(batches[0]?.some((path) => path.includes('.git') || path.endsWith('.swp'))).toBe(false);
+    } finally {
+      watcher.close();
+    }
+  });
+});
+
+describe('earlier builds kept by fingerprint', () => {
+  it('republishes a remembered build and drops one whose file changed', async () => {
+    const root = tempDir('builds');
+    const paths = bundlePaths(root);
+    const staged = join(root, 'staged');
+    mkdirSync(staged);
+    writeFileSync(join(staged, 'tool'), 'bytes of the first build');
+    const fingerprint = 'a'.repeat(64);
+    const record = { fingerprint, source: { kind: 'path' as const, identity: 'git x', version: 'x' }, extraSources: {}, toolchain: {}, commands: [] };
+    const manifest = await publish(paths, [{ name: 'tool', record, stagedDir: staged, outputs: ['tool'] }], [], emptyManifest());
+    await rememberBuilds(paths, manifest, ['tool']);
+
+    expect(await recallBuild(paths, 'tool', 'b'.repeat(64), join(root, 'out-b'))).toBeUndefined();
+    const recalled = await recallBuild(paths, 'tool', fingerprint, join(root, 'out-a'));
+    expect(recalled).toMatchObject({ name: 'tool', outputs: ['tool'], record: { fingerprint } });
+
+    writeFileSync(join(root, '.builds', 'tool', fingerprint, 'tool'), 'tampered');
+    expect(await recallBuild(paths, 'tool', fingerprint, join(root, 'out-c'))).toBeUndefined();
+  });
+});
