@@ -9,7 +9,7 @@ import { clientFor } from './client.js';
 import type { BuildFailure, DevDaemonEvent, WatchOutcome } from './events.js';
 import { stopForRestart } from './restart.js';
 import type { StartedDaemon } from './start.js';
-import { stopDaemon } from './stop.js';
+import { stopDaemon, type StopResult } from './stop.js';
 import { watchTrees } from './tree-watch.js';
 
 /** A component built from a local tree (DAEMON_SRC, CONTAINERD_SRC, …). */
@@ -47,6 +47,7 @@ export interface WatchOptions {
 export async function superviseWatch(first: StartedDaemon, options: WatchOptions): Promise<number> {
   const { onEvent, signal, env } = options;
   let daemon: StartedDaemon | undefined = first;
+  let stopped: StopResult;
   const changes: string[] = [];
   let wake: () => void = () => undefined;
   const watcher = watchTrees(
@@ -64,6 +65,7 @@ export async function superviseWatch(first: StartedDaemon, options: WatchOptions
   signal.addEventListener('abort', () => process.on('SIGINT', () => onEvent({ type: 'stop-pending' })), { once: true });
   onEvent({ type: 'watching', trees: [...options.trees], liveRestore: options.liveRestore, logFile: first.record.logFile });
 
+  // Whatever ends the loop (Ctrl-C, or an unexpected error) stops the daemon on the way out.
   try {
     for (;;) {
       const arrived = new Promise<'changes'>((resolve) => {
@@ -86,9 +88,9 @@ export async function superviseWatch(first: StartedDaemon, options: WatchOptions
     }
   } finally {
     watcher.close();
+    onEvent({ type: 'stopping' });
+    stopped = await stopDaemon(daemon?.layout ?? first.layout, env, options.stopTimeoutMs);
   }
-  onEvent({ type: 'stopping' });
-  const stopped = await stopDaemon(daemon?.layout ?? first.layout, env, options.stopTimeoutMs);
   onEvent({
     type: 'stopped',
     stateDir: first.layout.stateDir,
@@ -114,7 +116,9 @@ async function round(paths: string[], daemon: StartedDaemon | undefined, options
     result = await options.rebuild(components, options.signal);
   } catch (error) {
     if (options.signal.aborted) return daemon;
-    throw error;
+    if (!(error instanceof UserError)) throw error;
+    // The build could not run at all (a toolchain check, say): like a failed build, the daemon stays.
+    result = { ok: false, built: [], restored: [], failures: [{ component: components.join(', '), error: error.message, logFile: '', logTail: [] }] };
   }
   const rebuildSeconds = (performance.now() - began) / 1000;
   const report = (outcome: WatchOutcome, extra: Partial<Extract<DevDaemonEvent, { type: 'round' }>> = {}) =>

@@ -10,16 +10,18 @@ import { measureRootlessStartup } from '../devdaemon/rootless/measure.js';
 import { digestFile } from '../core/hashing.js';
 import { median } from '../core/stats.js';
 import { runMain } from './cli/run-main.js';
+import { loopRatios, measureLoop } from './lib/loop-bench.js';
 import { defaultBundlesDir, projectRoot } from './paths.js';
 
 /**
  * Every number is measured in this one run and compared with its baseline from
  * the same run, so the ratios hold even on a noisy machine. Medians throughout.
  */
-const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold]
+const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop]
 
   --runs N      repetitions for the quick measurements (default 5)
-  --skip-cold   leave out the cold build of every component (it takes minutes)`;
+  --skip-cold   leave out the cold build of every component (it takes minutes)
+  --skip-loop   leave out the contributor loop (dev-daemon --watch against go build)`;
 
 const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
 
@@ -58,7 +60,12 @@ function measureCommand(argv: string[], env: NodeJS.ProcessEnv): { wall: number;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { runs: { type: 'string', default: '5' }, 'skip-cold': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+    options: {
+      runs: { type: 'string', default: '5' },
+      'skip-cold': { type: 'boolean', default: false },
+      'skip-loop': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
   });
   if (values.help) {
     console.log(HELP);
@@ -99,6 +106,22 @@ async function main(): Promise<number> {
   for (const network of ['slirp4netns', 'gvisor-tap-vsock']) {
     const rootless = await measureRootlessStartup(defaultBundlesDir(process.env), network, runs, process.env);
     console.log(`  npm run dev-daemon -- --rootless, ${network.padEnd(17)}${rootless.median.toFixed(3)} s`);
+  }
+
+  if (!values['skip-loop']) {
+    for (const dynamic of [false, true]) {
+      console.log(
+        `\ncontributor loop on moby's source, ${dynamic ? 'dynamic (--dynamic)' : 'static'} dockerd: an edit of daemon/info.go each round (median of ${runs}, alternating)`,
+      );
+      const loop = await measureLoop({ bundlesDir: defaultBundlesDir(process.env), runs, dynamic, env: process.env, log: (line) => console.log(line) });
+      const ratios = loopRatios(loop);
+      console.log(`  plain go build of dockerd, same flags    ${median(loop.goBuildSeconds).toFixed(3)} s`);
+      console.log(`  dev-daemon --watch rebuild               ${median(loop.rebuildSeconds).toFixed(3)} s  (${ratios.rebuild.toFixed(3)}x go build)`);
+      console.log(`  go build + dockerd restarted by hand     ${median(loop.byHandPingSeconds).toFixed(3)} s  (edit to /_ping)`);
+      console.log(
+        `  dev-daemon --watch, edit to /_ping       ${median(loop.watchPingSeconds).toFixed(3)} s  (${ratios.ping.toFixed(3)}x, ${ratios.pingExtra >= 0 ? '+' : ''}${ratios.pingExtra.toFixed(3)} s)`,
+      );
+    }
   }
 
   if (!values['skip-cold']) {

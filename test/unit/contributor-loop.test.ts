@@ -7,6 +7,9 @@ import { recallBuild, rememberBuilds } from '../../build/output-cache.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { emptyManifest } from '../../core/manifest.js';
 import { underDebugger } from '../../devdaemon/debug.js';
+import { stateLayout } from '../../devdaemon/layout.js';
+import { liveRestoreRequested } from '../../devdaemon/restart.js';
+import { localTrees } from '../../tasks/lib/dev-loop.js';
 import { isEditorScratch, watchTrees } from '../../devdaemon/tree-watch.js';
 import { debugListenAddress } from '../../tasks/cli/debug-port.js';
 import { parseDevDaemonArgs } from '../../tasks/cli/dev-daemon-args.js';
@@ -44,6 +47,29 @@ describe('--watch and --debug-port arguments', () => {
       '--',
       '--debug',
     ]);
+  });
+});
+
+describe('what the watch watches', () => {
+  it('finds every tree built from a local checkout, extra trees included', async () => {
+    const trees = await localTrees({ ...process.env, DAEMON_SRC: '/src/moby', RUNC_SRC: '/src/runc' }, false);
+    expect(trees).toEqual(
+      expect.arrayContaining([
+        { component: 'daemon', dir: '/src/moby' },
+        { component: 'proxy', dir: '/src/moby' },
+        { component: 'rootlesskit', dir: '/src/moby' },
+        { component: 'runc', dir: '/src/runc' },
+      ]),
+    );
+    expect(trees.some((tree) => tree.component === 'containerd')).toBe(false);
+  });
+
+  it("reads --live-restore from dockerd's flags or its daemon.json", () => {
+    const layout = stateLayout(tempDir('live-restore'));
+    expect(liveRestoreRequested(['--debug'], layout)).toBe(false);
+    expect(liveRestoreRequested(['--live-restore'], layout)).toBe(true);
+    writeFileSync(layout.configFile, '{"live-restore": true}\n');
+    expect(liveRestoreRequested([], layout)).toBe(true);
   });
 });
 
