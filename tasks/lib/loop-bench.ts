@@ -65,7 +65,7 @@ export async function measureLoop(options: LoopBenchOptions): Promise<LoopMeasur
   const infoFile = join(checkout, 'daemon', 'info.go');
   const original = readFileSync(infoFile, 'utf8');
   let edits = 0;
-  const edit = () => writeFileSync(infoFile, original.replace('package daemon', `package daemon\n\nvar benchEdit = "${(edits += 1)}"\n\nvar _ = benchEdit`));
+  const edit = () => writeFileSync(infoFile, `${original}\nvar benchEdit = "${(edits += 1)}"\n\nvar _ = benchEdit\n`);
   edit();
 
   const env: Env = { ...options.env, DAEMON_SRC: checkout };

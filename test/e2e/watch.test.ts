@@ -1,16 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { make } from '../../build/make.js';
 import { seedBundle } from '../../build/seed.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { readManifest } from '../../core/manifest.js';
 import { processesUnder } from '../../devdaemon/leftovers.js';
-import { defaultBundlesDir, defaultCacheDir, projectRoot } from '../../tasks/paths.js';
+import { defaultBundlesDir } from '../../tasks/paths.js';
 import { foregroundDevDaemon, type Foreground } from '../integration/support/foreground.js';
 import { tempDir } from '../support/temp.js';
 
@@ -29,9 +27,13 @@ describe('dev-daemon --watch', () => {
   let head = '';
   let original = '';
   let cleanDockerd: string | undefined;
-  let watch: Foreground;
+  let watch: Foreground | undefined;
+  const started = (): Foreground => {
+    if (!watch) throw new Error('the watch did not start');
+    return watch;
+  };
   const rounds = () =>
-    watch
+    started()
       .output()
       .split('\n')
       .filter((line) => / changed: /.test(line));
@@ -47,18 +49,7 @@ describe('dev-daemon --watch', () => {
     git('commit', '-qm', 'moby at the pinned tag');
     head = git('rev-parse', 'HEAD');
     original = readFileSync(infoFile, 'utf8');
-    // The rest of the stack comes from the project's bundle (built here when missing, as the integration setup does).
-    const built = await make({
-      componentsDir: join(projectRoot, 'components'),
-      bundlesDir: defaultBundlesDir(process.env),
-      cacheDir: defaultCacheDir(process.env),
-      dynamic: false,
-      jobs: availableParallelism(),
-      env: process.env,
-      signal: new AbortController().signal,
-      onEvent: () => undefined,
-    });
-    expect(built.failed).toEqual([]);
+    // The rest of the stack comes from the project's bundle when there is one (else the watch's first build makes it).
     await seedBundle(bundlePaths(defaultBundlesDir(process.env)), bundlePaths(bundles));
     watch = foregroundDevDaemon(['--watch', '--bundles', bundles, '--state', state], { DAEMON_SRC: checkout });
     await watch.waitFor(/^dockerd \(pid \d+\) is ready/);
@@ -67,22 +58,22 @@ describe('dev-daemon --watch', () => {
   });
 
   afterAll(async () => {
-    if (watch.child.exitCode === null) {
+    if (watch && watch.child.exitCode === null) {
       watch.child.kill('SIGINT');
       await watch.exited;
     }
   });
 
   it('says whether containers survive a restart', () => {
-    expect(watch.output()).toContain('containers stop at each restart; pass --live-restore to keep them running');
-    expect(watch.output()).toContain(`watching ${checkout} (daemon)`);
+    expect(started().output()).toContain('containers stop at each restart; pass --live-restore to keep them running');
+    expect(started().output()).toContain(`watching ${checkout} (daemon)`);
   });
 
   it('rebuilds and restarts once per edit, and the new dockerd reports the dirty tree', async () => {
     const before = await new Docker({ socketPath: socket }).version();
     expect(before.GitCommit).toBe(head);
-    writeFileSync(infoFile, original.replace('package daemon', 'package daemon\n\nvar watchEdit = "one"\n\nvar _ = watchEdit'));
-    const line = await watch.waitFor(/ changed: .*restarted dockerd/);
+    writeFileSync(infoFile, `${original}\nvar watchEdit = "one"\n\nvar _ = watchEdit\n`);
+    const line = await started().waitFor(/ changed: .*restarted dockerd/);
     expect(line).toMatch(/^daemon\/info\.go changed: rebuilt daemon.* in \d+\.\d s; restarted dockerd in \d+\.\d s, GitCommit /);
     expect(line).toContain(`GitCommit ${head}-unsupported`);
     await sleep(3000); // a second round would have started by now
@@ -93,8 +84,8 @@ describe('dev-daemon --watch', () => {
   it('keeps the running daemon and shows the compiler error when the build fails', async () => {
     const pid = Number(readFileSync(join(state, 'docker.pid'), 'utf8'));
     appendFileSync(infoFile, '\nfunc broken( {\n');
-    await watch.waitFor(/the build FAILED, the running dockerd is kept/);
-    expect(watch.output()).toMatch(/daemon\/info\.go:\d+:\d+: syntax error/);
+    await started().waitFor(/the build FAILED, the running dockerd is kept/);
+    expect(started().output()).toMatch(/daemon\/info\.go:\d+:\d+: syntax error/);
     expect(Number(readFileSync(join(state, 'docker.pid'), 'utf8'))).toBe(pid);
     expect(await new Docker({ socketPath: socket }).ping()).toBeTruthy();
     expect(rounds()).toHaveLength(2);
@@ -102,7 +93,7 @@ describe('dev-daemon --watch', () => {
 
   it('restores the earlier build without compiling when the edit is undone', async () => {
     writeFileSync(infoFile, original);
-    const line = await watch.waitFor(/ changed: .*restored daemon.*restarted dockerd/);
+    const line = await started().waitFor(/ changed: .*restored daemon.*restarted dockerd/);
     expect(line).not.toMatch(/rebuilt daemon/);
     expect(line).toContain(`GitCommit ${head}`);
     expect(line).not.toContain('-unsupported');
@@ -111,9 +102,9 @@ describe('dev-daemon --watch', () => {
   });
 
   it('stops everything on Ctrl-C', async () => {
-    watch.child.kill('SIGINT');
-    expect(await watch.exited).toBe(0);
-    expect(watch.output()).toMatch(/^stopped/m);
+    started().child.kill('SIGINT');
+    expect(await started().exited).toBe(0);
+    expect(started().output()).toMatch(/^stopped/m);
     expect(processesUnder(state)).toEqual([]);
   });
 });
