@@ -6,7 +6,7 @@ import { readManifest, type Manifest } from '../core/manifest.js';
 import { run } from '../core/process.js';
 import { DAEMON_STACK } from './bundle-check.js';
 import { clientFor } from './client.js';
-import type { BuildFailure, DevDaemonEvent, WatchOutcome } from './events.js';
+import { stoppedEvent, type BuildFailure, type DevDaemonEvent, type WatchOutcome } from './events.js';
 import { stopForRestart } from './restart.js';
 import type { StartedDaemon } from './start.js';
 import { stopDaemon, type StopResult } from './stop.js';
@@ -91,15 +91,7 @@ export async function superviseWatch(first: StartedDaemon, options: WatchOptions
     onEvent({ type: 'stopping' });
     stopped = await stopDaemon(daemon?.layout ?? first.layout, env, options.stopTimeoutMs);
   }
-  onEvent({
-    type: 'stopped',
-    stateDir: first.layout.stateDir,
-    ...(stopped.pid !== undefined ? { pid: stopped.pid } : {}),
-    killed: stopped.killed,
-    leftoverProcesses: stopped.leftoverProcesses.length,
-    leftoverMounts: stopped.leftoverMounts.length,
-    interrupted: true,
-  });
+  onEvent(stoppedEvent(first.layout.stateDir, stopped, true));
   return 0;
 }
 
