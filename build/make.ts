@@ -90,7 +90,7 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
       installPolicy(options.env, (packages) => options.onEvent({ type: 'installing', packages })),
     );
     const toolchain = await detectToolchain(selected.flatMap(toolsUsedBy), options.env);
-    const outcomes = await buildAll(selected, { ...options, logs: root.logs, runDir, bundles, toolchain });
+    const outcomes = await buildAll(selected, { ...options, logs: root.logs, runDir, bundles, toolchain, resolved: new Map() });
     if (options.signal.aborted) throw new InterruptedError();
     await publishEach(
       all,
@@ -200,6 +200,8 @@ interface BuildEnvironment extends MakeOptions {
   runDir: string;
   bundles: ReadonlyMap<string, BundleState>;
   toolchain: Toolchain;
+  /** Sources resolved so far in this run, shared by the components that use the same tree. */
+  resolved: Map<string, Promise<ResolvedSource>>;
 }
 
 /** Everything a component's build shares with the others running beside it. */
@@ -299,6 +301,7 @@ async function planComponent(spec: ComponentSpec, environment: BuildEnvironment,
     log,
     signal: environment.signal,
     env: environment.env,
+    resolved: environment.resolved,
   };
   const source = await resolveFirst(spec.name, selectCandidates(spec.name, spec.sources, environment.env), context);
   const extras: Record<string, ChosenSource> = {};

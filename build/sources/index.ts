@@ -23,6 +23,17 @@ export function resolveOne(spec: SourceSpec, context: ResolveContext): Promise<R
   return resolver(spec, context);
 }
 
+function resolveOnce(spec: SourceSpec, context: ResolveContext): Promise<ResolvedSource> {
+  if (!context.resolved) return resolveOne(spec, context);
+  const key = JSON.stringify(spec);
+  let resolution = context.resolved.get(key);
+  if (!resolution) {
+    resolution = resolveOne(spec, context);
+    context.resolved.set(key, resolution);
+  }
+  return resolution;
+}
+
 /**
  * Keeps only the candidates of a kind forced from the environment
  * (e.g. INIT_SOURCE=debian-source); an unknown kind is an error.
@@ -49,7 +60,7 @@ export async function resolveFirst(owner: string, candidates: SourceSpec[], cont
     context.signal.throwIfAborted();
     context.log.write(`==> ${owner}: trying ${describeSource(candidate)}\n`);
     try {
-      const resolved = await resolveOne(candidate, context);
+      const resolved = await resolveOnce(candidate, context);
       context.log.write(`==> ${owner}: using ${describeSource(candidate)} = ${resolved.identity}\n`);
       return { ...resolved, spec: candidate };
     } catch (error) {

@@ -10,6 +10,12 @@ export interface ResolveContext {
   log: Writable;
   signal: AbortSignal;
   env: Env;
+  /**
+   * Resolutions already made in this run, by candidate: components sharing a
+   * tree (dockerd, docker-proxy and the rootless scripts all come from moby)
+   * resolve it once, which in the watch loop saves a git status and diff per component.
+   */
+  resolved?: Map<string, Promise<ResolvedSource>>;
 }
 
 export type Resolver<S extends SourceSpec> = (spec: S, context: ResolveContext) => Promise<ResolvedSource>;
