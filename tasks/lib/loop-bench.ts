@@ -62,11 +62,18 @@ export async function measureLoop(options: LoopBenchOptions): Promise<LoopMeasur
   git('init', '-q');
   git('add', '-A');
   git('commit', '-qm', 'bench');
-  const infoFile = join(checkout, 'daemon', 'info.go');
-  const original = readFileSync(infoFile, 'utf8');
+  // The by-hand side edits a copy of its own, so the watch never sees its edits.
+  const handCheckout = join(scratch, 'moby-by-hand');
+  cpSync(checkout, handCheckout, { recursive: true });
   let edits = 0;
-  const edit = () => writeFileSync(infoFile, `${original}\nvar benchEdit = "${(edits += 1)}"\n\nvar _ = benchEdit\n`);
+  const editIn = (tree: string) => {
+    const infoFile = join(tree, 'daemon', 'info.go');
+    const original = readFileSync(infoFile, 'utf8').split('\nvar benchEdit')[0] ?? '';
+    writeFileSync(infoFile, `${original}\nvar benchEdit = "${(edits += 1)}"\n\nvar _ = benchEdit\n`);
+  };
+  const edit = () => editIn(checkout);
   edit();
+  editIn(handCheckout);
 
   const env: Env = { ...options.env, DAEMON_SRC: checkout };
   const loopBundles = join(scratch, 'bundles');
@@ -85,6 +92,7 @@ export async function measureLoop(options: LoopBenchOptions): Promise<LoopMeasur
   });
   const components = loop.trees.map((tree) => tree.component);
   const goBuild = await plainGoBuild(checkout, env, options.dynamic, join(scratch, 'plain'));
+  const goBuildByHand = await plainGoBuild(handCheckout, env, options.dynamic, join(scratch, 'plain-by-hand'));
 
   const measurement: LoopMeasurement = { rebuildSeconds: [], goBuildSeconds: [], watchPingSeconds: [], byHandPingSeconds: [] };
   for (let round = 0; round < options.runs; round += 1) {
@@ -96,7 +104,7 @@ export async function measureLoop(options: LoopBenchOptions): Promise<LoopMeasur
   }
 
   // Both daemons run side by side, each in its own state folder; only the one being measured is rebuilt and restarted.
-  const byHand = await byHandDaemon(join(scratch, 'h'), bundlePaths(loopBundles).current, join(scratch, 'plain'), env);
+  const byHand = await byHandDaemon(join(scratch, 'h'), bundlePaths(loopBundles).current, join(scratch, 'plain-by-hand'), env);
   const watchState = join(scratch, 'w');
   const controller = new AbortController();
   const rounds: ((event: DevDaemonEvent) => void)[] = [];
@@ -122,8 +130,8 @@ export async function measureLoop(options: LoopBenchOptions): Promise<LoopMeasur
   });
   try {
     for (let round = 0; round < options.runs; round += 1) {
-      edit();
-      measurement.byHandPingSeconds.push(await timed(async () => byHand.restart(await goBuild())));
+      editIn(handCheckout);
+      measurement.byHandPingSeconds.push(await timed(async () => byHand.restart(await goBuildByHand())));
       const restarted = new Promise<Event>((resolve) => rounds.push(resolve));
       const began = performance.now();
       edit();
