@@ -33,7 +33,10 @@ export async function installGoTool(tool: GoTool, toolsDir: string, env: Env, si
   });
   if (result.exitCode !== 0) {
     await rm(staging, { recursive: true, force: true });
-    throw new UserError(`go install ${tool.pkg}@${tool.version} failed: ${lastLine(result.stderr)}`, 'Check that the Go module proxy is reachable (go env GOPROXY).');
+    throw new UserError(
+      `go install ${tool.pkg}@${tool.version} failed: ${lastLine(result.stderr)}`,
+      'Check that the Go module proxy is reachable (go env GOPROXY).',
+    );
   }
   await rm(dir, { recursive: true, force: true });
   await rename(staging, dir);

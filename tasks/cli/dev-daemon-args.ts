@@ -47,7 +47,16 @@ const VALUE_OPTIONS: Record<string, 'stateDir' | 'bundlesDir' | 'logFile' | 'sto
  * words too; after a bare `--` nothing is ours.
  */
 export function parseDevDaemonArgs(argv: readonly string[]): DevDaemonArgs {
-  const args: DevDaemonArgs = { command: 'start', detach: false, help: false, rootless: false, noInstall: false, watch: false, dynamic: false, dockerdArgs: [] };
+  const args: DevDaemonArgs = {
+    command: 'start',
+    detach: false,
+    help: false,
+    rootless: false,
+    noInstall: false,
+    watch: false,
+    dynamic: false,
+    dockerdArgs: [],
+  };
   let rest = [...argv];
   if (rest[0] && COMMANDS.includes(rest[0] as Command)) {
     args.command = rest[0] as Command;
