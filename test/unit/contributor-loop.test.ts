@@ -109,7 +109,13 @@ describe('earlier builds kept by fingerprint', () => {
     mkdirSync(staged);
     writeFileSync(join(staged, 'tool'), 'bytes of the first build');
     const fingerprint = 'a'.repeat(64);
-    const record = { fingerprint, source: { kind: 'path' as const, identity: 'git x', version: 'x' }, extraSources: {}, toolchain: {}, commands: [] };
+    const record = {
+      fingerprint,
+      source: { kind: 'path' as const, identity: 'git x', version: 'x', origin: { dir: '/src/tool' } },
+      extraSources: {},
+      toolchain: {},
+      commands: [],
+    };
     const manifest = await publish(paths, [{ name: 'tool', record, stagedDir: staged, outputs: ['tool'] }], [], emptyManifest());
     await rememberBuilds(paths, manifest, ['tool']);
 
