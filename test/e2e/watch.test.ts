@@ -20,10 +20,11 @@ const goModCache = execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' 
  * dockerd is rebuilt, restarted and proven on every round.
  */
 describe('dev-daemon --watch', () => {
-  const checkout = join(tempDir('watch-moby'), 'moby');
-  const bundles = tempDir('watch-bundles');
-  const state = join(tempDir('watch'), 's');
-  const infoFile = join(checkout, 'daemon', 'info.go');
+  // Made in beforeAll, so that the file's clean-up knows them (test/support/setup.ts).
+  let checkout = '';
+  let bundles = '';
+  let state = '';
+  let infoFile = '';
   let head = '';
   let original = '';
   let cleanDockerd: string | undefined;
@@ -37,9 +38,13 @@ describe('dev-daemon --watch', () => {
       .output()
       .split('\n')
       .filter((line) => / changed: /.test(line));
-  const socket = join(state, 'docker.sock');
+  const socket = () => join(state, 'docker.sock');
 
   beforeAll(async () => {
+    checkout = join(tempDir('watch-moby'), 'moby');
+    bundles = tempDir('watch-bundles');
+    state = join(tempDir('watch'), 's');
+    infoFile = join(checkout, 'daemon', 'info.go');
     cpSync(join(goModCache, 'github.com/moby/moby/v2@v2.0.0-beta.21'), checkout, { recursive: true });
     execFileSync('chmod', ['-R', 'u+w', checkout]);
     const git = (...args: string[]) =>
@@ -70,7 +75,7 @@ describe('dev-daemon --watch', () => {
   });
 
   it('rebuilds and restarts once per edit, and the new dockerd reports the dirty tree', async () => {
-    const before = await new Docker({ socketPath: socket }).version();
+    const before = await new Docker({ socketPath: socket() }).version();
     expect(before.GitCommit).toBe(head);
     writeFileSync(infoFile, `${original}\nvar watchEdit = "one"\n\nvar _ = watchEdit\n`);
     const line = await started().waitFor(/ changed: .*restarted dockerd/);
@@ -78,7 +83,7 @@ describe('dev-daemon --watch', () => {
     expect(line).toContain(`GitCommit ${head}-unsupported`);
     await sleep(3000); // a second round would have started by now
     expect(rounds()).toHaveLength(1);
-    expect((await new Docker({ socketPath: socket }).version()).GitCommit).toBe(`${head}-unsupported`);
+    expect((await new Docker({ socketPath: socket() }).version()).GitCommit).toBe(`${head}-unsupported`);
   });
 
   it('keeps the running daemon and shows the compiler error when the build fails', async () => {
@@ -87,7 +92,7 @@ describe('dev-daemon --watch', () => {
     await started().waitFor(/the build FAILED, the running dockerd is kept/);
     await started().waitFor(/daemon\/info\.go:\d+:\d+: syntax error/); // the compiler's own words, after the status line
     expect(Number(readFileSync(join(state, 'docker.pid'), 'utf8'))).toBe(pid);
-    expect(await new Docker({ socketPath: socket }).ping()).toBeTruthy();
+    expect(await new Docker({ socketPath: socket() }).ping()).toBeTruthy();
     expect(rounds()).toHaveLength(2);
   });
 
@@ -98,7 +103,7 @@ describe('dev-daemon --watch', () => {
     expect(line).toContain(`GitCommit ${head}`);
     expect(line).not.toContain('-unsupported');
     expect(readManifest(join(bundles, 'binary-daemon')).files.dockerd?.sha256).toBe(cleanDockerd);
-    expect((await new Docker({ socketPath: socket }).version()).GitCommit).toBe(head);
+    expect((await new Docker({ socketPath: socket() }).version()).GitCommit).toBe(head);
   });
 
   it('stops everything on Ctrl-C', async () => {
