@@ -15,8 +15,10 @@ const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
  * --ip-forward-no-drop keeps dockerd from flipping the machine's FORWARD
  * policy to DROP, which would change networking for everything else on it.
  */
-export function dockerdArgv(layout: StateLayout, bridge: BridgePlan, userArgs: readonly string[], env: Env): string[] {
-  return isolatedArgv(layout, ['--bridge', bridge.name, '--default-address-pool', bridge.pool, '--ip-forward-no-drop'], userArgs, env);
+export function dockerdArgv(layout: StateLayout, bridge: BridgePlan | undefined, userArgs: readonly string[], env: Env): string[] {
+  // Without a plan dockerd makes its default docker0 itself: only in a private network namespace.
+  const networkArgs = bridge ? ['--bridge', bridge.name, '--default-address-pool', bridge.pool, '--ip-forward-no-drop'] : [];
+  return isolatedArgv(layout, networkArgs, userArgs, env);
 }
 
 /** The state folder's paths and the user's flags around a network setup (a rootless daemon's network lives in rootlesskit's namespace). */
@@ -71,7 +73,7 @@ export interface Launched {
 export function launchDockerd(
   layout: StateLayout,
   bundleDir: string,
-  bridge: BridgePlan,
+  bridge: BridgePlan | undefined,
   userArgs: readonly string[],
   env: Env,
   logFile: string,

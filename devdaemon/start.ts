@@ -41,6 +41,12 @@ export interface StartOptions {
   bridge?: BridgePlan;
   /** Run dockerd under delve (devdaemon/debug.ts). */
   debugger?: DebuggerLaunch;
+  /**
+   * Let dockerd create and own its default bridge docker0 (as moby's test
+   * harness expects) instead of a bridge of ours. Only for a daemon in a
+   * private network namespace: a docker0 that already exists is refused.
+   */
+  defaultBridge?: boolean;
 }
 
 export interface StartedDaemon {
@@ -78,7 +84,7 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
   // The PATH dockerd will get (sbin included), so a found iptables is the one it runs.
   const policy = installPolicy(dockerdEnv(bundleDir, env), (packages) => onEvent({ type: 'installing', packages }));
   const rootless = options.rootless ? await setUpRootless(layout, bundleDir, options.rootless.user, policy, env, onEvent) : undefined;
-  const bridge = rootless ? undefined : await setUpRootful(layout, policy, env, options.bridge);
+  const bridge = rootless ? undefined : await setUpRootful(layout, policy, env, options.defaultBridge ?? false, options.bridge);
   if (!existsSync(layout.configFile)) await writeFile(layout.configFile, '{}\n');
   const logFile = options.logFile ?? layout.logFile;
   const spawned = performance.now(); // the start timeout counts from here, not from hashing
@@ -135,7 +141,7 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
 }
 
 /** What only the rootful daemon needs: root, iptables and ip, no system containerd in the way, and its own bridge. */
-async function setUpRootful(layout: StateLayout, policy: InstallPolicy, env: Env, previous?: BridgePlan): Promise<BridgePlan> {
+async function setUpRootful(layout: StateLayout, policy: InstallPolicy, env: Env, defaultBridge: boolean, previous?: BridgePlan): Promise<BridgePlan | undefined> {
   if (process.getuid?.() !== 0) {
     throw new UserError('dockerd needs root: it mounts filesystems and programs the network', 'Run npm run dev-daemon as root (e.g. with sudo -E).');
   }
@@ -147,9 +153,21 @@ async function setUpRootful(layout: StateLayout, policy: InstallPolicy, env: Env
     );
   }
 
+  if (defaultBridge) {
+    refuseExistingDocker0();
+    return undefined;
+  }
   const bridge = previous ?? planBridge(layout.stateDir);
   if (!previous || !bridgeExists(bridge)) await createBridge(bridge, env);
   return bridge;
+}
+
+function refuseExistingDocker0(): void {
+  if (!existsSync('/sys/class/net/docker0')) return;
+  throw new UserError(
+    'docker0 already exists in this network namespace; the default bridge is only for a daemon in a private network namespace',
+    'Run the daemon under `unshare --net` (as npm run test-integration does), or without defaultBridge.',
+  );
 }
 
 function launch(
@@ -163,7 +181,6 @@ function launch(
   debug?: DebuggerLaunch,
 ): Launched {
   if (rootless) return launchRootless(layout, bundleDir, rootless, dockerdArgs, env, logFile);
-  if (!bridge) throw new Error('a rootful dev daemon needs its bridge');
   return launchDockerd(layout, bundleDir, bridge, dockerdArgs, env, logFile, debug);
 }
 

@@ -49,7 +49,8 @@ export async function stopDaemon(layout: StateLayout, env: Env, timeoutMs = DEFA
 
 /** Forgets a daemon that is gone: its bridge, iptables rules, pidfile and record. */
 export async function cleanUp(layout: StateLayout, env: Env, record = readRecord(layout)): Promise<void> {
-  if (record && !record.rootless) await removeBridge(record.bridge, env, record.subnet);
+  // An empty bridge is dockerd's own docker0 in a private network namespace, which goes with it.
+  if (record && !record.rootless && record.bridge) await removeBridge(record.bridge, env, record.subnet);
   await rm(layout.pidFile, { force: true });
   await removeRecord(layout);
 }
