@@ -9,7 +9,7 @@ import { componentContext, loadComponents, selectComponents } from './components
 import { openComponentLog, type ComponentLog } from './component-log.js';
 import { outputsOf, type ComponentSpec, type ResolvedSource, type StampContext } from './model.js';
 import { StartGate } from './scheduling/gate.js';
-import { acquireLock } from './scheduling/lock.js';
+import { acquireLock } from '../core/lock.js';
 import { Semaphore } from './scheduling/semaphore.js';
 import { readTimings, writeTimings, type Timings } from './scheduling/timings.js';
 import { resolveFirst, selectCandidates } from './sources/index.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../core/errors.js';
-import { acquireLock } from '../scheduling/lock.js';
+import { acquireLock } from '../../core/lock.js';
 
 /**
  * Runs `work` while holding a lock file, waiting for other moby-make runs that
