@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import { UserError } from '../../core/errors.js';
+import type { Env } from '../../core/env.js';
+import type { Listener, Renderer } from '../../core/events.js';
+import { ensureRequirements, installPolicy, type Requirement } from '../../core/requirements.js';
+import type { PackageResult, TestRunEvent } from '../../testrunner/events.js';
+import { runInside } from '../../testrunner/host.js';
+import { writeInsideConfig, type InsideConfig } from '../../testrunner/inside.js';
+import type { NamespacePlan } from '../../testrunner/namespace.js';
+import { outputMode } from '../render/choose.js';
+import { jsonLinesRenderer } from '../render/json-lines.js';
+import { plainRenderer } from '../render/plain.js';
+import { testLines } from '../render/test-lines.js';
+import { testListrRenderer } from '../render/test-listr.js';
+import { projectRoot } from '../paths.js';
+
+const NAMESPACE_NEEDS: Requirement[] = [
+  { kind: 'command', command: 'unshare', aptPackage: 'util-linux', why: 'private mount, network and PID namespaces for the tests' },
+  { kind: 'command', command: 'setpriv', aptPackage: 'util-linux', why: 'ending the namespaces with the runner' },
+  { kind: 'command', command: 'ip', aptPackage: 'iproute2', why: 'loopback in the private network namespace' },
+];
+
+export function testRenderer(requested: string | undefined, env: Env): Renderer<TestRunEvent> {
+  const mode = outputMode(requested, env);
+  switch (mode) {
+    case 'tty':
+      return testListrRenderer();
+    case 'plain':
+      return plainRenderer(testLines);
+    case 'json':
+      return jsonLinesRenderer();
+  }
+}
+
+/** Namespaces, mounts and moby's tests need root, as in moby's dev container. */
+export async function checkTestPrerequisites(env: Env, onEvent: Listener<TestRunEvent>): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new UserError("moby's test suites need root: they run dockerd, mount filesystems and program networks", 'Run it as root (e.g. with sudo -E).');
+  }
+  await ensureRequirements(
+    NAMESPACE_NEEDS,
+    installPolicy(env, (packages) => onEvent({ type: 'installing', packages })),
+  );
+}
+
+/**
+ * Hands the prepared run to the part inside the namespaces
+ * (tasks/test-suites-inside.ts) and waits for it, forwarding its events.
+ */
+export async function runPreparedInside(
+  config: InsideConfig,
+  resultsDir: string,
+  namespace: Omit<NamespacePlan, 'privateDir' | 'tmpDir'>,
+  env: Env,
+  renderer: Renderer<TestRunEvent>,
+  signal: AbortSignal,
+): Promise<{ results: PackageResult[]; exitCode: number }> {
+  const configFile = join(resultsDir, 'inside.json');
+  await writeInsideConfig(configFile, config);
+  const command = [process.execPath, '--import', import.meta.resolve('tsx'), join(projectRoot, 'tasks', 'test-suites-inside.ts'), configFile];
+  const plan: NamespacePlan = { ...namespace, privateDir: join(resultsDir, 'namespace'), tmpDir: join(resultsDir, 'tmp') };
+  return runInside(plan, command, env, renderer.onEvent, signal);
+}

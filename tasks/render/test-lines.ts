@@ -1,0 +1,30 @@
+import type { LineFormats } from '../../core/events.js';
+import type { Counts, TestRunEvent } from '../../testrunner/events.js';
+import { failureLines, passRate, summaryTable } from '../../testrunner/summary.js';
+
+const OUTCOME = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
+
+export function countsText(counts: Counts): string {
+  return `passed ${counts.passed}, failed ${counts.failed}, skipped ${counts.skipped}`;
+}
+
+/** `npm run test-integration` and `npm run test-unit` as plain lines (CI, pipes). */
+export const testLines: LineFormats<TestRunEvent> = {
+  source: (event) => `source: ${event.kind} ${event.version} (${event.dir})`,
+  step: (event) => event.text,
+  installing: (event) => `installing missing prerequisites with apt-get: ${event.packages.join(' ')} (set MOBY_MAKE_NO_INSTALL=1 to turn this off)`,
+  compiled: (event) => `compiled ${event.dir} (${event.index}/${event.total}) in ${event.seconds.toFixed(1)}s`,
+  'package-started': (event) => `=== ${event.dir} (${event.index}/${event.total})`,
+  'test-finished': (event) =>
+    `${OUTCOME[event.outcome]} ${event.dir} ${event.test} (${event.seconds.toFixed(2)}s) [${countsText(event.counts)}; ${event.elapsed.toFixed(0)}s]`,
+  'package-finished': (event) => `${event.result.dir}: ${countsText(event.result.counts)} in ${(event.result.seconds / 60).toFixed(1)} min`,
+  'suite-skipped': (event) => `${event.suite}: ${event.reason}`,
+  summary: (event) => [
+    '',
+    ...summaryTable(event.packages),
+    ...event.notes,
+    ...(event.packages.length > 0 ? [`${passRate(event.packages).toFixed(1)}% of the tests that ran passed`] : []),
+    ...failureLines(event.packages),
+    `results (go test -json, JUnit XML): ${event.resultsDir}`,
+  ],
+};

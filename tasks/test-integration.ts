@@ -1,0 +1,108 @@
+import { join, resolve } from 'node:path';
+import { bundlePaths } from '../core/bundle-layout.js';
+import { UserError } from '../core/errors.js';
+import { acquireLock } from '../core/lock.js';
+import { readManifest } from '../core/manifest.js';
+import { rm } from 'node:fs/promises';
+import { stateLayout } from '../devdaemon/layout.js';
+import { findClientBinary, prepareIntegration } from '../testrunner/integration.js';
+import { parseIntegrationOptions } from '../testrunner/options.js';
+import { resolveTestSource } from '../testrunner/source.js';
+import { prepareGo } from '../testrunner/toolchain.js';
+import { interruptSignal, runMain } from './cli/run-main.js';
+import { checkTestPrerequisites, runPreparedInside, testRenderer } from './cli/test-suites.js';
+import { defaultBundlesDir, defaultCacheDir } from './paths.js';
+
+const HELP = `Usage: npm run test-integration -- [options] [packages…]
+
+Runs moby's integration test packages (integration/, and integration-cli when
+a docker CLI is available) from the exact source the bundled dockerd was built
+from, against a test daemon started from the bundle, as moby's
+\`make test-integration\` does — in private mount, network and PID namespaces,
+so docker0, /var/run/docker and /tmp/docker-integration are ours and nothing
+is left on the machine afterwards.
+
+Options (each also a variable, as in moby's hack/make/.integration-test-helpers):
+  --dirs "A B"             TEST_INTEGRATION_DIR   packages (default: every one under ./integration)
+  --run REGEXP             TEST_FILTER            tests to run (-test.run); also picks the packages
+  --testflags "FLAGS"      TESTFLAGS              more flags for the test binaries
+  --fail-fast              TEST_INTEGRATION_FAIL_FAST   stop after the first failing package
+  --skip-integration       TEST_SKIP_INTEGRATION
+  --skip-integration-cli   TEST_SKIP_INTEGRATION_CLI
+  --graphdriver NAME       DOCKER_GRAPHDRIVER     storage driver (default: native)
+  --userland-proxy BOOL    DOCKER_USERLANDPROXY   (default: true)
+  --experimental           DOCKER_EXPERIMENTAL
+  --timeout DURATION       TIMEOUT                per package (default: 10m; integration-cli 360m)
+  --output tty|plain|json  progress rows on a terminal, plain lines in CI, JSON lines
+  --bundles DIR            bundles root (default: bundles/, or $MOBY_MAKE_BUNDLES)
+  --help                   this text
+
+Results (go test -json and JUnit XML per package, as moby CI keeps them), the
+test daemon's log and its state go to bundles/test-integration/. Exit 1 when a
+test fails. TEST_CLIENT_BINARY names the docker CLI for integration-cli
+(default: bundles/binary-client/docker when it exists).`;
+
+async function main(): Promise<number> {
+  const env = process.env;
+  const options = parseIntegrationOptions(process.argv.slice(2), env);
+  if (options.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const renderer = testRenderer(options.output, env);
+  const onEvent = renderer.onEvent;
+  const signal = interruptSignal();
+  const began = performance.now();
+  const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
+  let release = () => Promise.resolve();
+  try {
+    await checkTestPrerequisites(env, onEvent);
+    release = await acquireLock(join(bundlesDir, 'test-integration.lock'), 'npm run test-integration');
+    const bundleDir = bundlePaths(bundlesDir).current;
+    const manifest = readManifest(bundleDir);
+    if (!manifest.components.daemon) throw new UserError(`no bundle in ${bundleDir}`, 'Build it first: npm run make');
+    const cacheDir = defaultCacheDir(env);
+    const source = await resolveTestSource(manifest, env, cacheDir);
+    onEvent({ type: 'source', kind: source.kind, version: source.version, dir: source.dir });
+    onEvent({ type: 'step', text: 'checking Go and installing gotestsum' });
+    const go = await prepareGo(source.dir, cacheDir, env, signal);
+    const resultsDir = join(bundlesDir, 'test-integration');
+    // Outside the results folder, which each run empties: a daemon's data-root is slow to delete and must not be under DEST.
+    const daemonLayout = stateLayout(join(bundlesDir, 'test-integration-daemon'));
+    // Every run starts from an empty daemon, as moby's does; what a run left is only files (its mounts died with its namespace).
+    await rm(daemonLayout.stateDir, { recursive: true, force: true });
+    const { config, notes } = await prepareIntegration({
+      options,
+      source,
+      go,
+      env,
+      bundlesDir,
+      bundleDir,
+      cacheDir,
+      resultsDir,
+      daemon: { stateDir: daemonLayout.stateDir, socket: daemonLayout.socket, logFile: join(resultsDir, 'docker.log') },
+      clientBinary: findClientBinary(env, bundlesDir),
+      onEvent,
+      signal,
+    });
+    if (config.runs.length === 0) {
+      onEvent({ type: 'summary', packages: [], notes, seconds: (performance.now() - began) / 1000, resultsDir });
+      return 0;
+    }
+    const { results, exitCode } = await runPreparedInside(
+      config,
+      resultsDir,
+      { execRoot: daemonLayout.execRoot, readOnly: source.readOnly ? [source.dir] : [], init: join(bundleDir, 'docker-init') },
+      env,
+      renderer,
+      signal,
+    );
+    onEvent({ type: 'summary', packages: results, notes, seconds: (performance.now() - began) / 1000, resultsDir });
+    return exitCode === 0 && results.every((result) => result.exitCode === 0) ? 0 : 1;
+  } finally {
+    await release();
+    await renderer.finished();
+  }
+}
+
+await runMain(main);

@@ -1,0 +1,54 @@
+/**
+ * The part of `npm run test-integration` / `npm run test-unit` that runs
+ * inside the private namespaces (see testrunner/namespace.ts): it starts the
+ * test daemon when there is one, runs the prepared packages and stops the
+ * daemon again, reporting everything as JSON event lines on stdout. Not a
+ * command of its own: the outside starts it with its configuration file.
+ */
+import { formatLines } from '../core/events.js';
+import { startDaemon } from '../devdaemon/start.js';
+import { stopDaemon } from '../devdaemon/stop.js';
+import type { TestRunEvent } from '../testrunner/events.js';
+import { eventLine, readInsideConfig, runPackages } from '../testrunner/inside.js';
+import { interruptSignal, runMain } from './cli/run-main.js';
+import { devDaemonLines } from './render/dev-daemon-lines.js';
+
+async function main(): Promise<number> {
+  const configFile = process.argv[2];
+  if (!configFile) throw new Error('usage: test-suites-inside.ts CONFIG.json (started by npm run test-integration / test-unit)');
+  const config = await readInsideConfig(configFile);
+  const env = process.env;
+  const signal = interruptSignal();
+  const emit = (event: TestRunEvent) => void process.stdout.write(`${eventLine(event)}\n`);
+
+  const daemon = config.daemon
+    ? await startDaemon({
+        bundlesDir: config.bundlesDir,
+        stateDir: config.daemon.stateDir,
+        dockerdArgs: config.daemon.dockerdArgs,
+        logFile: config.daemon.logFile,
+        env,
+        onEvent: (event) => {
+          for (const line of formatLines(devDaemonLines, event)) emit({ type: 'step', text: typeof line === 'string' ? line : line.stderr });
+        },
+        signal,
+        defaultBridge: true,
+      })
+    : undefined;
+  try {
+    if (daemon)
+      emit({
+        type: 'step',
+        text: `test daemon ready in ${daemon.record.readySeconds.toFixed(1)}s: ${daemon.record.dockerHost} (log ${daemon.record.logFile})`,
+      });
+    const results = await runPackages(config, emit, signal);
+    return results.every((result) => result.exitCode === 0) && !signal.aborted ? 0 : 1;
+  } finally {
+    if (daemon) {
+      emit({ type: 'step', text: 'stopping the test daemon' });
+      await stopDaemon(daemon.layout, env);
+    }
+  }
+}
+
+await runMain(main);

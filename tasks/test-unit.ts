@@ -1,0 +1,73 @@
+import { join, resolve } from 'node:path';
+import { bundlePaths } from '../core/bundle-layout.js';
+import { UserError } from '../core/errors.js';
+import { acquireLock } from '../core/lock.js';
+import { readManifest } from '../core/manifest.js';
+import { parseUnitOptions } from '../testrunner/options.js';
+import { resolveTestSource } from '../testrunner/source.js';
+import { prepareGo } from '../testrunner/toolchain.js';
+import { prepareUnit } from '../testrunner/unit.js';
+import { interruptSignal, runMain } from './cli/run-main.js';
+import { checkTestPrerequisites, runPreparedInside, testRenderer } from './cli/test-suites.js';
+import { defaultBundlesDir, defaultCacheDir } from './paths.js';
+
+const HELP = `Usage: npm run test-unit -- [options] [packages…]
+
+Runs moby's unit tests as hack/test/unit does, from the exact source the
+bundled dockerd was built from, in private mount, network and PID namespaces
+(libnetwork's tests program iptables and bridges; none of it reaches the host).
+
+Options (each also a variable, as in hack/test/unit):
+  --dirs "A B"             TESTDIRS    packages (default: ./...; ./api/... and ./client/... are their own modules)
+  --testflags "FLAGS"      TESTFLAGS   more flags for go test (e.g. "-run TestFoo -v")
+  --timeout DURATION       TIMEOUT     -test.timeout (default: 5m)
+  --output tty|plain|json  progress rows on a terminal, plain lines in CI, JSON lines
+  --bundles DIR            bundles root (default: bundles/, or $MOBY_MAKE_BUNDLES)
+  --help                   this text
+
+Results (go test -json, JUnit XML, coverage) go to bundles/test-unit/ with
+hack/test/unit's names. Exit 1 when a test fails.`;
+
+async function main(): Promise<number> {
+  const env = process.env;
+  const options = parseUnitOptions(process.argv.slice(2), env);
+  if (options.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const renderer = testRenderer(options.output, env);
+  const onEvent = renderer.onEvent;
+  const signal = interruptSignal();
+  const began = performance.now();
+  const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
+  let release = () => Promise.resolve();
+  try {
+    await checkTestPrerequisites(env, onEvent);
+    release = await acquireLock(join(bundlesDir, 'test-unit.lock'), 'npm run test-unit');
+    const bundleDir = bundlePaths(bundlesDir).current;
+    const manifest = readManifest(bundleDir);
+    if (!manifest.components.daemon) throw new UserError(`no bundle in ${bundleDir}`, 'Build it first: npm run make');
+    const cacheDir = defaultCacheDir(env);
+    const source = await resolveTestSource(manifest, env, cacheDir);
+    onEvent({ type: 'source', kind: source.kind, version: source.version, dir: source.dir });
+    onEvent({ type: 'step', text: 'checking Go and installing gotestsum' });
+    const go = await prepareGo(source.dir, cacheDir, env, signal);
+    const resultsDir = join(bundlesDir, 'test-unit');
+    const config = await prepareUnit({ options, source, go, env, bundlesDir, bundleDir, cacheDir, resultsDir, onEvent });
+    const { results, exitCode } = await runPreparedInside(
+      config,
+      resultsDir,
+      { readOnly: source.readOnly ? [source.dir] : [], init: join(bundleDir, 'docker-init') },
+      env,
+      renderer,
+      signal,
+    );
+    onEvent({ type: 'summary', packages: results, notes: [], seconds: (performance.now() - began) / 1000, resultsDir });
+    return exitCode === 0 && results.every((result) => result.exitCode === 0) ? 0 : 1;
+  } finally {
+    await release();
+    await renderer.finished();
+  }
+}
+
+await runMain(main);

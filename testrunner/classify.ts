@@ -1,0 +1,43 @@
+/**
+ * Causes of failure that are not the daemon's (nor the contributor's change),
+ * recognised from a failing test's output. Only ever a label in the summary:
+ * no test is skipped or filtered because of it. Order matters: the first
+ * rule that matches names the cause.
+ */
+interface CauseRule {
+  cause: string;
+  pattern: RegExp;
+}
+
+const RULES: readonly CauseRule[] = [
+  {
+    cause: 'needs a registry: Docker Hub unreachable',
+    pattern:
+      /(?:registry-1\.docker\.io|index\.docker\.io|auth\.docker\.io|production\.cloudflare\.docker\.com)|pull access denied|failed to resolve reference "docker\.io\/|failed to do request: Head "https:\/\/[^"]*docker\.io/,
+  },
+  {
+    cause: 'needs a registry: no test registry (registry:2 binary or image)',
+    pattern: /registry(?:-v2)?(?:-schema1)? not found|could not find registry binary|exec: "registry-v2": executable file not found/,
+  },
+  {
+    cause: 'needs internet DNS',
+    pattern: /lookup [\w.-]+ on [\d.:[\]]+: (?:no such host|server misbehaving|i\/o timeout|read udp)|Temporary failure in name resolution|no such host/,
+  },
+  { cause: 'needs internet access', pattern: /network is unreachable|dial tcp [^:]+:\d+: i\/o timeout|could not resolve host/i },
+  {
+    cause: 'host / is not a shared mount',
+    pattern: /is not a shared mount|not a shared or slave mount|make-rshared|path .* is mounted on .* but it is not a shared/,
+  },
+  { cause: 'needs cgroup v2 (this host has cgroup v1)', pattern: /cgroup v2|cgroupv2|cgroup2 is required|requires cgroup ?v2/i },
+  {
+    cause: 'needs a kernel module or feature this host lacks',
+    pattern: /modprobe:|Module \S+ not found|operation not supported by the kernel|unknown filesystem type/,
+  },
+  { cause: 'needs a docker CLI (TEST_CLIENT_BINARY)', pattern: /exec: "docker": executable file not found|TEST_CLIENT_BINARY/ },
+  { cause: 'timed out (TIMEOUT)', pattern: /panic: test timed out after/ },
+];
+
+export function classifyFailure(lines: readonly string[]): string | undefined {
+  const text = lines.join('\n');
+  return RULES.find((rule) => rule.pattern.test(text))?.cause;
+}

@@ -1,0 +1,38 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../core/errors.js';
+import type { Env } from '../core/env.js';
+import { run } from '../core/process.js';
+import { splitWords } from './options.js';
+
+/** hack/make.sh's BUILDFLAGS and LDFLAGS, which build_test_suite_binary passes to `go test -c`. */
+export function mobyTestBuildFlags(env: Env): string[] {
+  const tags = ['netgo', 'osusergo', 'static_build', 'nri_no_wasm', ...splitWords(env.DOCKER_BUILDTAGS)].join(' ');
+  const ldflags = env.DOCKER_DEBUG ? '' : '-w';
+  return ['-tags', tags, '-ldflags', ldflags];
+}
+
+/** The environment every `go` of the runner gets: never a downloaded toolchain, never the caller's GOFLAGS (-mod=vendor would break module mode). */
+export function goEnv(env: Env): Record<string, string | undefined> {
+  return { ...env, GOTOOLCHAIN: 'local', GOFLAGS: '' };
+}
+
+/**
+ * build_test_suite_binary: `go test -c -o <out>/test.main <dir>`, run in the
+ * source tree. The binary goes under the results folder, since the source
+ * tree may be the read-only module cache.
+ */
+export async function compileTestBinary(sourceDir: string, dir: string, outDir: string, env: Env, signal?: AbortSignal): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const binary = join(outDir, 'test.main');
+  const result = await run(['go', 'test', '-c', '-o', binary, ...mobyTestBuildFlags(env), dir], {
+    cwd: sourceDir,
+    env: goEnv(env),
+    ...(signal ? { signal } : {}),
+  });
+  if (result.exitCode !== 0) {
+    const lines = `${result.stdout}${result.stderr}`.trimEnd().split('\n').slice(-30);
+    throw new UserError(`the tests of ${dir} do not compile (go test -c):\n${lines.join('\n')}`);
+  }
+  return binary;
+}

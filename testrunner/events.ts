@@ -1,0 +1,54 @@
+import type { Event } from '../core/events.js';
+
+export type Outcome = 'pass' | 'fail' | 'skip';
+
+export interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface Failure {
+  /** The package directory as moby names it, e.g. ./integration/container. */
+  dir: string;
+  /** The test's full name, or `(package)` when the package failed outside any test (TestMain, a panic, a timeout). */
+  test: string;
+  /** Its last output lines. */
+  lines: string[];
+  /** A recognised cause outside the daemon, e.g. "needs a registry: Docker Hub unreachable". */
+  cause?: string;
+}
+
+export interface PackageResult {
+  dir: string;
+  counts: Counts;
+  seconds: number;
+  /** gotestsum's exit code: non-zero when a test or the package failed. */
+  exitCode: number;
+  failures: Failure[];
+  jsonFile: string;
+  junitFile: string;
+}
+
+/** Everything `npm run test-integration` and `npm run test-unit` report, as typed events. */
+export type TestRunEvent =
+  | { type: 'source'; kind: string; version: string; dir: string }
+  | { type: 'step'; text: string }
+  | { type: 'installing'; packages: readonly string[] }
+  | { type: 'compiled'; dir: string; seconds: number; index: number; total: number }
+  | { type: 'package-started'; dir: string; index: number; total: number }
+  | { type: 'test-finished'; dir: string; test: string; outcome: Outcome; seconds: number; counts: Counts; elapsed: number }
+  | { type: 'package-finished'; result: PackageResult }
+  | { type: 'suite-skipped'; suite: string; reason: string }
+  | { type: 'summary'; packages: PackageResult[]; notes: string[]; seconds: number; resultsDir: string };
+
+export function emptyCounts(): Counts {
+  return { passed: 0, failed: 0, skipped: 0 };
+}
+
+export function addCounts(a: Counts, b: Counts): Counts {
+  return { passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: a.skipped + b.skipped };
+}
+
+/** A compile-time check that TestRunEvent stays an Event. */
+export type CheckedEvent = TestRunEvent extends Event ? TestRunEvent : never;

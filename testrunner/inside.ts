@@ -1,0 +1,54 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Listener } from '../core/events.js';
+import type { PackageResult, TestRunEvent } from './events.js';
+import { runPackage, type PackageRun } from './run-package.js';
+
+/**
+ * Everything the part inside the namespaces needs, prepared outside (where
+ * the module proxy is reachable and the binaries are compiled) and handed
+ * over as one JSON file.
+ */
+export interface InsideConfig {
+  bundlesDir: string;
+  cacheDir: string;
+  gotestsum: string;
+  /** Present for the integration suites: the test daemon to start first. */
+  daemon?: { stateDir: string; logFile: string; dockerdArgs: string[] };
+  runs: PackageRun[];
+  failFast: boolean;
+  testEnv: Record<string, string>;
+}
+
+export async function writeInsideConfig(file: string, config: InsideConfig): Promise<void> {
+  await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+export async function readInsideConfig(file: string): Promise<InsideConfig> {
+  return JSON.parse(await readFile(file, 'utf8')) as InsideConfig;
+}
+
+/** One package after another, as moby's run_test_integration_suites; TEST_INTEGRATION_FAIL_FAST stops at the first failing one. */
+export async function runPackages(config: InsideConfig, onEvent: Listener<TestRunEvent>, signal?: AbortSignal): Promise<PackageResult[]> {
+  const results: PackageResult[] = [];
+  for (const pkg of config.runs) {
+    if (signal?.aborted) break;
+    const result = await runPackage(config.gotestsum, pkg, config.testEnv, onEvent, signal);
+    results.push(result);
+    if (config.failFast && result.exitCode !== 0) break;
+  }
+  return results;
+}
+
+/** Events cross the namespace boundary as JSON lines on stdout, like --output json. */
+export function eventLine(event: TestRunEvent): string {
+  return JSON.stringify(event);
+}
+
+export function parseEventLine(line: string): TestRunEvent | undefined {
+  try {
+    const parsed = JSON.parse(line) as { type?: unknown };
+    return typeof parsed.type === 'string' ? (parsed as TestRunEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Env } from '../core/env.js';
+import type { Listener } from '../core/events.js';
+import { compileTestBinary } from './compile.js';
+import type { TestRunEvent } from './events.js';
+import type { InsideConfig } from './inside.js';
+import type { IntegrationOptions } from './options.js';
+import { INTEGRATION_CLI_DIR, junitPackageName, planSuites, reportStem } from './packages.js';
+import type { PackageRun } from './run-package.js';
+import { mobyTestEnv } from './test-env.js';
+import type { TestSource } from './source.js';
+import type { GoSetup } from './toolchain.js';
+
+/** integration-cli runs with TIMEOUT=360m in moby, whatever TIMEOUT says. */
+const CLI_TIMEOUT = '360m';
+
+export interface IntegrationContext {
+  options: IntegrationOptions;
+  source: TestSource;
+  go: GoSetup;
+  env: Env;
+  bundlesDir: string;
+  bundleDir: string;
+  cacheDir: string;
+  /** bundles/test-integration: moby's DEST. */
+  resultsDir: string;
+  daemon: { stateDir: string; socket: string; logFile: string };
+  /** A docker CLI for integration-cli (TEST_CLIENT_BINARY), when there is one. */
+  clientBinary: string | undefined;
+  onEvent: Listener<TestRunEvent>;
+  signal?: AbortSignal;
+}
+
+export interface PreparedRun {
+  config: InsideConfig;
+  notes: string[];
+}
+
+/** dockerd's flags in hack/make/.integration-daemon-start. */
+export function integrationDaemonArgs(options: IntegrationOptions): string[] {
+  return ['--debug', '--storage-driver', options.graphDriver, `--userland-proxy=${options.userlandProxy}`, ...(options.experimental ? ['--experimental'] : [])];
+}
+
+/** moby's flags for run_test_integration_suites. */
+export function integrationTestFlags(options: IntegrationOptions, dir: string): string[] {
+  const cli = dir === INTEGRATION_CLI_DIR;
+  const flags = ['-test.v', `-test.timeout=${cli ? CLI_TIMEOUT : options.timeout}`, ...options.testFlags];
+  if (options.filter !== undefined) flags.push('-test.run', cli ? `/${options.filter}` : options.filter);
+  return flags;
+}
+
+/**
+ * Everything outside the namespaces: which packages, their test binaries
+ * (compiled before the daemon starts, as moby's build_test_suite_binaries),
+ * the results folder emptied, and the inside's configuration.
+ */
+export async function prepareIntegration(context: IntegrationContext): Promise<PreparedRun> {
+  const { options, source, go, resultsDir, onEvent } = context;
+  const plan = await planSuites(options, source.dir, context.env);
+  const notes = [...plan.notes];
+  const dirs = [...plan.integrationDirs];
+  if (plan.runIntegrationCli) {
+    if (context.clientBinary) dirs.push(INTEGRATION_CLI_DIR);
+    else notes.push('integration-cli: skipped: no docker CLI (set TEST_CLIENT_BINARY, or build bundles/binary-client/docker)');
+  }
+  for (const note of notes) {
+    const [suite = '', reason = ''] = note.split(/: (.*)/s);
+    onEvent({ type: 'suite-skipped', suite, reason });
+  }
+
+  await rm(resultsDir, { recursive: true, force: true });
+  await mkdir(join(resultsDir, 'fake-HOME'), { recursive: true });
+  const runs: PackageRun[] = [];
+  for (const [index, dir] of dirs.entries()) {
+    const began = performance.now();
+    const stem = reportStem(junitPackageName(dir, go.goarch));
+    const binary = await compileTestBinary(source.dir, dir, join(resultsDir, 'bin', stem), context.env, context.signal);
+    onEvent({ type: 'compiled', dir, seconds: (performance.now() - began) / 1000, index: index + 1, total: dirs.length });
+    runs.push({
+      dir,
+      cwd: join(source.dir, dir),
+      command: ['--raw-command', '--', 'go', 'tool', 'test2json', '-p', junitPackageName(dir, go.goarch), '-t', binary, ...integrationTestFlags(options, dir)],
+      jsonFile: join(resultsDir, `${stem}-go-test-report.json`),
+      junitFile: join(resultsDir, `${stem}-junit-report.xml`),
+      index: index + 1,
+      total: dirs.length,
+    });
+  }
+  const testEnv = mobyTestEnv({
+    env: context.env,
+    dest: resultsDir,
+    dockerHost: `unix://${context.daemon.socket}`,
+    bundleDir: context.bundleDir,
+    goBinary: go.goBinary,
+    gocache: go.gocache,
+    gopath: go.gopath,
+    graphDriver: options.graphDriver,
+    userlandProxy: options.userlandProxy,
+    ...(context.clientBinary ? { clientBinary: context.clientBinary } : {}),
+  });
+  return {
+    notes,
+    config: {
+      bundlesDir: context.bundlesDir,
+      cacheDir: context.cacheDir,
+      gotestsum: go.gotestsum,
+      daemon: { stateDir: context.daemon.stateDir, logFile: context.daemon.logFile, dockerdArgs: integrationDaemonArgs(options) },
+      runs,
+      failFast: options.failFast,
+      testEnv,
+    },
+  };
+}
+
+/** TEST_CLIENT_BINARY when given, else the bundled CLI (bundles/binary-client/docker) when it exists. */
+export function findClientBinary(env: Env, bundlesDir: string): string | undefined {
+  if (env.TEST_CLIENT_BINARY) return env.TEST_CLIENT_BINARY;
+  const bundled = join(bundlesDir, 'binary-client', 'docker');
+  return existsSync(bundled) ? bundled : undefined;
+}

@@ -1,0 +1,173 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Env } from '../core/env.js';
+
+/**
+ * moby's harness assumes the machine is its dev container: the default bridge
+ * docker0, the main daemon's containerd at /var/run/docker/containerd/containerd.sock,
+ * sockets under /tmp/docker-integration, iptables of its own. We make all of
+ * that true in namespaces of ours instead of on the host:
+ *
+ * - `unshare --mount --net --pid`: private mounts, network and process tree.
+ *   The kernel ends every process in the PID namespace when its init ends,
+ *   and the mounts, bridges and iptables rules go with the last process, so
+ *   nothing can outlive a run, not even after SIGKILL.
+ * - init is the bundle's docker-init (tini): it reaps orphaned shims and
+ *   forwards SIGTERM to the runner inside.
+ * - setpriv --pdeathsig: if the command outside dies, unshare dies, and
+ *   --kill-child takes the namespace with it.
+ * - inside: loopback up; a sysfs of the new network namespace (the cgroup
+ *   mounts kept); a fresh tmpfs on /run, with the test daemon's exec-root
+ *   bound at /run/docker; a folder of ours bound on /tmp; the source tree
+ *   bound read-only when it is the module cache or a cached checkout.
+ */
+export interface NamespacePlan {
+  /** An empty folder of ours, where the setup mounts a private tmpfs. */
+  privateDir: string;
+  /** Bound onto /tmp. */
+  tmpDir: string;
+  /** Bound onto /run/docker (the test daemon's exec-root), when a daemon runs. */
+  execRoot?: string;
+  readOnly: readonly string[];
+  /** The bundle's docker-init. */
+  init: string;
+}
+
+const SETUP = `set -eu
+private=$1 tmp=$2 exec_root=$3 ro_count=$4
+shift 4
+while [ "$ro_count" -gt 0 ]; do
+  mount --bind "$1" "$1"
+  mount -o remount,bind,ro "$1"
+  shift
+  ro_count=$((ro_count - 1))
+done
+ip link set lo up
+mount -t tmpfs -o mode=0700 mmk-ns "$private"
+mkdir "$private/cgroup"
+mount --rbind /sys/fs/cgroup "$private/cgroup"
+mount -t sysfs sysfs /sys
+mount --rbind "$private/cgroup" /sys/fs/cgroup
+umount -l "$private/cgroup"
+mount -t tmpfs -o mode=0755 mmk-run /run
+mkdir -p /run/lock
+if [ -n "$exec_root" ]; then
+  mkdir -p "$exec_root" /run/docker
+  mount --bind "$exec_root" /run/docker
+fi
+mount --bind "$tmp" /tmp
+exec "$@"
+`;
+
+export function namespaceArgv(plan: NamespacePlan, command: readonly string[]): string[] {
+  return [
+    'setpriv',
+    '--pdeathsig',
+    'KILL',
+    '--',
+    'unshare',
+    '--mount',
+    '--net',
+    '--pid',
+    '--fork',
+    '--kill-child',
+    '--mount-proc',
+    '--propagation',
+    'private',
+    '--',
+    plan.init,
+    '-s',
+    '--',
+    '/bin/sh',
+    '-c',
+    SETUP,
+    'mmk-namespace',
+    plan.privateDir,
+    plan.tmpDir,
+    plan.execRoot ?? '',
+    String(plan.readOnly.length),
+    ...plan.readOnly,
+    ...command,
+  ];
+}
+
+export interface InNamespace {
+  child: ChildProcess;
+  /** Resolves with the exit code (128 + n for a signal). */
+  exited: Promise<number>;
+  /** SIGTERM to the runner inside (through init), then after `graceMs` SIGKILL to the whole namespace. */
+  stop: (graceMs: number) => Promise<void>;
+}
+
+/**
+ * Runs `command` inside fresh namespaces; each line it prints on stdout goes
+ * to `onLine`, its stderr to `onError`.
+ */
+export async function runInNamespace(
+  plan: NamespacePlan,
+  command: readonly string[],
+  env: Env,
+  onLine: (line: string) => void,
+  onError: (line: string) => void,
+): Promise<InNamespace> {
+  await mkdir(plan.privateDir, { recursive: true });
+  await mkdir(plan.tmpDir, { recursive: true });
+  const [program, ...args] = namespaceArgv(plan, command);
+  // Its own process group: a terminal's Ctrl-C reaches only the command outside, which stops the inside in order.
+  const child = spawn(program as string, args, { env: env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', onError);
+  let done = false;
+  const exited = new Promise<number>((resolve) => {
+    child.once('exit', (code, signal) => {
+      done = true;
+      resolve(code ?? 128 + (signal ? signalNumber(signal) : 1));
+    });
+    child.once('error', () => {
+      done = true;
+      resolve(127);
+    });
+  });
+  const stop = async (graceMs: number) => {
+    if (done || child.pid === undefined) return;
+    for (const pid of descendants(child.pid, 2)) signal(pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (!done && Date.now() < deadline) await sleep(100);
+    if (!done) signal(child.pid, 'SIGKILL'); // unshare --kill-child then kills init, and the kernel the rest
+    await exited;
+  };
+  return { child, exited, stop };
+}
+
+/** setpriv execs unshare in place; unshare's child is init, whose child is the runner. */
+function descendants(pid: number, depth: number): number[] {
+  const children = childrenOf(pid);
+  if (depth <= 1) return children;
+  return [...children, ...children.flatMap((child) => descendants(child, depth - 1))];
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+function signalNumber(name: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return numbers[name] ?? 1;
+}

@@ -1,0 +1,142 @@
+import { parseArgs } from 'node:util';
+import { UserError } from '../core/errors.js';
+import type { Env } from '../core/env.js';
+
+/**
+ * What moby's hack/make/.integration-test-helpers and .integration-daemon-start
+ * read from the environment, under the same names and meanings; each also has
+ * a flag, and a flag wins over its variable.
+ */
+export interface IntegrationOptions {
+  /** TEST_INTEGRATION_DIR / --dirs: packages instead of every one under integration/. */
+  dirs: string[] | undefined;
+  /** TEST_FILTER / --run: a test name regexp (-test.run), which also picks the packages. */
+  filter: string | undefined;
+  /** TESTFLAGS / --testflags, split on white space as the shell does. */
+  testFlags: string[];
+  failFast: boolean;
+  skipIntegration: boolean;
+  skipIntegrationCli: boolean;
+  graphDriver: string;
+  userlandProxy: string;
+  experimental: boolean;
+  /** TIMEOUT / --timeout: -test.timeout per package (moby's default 10m). */
+  timeout: string;
+  output: string | undefined;
+  bundlesDir: string | undefined;
+  help: boolean;
+}
+
+export interface UnitOptions {
+  /** TESTDIRS / --dirs (default ./...). */
+  dirs: string;
+  testFlags: string[];
+  /** TIMEOUT / --timeout (hack/test/unit's default 5m). */
+  timeout: string;
+  output: string | undefined;
+  bundlesDir: string | undefined;
+  help: boolean;
+}
+
+/** moby's shell tests a variable with `[ -n "$VAR" ]`: any non-empty value turns it on. */
+function isSet(value: string | undefined): boolean {
+  return value !== undefined && value !== '';
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return isSet(value) ? value : undefined;
+}
+
+export function splitWords(text: string | undefined): string[] {
+  return (text ?? '').split(/\s+/).filter(Boolean);
+}
+
+const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+
+function checkTimeout(timeout: string, source: string): string {
+  if (!GO_DURATION.test(timeout)) throw new UserError(`${source}=${timeout} is not a Go duration`, 'Use e.g. 10m, 90s or 1h30m.');
+  return timeout;
+}
+
+function checkDirs(dirs: string[], source: string): string[] {
+  for (const dir of dirs) {
+    if (dir.startsWith('/') || dir.split('/').includes('..')) {
+      throw new UserError(
+        `${source}: ${dir} is not a package directory inside the source tree`,
+        'Name packages relative to the moby tree, e.g. ./integration/container.',
+      );
+    }
+  }
+  return dirs.map((dir) => (dir.startsWith('./') || dir === '.' ? dir : `./${dir}`));
+}
+
+export function parseIntegrationOptions(argv: readonly string[], env: Env): IntegrationOptions {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      dirs: { type: 'string' },
+      run: { type: 'string' },
+      testflags: { type: 'string' },
+      'fail-fast': { type: 'boolean' },
+      'skip-integration': { type: 'boolean' },
+      'skip-integration-cli': { type: 'boolean' },
+      graphdriver: { type: 'string' },
+      'userland-proxy': { type: 'string' },
+      experimental: { type: 'boolean' },
+      timeout: { type: 'string' },
+      output: { type: 'string' },
+      bundles: { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  // Packages may also be named as arguments, like `go test ./integration/container`.
+  const dirsText = values.dirs ?? (positionals.length > 0 ? positionals.join(' ') : nonEmpty(env.TEST_INTEGRATION_DIR));
+  const source = values.dirs !== undefined || positionals.length > 0 ? '--dirs' : 'TEST_INTEGRATION_DIR';
+  const userlandProxy = values['userland-proxy'] ?? nonEmpty(env.DOCKER_USERLANDPROXY) ?? 'true';
+  if (userlandProxy !== 'true' && userlandProxy !== 'false') {
+    throw new UserError(`DOCKER_USERLANDPROXY=${userlandProxy} must be true or false`, 'It becomes dockerd --userland-proxy.');
+  }
+  return {
+    dirs: dirsText === undefined ? undefined : checkDirs(splitWords(dirsText), source),
+    filter: values.run ?? nonEmpty(env.TEST_FILTER),
+    testFlags: splitWords(values.testflags ?? env.TESTFLAGS),
+    failFast: values['fail-fast'] ?? isSet(env.TEST_INTEGRATION_FAIL_FAST),
+    skipIntegration: values['skip-integration'] ?? isSet(env.TEST_SKIP_INTEGRATION),
+    skipIntegrationCli: values['skip-integration-cli'] ?? isSet(env.TEST_SKIP_INTEGRATION_CLI),
+    graphDriver: values.graphdriver ?? nonEmpty(env.DOCKER_GRAPHDRIVER) ?? 'native',
+    userlandProxy,
+    experimental: values.experimental ?? isSet(env.DOCKER_EXPERIMENTAL),
+    timeout: checkTimeout(values.timeout ?? nonEmpty(env.TIMEOUT) ?? '10m', values.timeout ? '--timeout' : 'TIMEOUT'),
+    output: values.output,
+    bundlesDir: values.bundles,
+    help: values.help ?? false,
+  };
+}
+
+export function parseUnitOptions(argv: readonly string[], env: Env): UnitOptions {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      dirs: { type: 'string' },
+      testflags: { type: 'string' },
+      timeout: { type: 'string' },
+      output: { type: 'string' },
+      bundles: { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const dirsText = values.dirs ?? (positionals.length > 0 ? positionals.join(' ') : nonEmpty(env.TESTDIRS)) ?? './...';
+  const dirs = checkDirs(splitWords(dirsText), values.dirs !== undefined || positionals.length > 0 ? '--dirs' : 'TESTDIRS');
+  return {
+    dirs: dirs.join(' '),
+    testFlags: splitWords(values.testflags ?? env.TESTFLAGS),
+    timeout: checkTimeout(values.timeout ?? nonEmpty(env.TIMEOUT) ?? '5m', values.timeout ? '--timeout' : 'TIMEOUT'),
+    output: values.output,
+    bundlesDir: values.bundles,
+    help: values.help ?? false,
+  };
+}

@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Listener } from '../core/events.js';
+import type { PackageResult, TestRunEvent } from './events.js';
+import { parseGoTestLine, PackageTally } from './results.js';
+
+/** What one gotestsum invocation runs: test2json over a compiled test binary, or `go test` itself. */
+export interface PackageRun {
+  /** The package as moby names it (./integration/container), or a label for a whole unit-test batch. */
+  dir: string;
+  /** The working directory: the package's own folder for a test binary. */
+  cwd: string;
+  /** gotestsum's arguments after its report options (e.g. --raw-command -- go tool test2json ...). */
+  command: readonly string[];
+  jsonFile: string;
+  junitFile: string;
+  index: number;
+  total: number;
+}
+
+/**
+ * Runs gotestsum as moby does (--jsonfile, --junitfile) but with the
+ * standard-json format on stdout, which is tallied as it arrives for live
+ * progress and the summary. It runs in its own process group so an interrupt
+ * ends the test binary with it.
+ */
+export async function runPackage(
+  gotestsum: string,
+  pkg: PackageRun,
+  env: Record<string, string>,
+  onEvent: Listener<TestRunEvent>,
+  signal?: AbortSignal,
+): Promise<PackageResult> {
+  const started = performance.now();
+  onEvent({ type: 'package-started', dir: pkg.dir, index: pkg.index, total: pkg.total });
+  const tally = new PackageTally(pkg.dir);
+  const child = spawn(gotestsum, ['--format=standard-json', `--jsonfile=${pkg.jsonFile}`, `--junitfile=${pkg.junitFile}`, ...pkg.command], {
+    cwd: pkg.cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const stop = () => {
+    if (child.pid !== undefined) killGroup(child.pid);
+  };
+  signal?.addEventListener('abort', stop, { once: true });
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    if (stderr.length > 50) stderr.shift();
+  });
+  const lines = createInterface({ input: child.stdout });
+  lines.on('line', (line) => {
+    const event = parseGoTestLine(line);
+    if (!event) return;
+    const finished = tally.add(event);
+    if (finished) {
+      onEvent({ type: 'test-finished', dir: pkg.dir, ...finished, counts: { ...tally.counts }, elapsed: (performance.now() - started) / 1000 });
+    }
+  });
+  const exitCode = await new Promise<number>((resolve) => {
+    child.once('error', () => resolve(127));
+    child.once('close', (code, sig) => resolve(code ?? (sig ? 130 : 1)));
+  });
+  signal?.removeEventListener('abort', stop);
+  const failures = tally.finish(exitCode);
+  // gotestsum's own complaints (a binary that would not start) belong with the package failure.
+  const packageFailure = failures.find((failure) => failure.test === '(package)');
+  if (packageFailure && packageFailure.lines.length === 0) packageFailure.lines = stderr.slice(-15);
+  const result: PackageResult = {
+    dir: pkg.dir,
+    counts: { ...tally.counts },
+    seconds: (performance.now() - started) / 1000,
+    exitCode,
+    failures,
+    jsonFile: pkg.jsonFile,
+    junitFile: pkg.junitFile,
+  };
+  onEvent({ type: 'package-finished', result });
+  return result;
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
