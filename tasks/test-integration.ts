@@ -92,7 +92,12 @@ async function main(): Promise<number> {
     const { results, exitCode } = await runPreparedInside(
       config,
       resultsDir,
-      { execRoot: daemonLayout.execRoot, readOnly: source.readOnly ? [source.dir] : [], init: join(bundleDir, 'docker-init') },
+      {
+        execRoot: daemonLayout.execRoot,
+        readOnly: source.readOnly ? [source.dir] : [],
+        init: join(bundleDir, 'docker-init'),
+        keep: [bundlesDir, source.dir, cacheDir, go.goBinary, go.gocache, go.gopath],
+      },
       env,
       renderer,
       signal,

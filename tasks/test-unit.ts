@@ -57,7 +57,11 @@ async function main(): Promise<number> {
     const { results, exitCode } = await runPreparedInside(
       config,
       resultsDir,
-      { readOnly: source.readOnly ? [source.dir] : [], init: join(bundleDir, 'docker-init') },
+      {
+        readOnly: source.readOnly ? [source.dir] : [],
+        init: join(bundleDir, 'docker-init'),
+        keep: [bundlesDir, source.dir, cacheDir, go.goBinary, go.gocache, go.gopath],
+      },
       env,
       renderer,
       signal,

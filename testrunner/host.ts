@@ -28,7 +28,7 @@ export async function runInside(
 ): Promise<InsideOutcome> {
   const results: PackageResult[] = [];
   const errors: string[] = [];
-  const inside = await runInNamespace(
+  const inside = runInNamespace(
     plan,
     command,
     env,

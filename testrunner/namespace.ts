@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Env } from '../core/env.js';
@@ -21,14 +20,13 @@ import type { Env } from '../core/env.js';
  *   --kill-child takes the namespace with it.
  * - inside: loopback up; a sysfs of the new network namespace (the cgroup
  *   mounts kept); a fresh tmpfs on /run, with the test daemon's exec-root
- *   bound at /run/docker; a folder of ours bound on /tmp; the source tree
- *   bound read-only when it is the module cache or a cached checkout.
+ *   bound at /run/docker; a fresh tmpfs on /tmp, where only the folders the
+ *   run needs stay visible; the source tree bound read-only when it is the
+ *   module cache or a cached checkout.
  */
 export interface NamespacePlan {
-  /** An empty folder of ours, where the setup mounts a private tmpfs. */
-  privateDir: string;
-  /** Bound onto /tmp. */
-  tmpDir: string;
+  /** Folders the inside needs (bundles, sources, caches, this project); those under /tmp stay visible in its private /tmp. */
+  keep: readonly string[];
   /** Bound onto /run/docker (the test daemon's exec-root), when a daemon runs. */
   execRoot?: string;
   readOnly: readonly string[];
@@ -37,32 +35,42 @@ export interface NamespacePlan {
 }
 
 const SETUP = `set -eu
-private=$1 tmp=$2 exec_root=$3 ro_count=$4
-shift 4
+exec_root=$1 ro_count=$2
+shift 2
 while [ "$ro_count" -gt 0 ]; do
   mount --bind "$1" "$1"
   mount -o remount,bind,ro "$1"
   shift
   ro_count=$((ro_count - 1))
 done
+keep_count=$1
+shift
 ip link set lo up
-mount -t tmpfs -o mode=0700 mmk-ns "$private"
-mkdir "$private/cgroup"
-mount --rbind /sys/fs/cgroup "$private/cgroup"
-mount -t sysfs sysfs /sys
-mount --rbind "$private/cgroup" /sys/fs/cgroup
-umount -l "$private/cgroup"
 mount -t tmpfs -o mode=0755 mmk-run /run
-mkdir -p /run/lock
+mkdir -p /run/lock /run/mmk-cgroup /run/mmk-tmp
+mount --rbind /sys/fs/cgroup /run/mmk-cgroup
+mount -t sysfs sysfs /sys
+mount --rbind /run/mmk-cgroup /sys/fs/cgroup
+umount -l /run/mmk-cgroup
 if [ -n "$exec_root" ]; then
   mkdir -p "$exec_root" /run/docker
   mount --bind "$exec_root" /run/docker
 fi
-mount --bind "$tmp" /tmp
+mount --rbind /tmp /run/mmk-tmp
+mount -t tmpfs -o mode=1777 mmk-tmp /tmp
+while [ "$keep_count" -gt 0 ]; do
+  mkdir -p "$1"
+  mount --rbind "/run/mmk-tmp/\${1#/tmp/}" "$1"
+  shift
+  keep_count=$((keep_count - 1))
+done
+umount -l /run/mmk-tmp
+rmdir /run/mmk-cgroup /run/mmk-tmp
 exec "$@"
 `;
 
 export function namespaceArgv(plan: NamespacePlan, command: readonly string[]): string[] {
+  const underTmp = [...new Set(plan.keep.filter((dir) => dir.startsWith('/tmp/')).map((dir) => `/tmp/${dir.split('/')[2] ?? ''}`))];
   return [
     'setpriv',
     '--pdeathsig',
@@ -85,11 +93,11 @@ export function namespaceArgv(plan: NamespacePlan, command: readonly string[]): 
     '-c',
     SETUP,
     'mmk-namespace',
-    plan.privateDir,
-    plan.tmpDir,
     plan.execRoot ?? '',
     String(plan.readOnly.length),
     ...plan.readOnly,
+    String(underTmp.length),
+    ...underTmp,
     ...command,
   ];
 }
@@ -106,15 +114,13 @@ export interface InNamespace {
  * Runs `command` inside fresh namespaces; each line it prints on stdout goes
  * to `onLine`, its stderr to `onError`.
  */
-export async function runInNamespace(
+export function runInNamespace(
   plan: NamespacePlan,
   command: readonly string[],
   env: Env,
   onLine: (line: string) => void,
   onError: (line: string) => void,
-): Promise<InNamespace> {
-  await mkdir(plan.privateDir, { recursive: true });
-  await mkdir(plan.tmpDir, { recursive: true });
+): InNamespace {
   const [program, ...args] = namespaceArgv(plan, command);
   // Its own process group: a terminal's Ctrl-C reaches only the command outside, which stops the inside in order.
   const child = spawn(program as string, args, { env: env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
@@ -102,7 +103,7 @@ async function planBatches(options: UnitOptions, sourceDir: string, env: Env): P
   const batches: UnitBatch[] = [];
   for (const module of ['api', 'client']) {
     const inModule = patterns.filter((p) => p === './...' || p === `./${module}` || p.startsWith(`./${module}/`));
-    if (inModule.length === 0) continue;
+    if (inModule.length === 0 || !existsSync(join(sourceDir, module, 'go.mod'))) continue;
     const packages = await listPackages(
       join(sourceDir, module),
       inModule.map((p) => (p === './...' ? p : `.${p.slice(module.length + 2)}`)),

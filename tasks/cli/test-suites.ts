@@ -50,7 +50,7 @@ export async function checkTestPrerequisites(env: Env, onEvent: Listener<TestRun
 export async function runPreparedInside(
   config: InsideConfig,
   resultsDir: string,
-  namespace: Omit<NamespacePlan, 'privateDir' | 'tmpDir'>,
+  namespace: NamespacePlan,
   env: Env,
   renderer: Renderer<TestRunEvent>,
   signal: AbortSignal,
@@ -58,6 +58,6 @@ export async function runPreparedInside(
   const configFile = join(resultsDir, 'inside.json');
   await writeInsideConfig(configFile, config);
   const command = [process.execPath, '--import', import.meta.resolve('tsx'), join(projectRoot, 'tasks', 'test-suites-inside.ts'), configFile];
-  const plan: NamespacePlan = { ...namespace, privateDir: join(resultsDir, 'namespace'), tmpDir: join(resultsDir, 'tmp') };
+  const plan: NamespacePlan = { ...namespace, keep: [...namespace.keep, resultsDir, projectRoot, process.execPath] };
   return runInside(plan, command, env, renderer.onEvent, signal);
 }

@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { bundlePaths } from '../../core/bundle-layout.js';
+import { readManifest, serializeManifest } from '../../core/manifest.js';
+import { allPids, exeOf } from '../../core/procfs.js';
+import type { TestRunEvent } from '../../testrunner/events.js';
+import { parseEventLine } from '../../testrunner/inside.js';
+import { projectRoot } from '../../tasks/paths.js';
+import { runTask, tempDir } from '../support/cli.js';
+import { FixtureRepo } from '../support/git-repos.js';
+
+/**
+ * The runner end to end on a fixture "moby tree" (test/fixtures/moby-tests):
+ * real go, gotestsum, namespaces and a test daemon from the bundle, whose
+ * manifest is rewritten to say it was built from that tree (DAEMON_SRC).
+ */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) if (!readFileSync('/proc/self/mounts', 'utf8').includes(dir)) rmSync(dir, { recursive: true, force: true });
+});
+
+function fixtureSource(): { dir: string; commit: string } {
+  const dir = tempDir('moby-tests');
+  made.push(dir);
+  cpSync(join(projectRoot, 'test', 'fixtures', 'moby-tests'), dir, { recursive: true });
+  const repo = new FixtureRepo(dir);
+  return { dir, commit: repo.commit({}, 'fixture') };
+}
+
+/** A bundles root whose binary-daemon is the real bundle (hard links) with a manifest that names the fixture as dockerd's source. */
+function fixtureBundles(commit: string): string {
+  const root = tempDir('runner-bundles');
+  made.push(root);
+  const real = bundlePaths(inject('bundlesDir')).current;
+  const copy = bundlePaths(root).current;
+  mkdirSync(copy);
+  for (const name of readdirSync(real)) if (!name.startsWith('manifest.json')) linkSync(join(real, name), join(copy, name));
+  const manifest = readManifest(real);
+  const daemon = manifest.components.daemon;
+  if (!daemon) throw new Error('the bundle has no daemon component');
+  daemon.source = { kind: 'path', identity: `git ${commit}`, version: 'fixture', commit };
+  const text = serializeManifest(manifest);
+  writeFileSync(join(copy, 'manifest.json'), text);
+  writeFileSync(join(copy, 'manifest.json.sha256'), `${createHash('sha256').update(text).digest('hex')}  manifest.json\n`);
+  writeFileSync(join(copy, 'manifest.json.md5'), `${createHash('md5').update(text).digest('hex')}  manifest.json\n`);
+  return root;
+}
+
+function events(stdout: string): TestRunEvent[] {
+  return stdout
+    .split('\n')
+    .map((line) => parseEventLine(line))
+    .filter((event): event is TestRunEvent => event !== undefined);
+}
+
+function summaryOf(stdout: string): Extract<TestRunEvent, { type: 'summary' }> {
+  const summary = events(stdout).find((event) => event.type === 'summary');
+  if (summary?.type !== 'summary') throw new Error(`no summary in:\n${stdout}`);
+  return summary;
+}
+
+/** Nothing of a run may remain: no mount under its folders, no process running a binary from its bundle or results. */
+function leftovers(root: string): string[] {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(root) || line.includes(source.dir) || /^mmk-(run|tmp) /.test(line));
+  const processes = allPids()
+    .map((pid) => exeOf(pid) ?? '')
+    .filter((exe) => exe.startsWith(root));
+  return [...mounts, ...processes];
+}
+
+const source = fixtureSource();
+const bundles = fixtureBundles(source.commit);
+const env = { DAEMON_SRC: source.dir, MMK_FIXTURE_LEAK: 'the caller environment' };
+const docker0Before = existsSync('/sys/class/net/docker0');
+
+describe('npm run test-integration on a fixture package', () => {
+  it('runs the package against a test daemon in namespaces where moby harness assumptions hold, and leaves nothing behind', async () => {
+    const result = await runTask(
+      'test-integration',
+      ['--bundles', bundles, '--run', 'TestHarnessEnvironment|TestSubtests|TestSkipped', '--output', 'json'],
+      env,
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const summary = summaryOf(result.stdout);
+    expect(summary.packages.map((p) => [p.dir, p.counts, p.failures])).toEqual([['./integration/fixture', { passed: 4, failed: 0, skipped: 1 }, []]]);
+    const finished = events(result.stdout).filter((event) => event.type === 'test-finished');
+    expect(finished.map((event) => event.type === 'test-finished' && event.test)).toContain('TestSubtests/second');
+    const results = join(bundles, 'test-integration');
+    const report = readFileSync(join(results, 'amd64-integration-fixture-go-test-report.json'), 'utf8');
+    expect(report).toContain('"Test":"TestHarnessEnvironment"');
+    expect(readFileSync(join(results, 'amd64-integration-fixture-junit-report.xml'), 'utf8')).toContain('TestHarnessEnvironment');
+    expect(summary.notes).toContain('integration-cli: skipped, the filter "TestHarnessEnvironment|TestSubtests|TestSkipped" omits all integration-cli tests');
+    expect(leftovers(bundles)).toEqual([]);
+    expect(existsSync('/sys/class/net/docker0')).toBe(docker0Before);
+  });
+
+  it('exits 1 on a failing test and names its recognised cause with its last lines', async () => {
+    const result = await runTask('test-integration', ['--bundles', bundles, '--run', 'TestNeedsRegistry|TestSkipped'], env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/FAIL \.\/integration\/fixture TestNeedsRegistry — needs a registry: Docker Hub unreachable/);
+    expect(result.stdout).toContain('pulling busybox:1.36');
+    expect(result.stdout).toMatch(/\.\/integration\/fixture\s+0\s+1\s+1\s/);
+    expect(leftovers(bundles)).toEqual([]);
+  });
+
+  it('stops the test binary, the daemon and its namespaces on Ctrl-C and exits 130', async () => {
+    const child = spawn(
+      join(projectRoot, 'node_modules', '.bin', 'tsx'),
+      [join(projectRoot, 'tasks', 'test-integration.ts'), '--bundles', bundles, '--run', 'TestSlow', '--output', 'json'],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, ...env, CI: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    const started = new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('"type":"package-started"')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await started;
+    await new Promise((resolve) => setTimeout(resolve, 2000)); // TestSlow is running
+    const before = Date.now();
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(Date.now() - before).toBeLessThan(60_000);
+    expect(leftovers(bundles)).toEqual([]);
+  });
+});
+
+describe('the source the tests come from', () => {
+  it('refuses a bundle built from another source than the one asked for, naming both', async () => {
+    const result = await runTask('test-integration', ['--bundles', bundles], { DAEMON_SRC: '' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /error: the bundle's dockerd was built from a local checkout \(path fixture \(commit [0-9a-f]{12}\)\) and DAEMON_SRC is not set/,
+    );
+    const other = await runTask('test-integration', [], { DAEMON_VERSION: 'v1.0.0' });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/error: DAEMON_VERSION=v1\.0\.0, but the bundle's dockerd was built from module v2\.0\.0-beta\.21/);
+  });
+});
+
+describe('npm run test-unit on a fixture package', () => {
+  it('runs go test through gotestsum in the namespaces, with hack/test/unit report names', async () => {
+    const result = await runTask('test-unit', ['--bundles', bundles, '--dirs', './...', '--output', 'json'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const summary = summaryOf(result.stdout);
+    // integration packages are left out as hack/test/unit does.
+    expect(summary.packages.map((p) => [p.dir, p.counts])).toEqual([['./...', { passed: 1, failed: 0, skipped: 0 }]]);
+    expect(readFileSync(join(bundles, 'test-unit', 'go-test-report.json'), 'utf8')).toContain('TestRunsInThePackageDirectory');
+    expect(existsSync(join(bundles, 'test-unit', 'coverage.out'))).toBe(true);
+    expect(leftovers(bundles)).toEqual([]);
+  });
+});
