@@ -10,7 +10,7 @@ import { parseIntegrationOptions } from '../testrunner/options.js';
 import { resolveTestSource } from '../testrunner/source.js';
 import { prepareGo } from '../testrunner/toolchain.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
-import { checkTestPrerequisites, runPreparedInside, testRenderer } from './cli/test-suites.js';
+import { checkTestPrerequisites, loadFrozenImages, runPreparedInside, testRenderer } from './cli/test-suites.js';
 import { defaultBundlesDir, defaultCacheDir } from './paths.js';
 
 const HELP = `Usage: npm run test-integration -- [options] [packages…]
@@ -101,6 +101,7 @@ async function main(): Promise<number> {
       env,
       renderer,
       signal,
+      loadFrozenImages(cacheDir, env, signal, onEvent),
     );
     onEvent({ type: 'summary', packages: results, notes, seconds: (performance.now() - began) / 1000, resultsDir });
     return exitCode === 0 && results.every((result) => result.exitCode === 0) ? 0 : 1;

@@ -9,7 +9,9 @@ import { formatLines } from '../core/events.js';
 import { startDaemon } from '../devdaemon/start.js';
 import { stopDaemon } from '../devdaemon/stop.js';
 import type { TestRunEvent } from '../testrunner/events.js';
+import { GO } from '../testrunner/host.js';
 import { eventLine, readInsideConfig, runPackages } from '../testrunner/inside.js';
+import { createInterface } from 'node:readline';
 import { interruptSignal, runMain } from './cli/run-main.js';
 import { devDaemonLines } from './render/dev-daemon-lines.js';
 
@@ -36,11 +38,10 @@ async function main(): Promise<number> {
       })
     : undefined;
   try {
-    if (daemon)
-      emit({
-        type: 'step',
-        text: `test daemon ready in ${daemon.record.readySeconds.toFixed(1)}s: ${daemon.record.dockerHost} (log ${daemon.record.logFile})`,
-      });
+    if (daemon) {
+      emit({ type: 'daemon-ready', socket: daemon.layout.socket, seconds: daemon.record.readySeconds, logFile: daemon.record.logFile });
+      if ((await firstLine(process.stdin)) !== GO) return 1; // the outside could not prepare it and says why
+    }
     const results = await runPackages(config, emit, signal);
     return results.every((result) => result.exitCode === 0) && !signal.aborted ? 0 : 1;
   } finally {
@@ -49,6 +50,17 @@ async function main(): Promise<number> {
       await stopDaemon(daemon.layout, env);
     }
   }
+}
+
+function firstLine(input: NodeJS.ReadableStream): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const lines = createInterface({ input });
+    lines.once('line', (line) => {
+      lines.close();
+      resolve(line.trim());
+    });
+    lines.once('close', () => resolve(undefined));
+  });
 }
 
 await runMain(main);

@@ -35,6 +35,8 @@ export type TestRunEvent =
   | { type: 'source'; kind: string; version: string; dir: string }
   | { type: 'step'; text: string }
   | { type: 'installing'; packages: readonly string[] }
+  /** The test daemon answers; the inside waits for the outside to prepare it (frozen images) before running tests. */
+  | { type: 'daemon-ready'; socket: string; seconds: number; logFile: string }
   | { type: 'compiled'; dir: string; seconds: number; index: number; total: number }
   | { type: 'package-started'; dir: string; index: number; total: number }
   | { type: 'test-finished'; dir: string; test: string; outcome: Outcome; seconds: number; counts: Counts; elapsed: number }

@@ -8,6 +8,10 @@ import { runInNamespace, type NamespacePlan } from './namespace.js';
 /** How long the inside gets after SIGTERM to stop its daemon before the namespace is killed outright. */
 const STOP_GRACE_MS = 60_000;
 
+/** What the outside answers on the inside's standard input after daemon-ready. */
+export const GO = 'go';
+export const STOP = 'stop';
+
 export interface InsideOutcome {
   results: PackageResult[];
   exitCode: number;
@@ -25,9 +29,12 @@ export async function runInside(
   env: Env,
   onEvent: Listener<TestRunEvent>,
   signal: AbortSignal,
+  prepareDaemon: (socket: string) => Promise<void> = () => Promise.resolve(),
 ): Promise<InsideOutcome> {
   const results: PackageResult[] = [];
   const errors: string[] = [];
+  let preparing: Promise<void> | undefined;
+  let prepareError: Error | undefined;
   const inside = runInNamespace(
     plan,
     command,
@@ -37,6 +44,16 @@ export async function runInside(
       if (!event) return onEvent({ type: 'step', text: line });
       if (event.type === 'package-finished') results.push(event.result);
       onEvent(event);
+      // The daemon's socket is a file under the bundles folder: reachable from out here, where the network is.
+      if (event.type === 'daemon-ready') {
+        preparing = prepareDaemon(event.socket).then(
+          () => inside.tell(GO),
+          (error: unknown) => {
+            prepareError = error instanceof Error ? error : new Error(String(error));
+            inside.tell(STOP);
+          },
+        );
+      }
     },
     (line) => {
       errors.push(line);
@@ -46,7 +63,9 @@ export async function runInside(
   const stop = () => void inside.stop(STOP_GRACE_MS);
   signal.addEventListener('abort', stop, { once: true });
   const exitCode = await inside.exited;
+  await preparing;
   signal.removeEventListener('abort', stop);
+  if (prepareError !== undefined) throw prepareError;
   if (signal.aborted)
     throw new InterruptedError('The test daemon, its namespaces and every process in them are gone; results so far are in the results folder.');
   // The inside reports its own errors on stderr as `error: ...` (runMain); a non-test failure there ends the run.

@@ -106,6 +106,8 @@ export interface InNamespace {
   child: ChildProcess;
   /** Resolves with the exit code (128 + n for a signal). */
   exited: Promise<number>;
+  /** A line to the inside's standard input. */
+  tell: (line: string) => void;
   /** SIGTERM to the runner inside (through init), then after `graceMs` SIGKILL to the whole namespace. */
   stop: (graceMs: number) => Promise<void>;
 }
@@ -123,7 +125,7 @@ export function runInNamespace(
 ): InNamespace {
   const [program, ...args] = namespaceArgv(plan, command);
   // Its own process group: a terminal's Ctrl-C reaches only the command outside, which stops the inside in order.
-  const child = spawn(program as string, args, { env: env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(program as string, args, { env: env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   createInterface({ input: child.stdout }).on('line', onLine);
   createInterface({ input: child.stderr }).on('line', onError);
   let done = false;
@@ -145,7 +147,9 @@ export function runInNamespace(
     if (!done) signal(child.pid, 'SIGKILL'); // unshare --kill-child then kills init, and the kernel the rest
     await exited;
   };
-  return { child, exited, stop };
+  const tell = (line: string) => void child.stdin.write(`${line}\n`);
+  child.stdin.on('error', () => undefined); // the inside may be gone already
+  return { child, exited, stop, tell };
 }
 
 /** setpriv execs unshare in place; unshare's child is init, whose child is the runner. */

@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import type { Env } from '../../core/env.js';
-import type { Listener, Renderer } from '../../core/events.js';
+import Docker from 'dockerode';
+import { formatLines, type Listener, type Renderer } from '../../core/events.js';
+import { ensureFrozenImages } from '../../testrunner/frozen-images/index.js';
+import { frozenImageLines } from '../render/frozen-image-lines.js';
 import { ensureRequirements, installPolicy, type Requirement } from '../../core/requirements.js';
 import type { PackageResult, TestRunEvent } from '../../testrunner/events.js';
 import { runInside } from '../../testrunner/host.js';
@@ -32,6 +35,20 @@ export function testRenderer(requested: string | undefined, env: Env): Renderer<
   }
 }
 
+/** moby's TestMain needs the frozen images in the daemon: made here (no registry), loaded through its socket. */
+export function loadFrozenImages(cacheDir: string, env: Env, signal: AbortSignal, onEvent: Listener<TestRunEvent>): (socket: string) => Promise<void> {
+  return (socket) =>
+    ensureFrozenImages({
+      docker: new Docker({ socketPath: socket }),
+      cacheDir,
+      env,
+      signal,
+      onEvent: (event) => {
+        for (const line of formatLines(frozenImageLines, event)) onEvent({ type: 'step', text: typeof line === 'string' ? line : line.stderr });
+      },
+    });
+}
+
 /** Namespaces, mounts and moby's tests need root, as in moby's dev container. */
 export async function checkTestPrerequisites(env: Env, onEvent: Listener<TestRunEvent>): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -54,10 +71,11 @@ export async function runPreparedInside(
   env: Env,
   renderer: Renderer<TestRunEvent>,
   signal: AbortSignal,
+  prepareDaemon?: (socket: string) => Promise<void>,
 ): Promise<{ results: PackageResult[]; exitCode: number }> {
   const configFile = join(resultsDir, 'inside.json');
   await writeInsideConfig(configFile, config);
   const command = [process.execPath, '--import', import.meta.resolve('tsx'), join(projectRoot, 'tasks', 'test-suites-inside.ts'), configFile];
   const plan: NamespacePlan = { ...namespace, keep: [...namespace.keep, resultsDir, projectRoot, process.execPath] };
-  return runInside(plan, command, env, renderer.onEvent, signal);
+  return runInside(plan, command, env, renderer.onEvent, signal, prepareDaemon);
 }

@@ -12,6 +12,7 @@ export function countsText(counts: Counts): string {
 export const testLines: LineFormats<TestRunEvent> = {
   source: (event) => `source: ${event.kind} ${event.version} (${event.dir})`,
   step: (event) => event.text,
+  'daemon-ready': (event) => `test daemon ready in ${event.seconds.toFixed(1)}s: unix://${event.socket} (log ${event.logFile})`,
   installing: (event) => `installing missing prerequisites with apt-get: ${event.packages.join(' ')} (set MOBY_MAKE_NO_INSTALL=1 to turn this off)`,
   compiled: (event) => `compiled ${event.dir} (${event.index}/${event.total}) in ${event.seconds.toFixed(1)}s`,
   'package-started': (event) => `=== ${event.dir} (${event.index}/${event.total})`,

@@ -70,6 +70,7 @@ export function testListrRenderer(): Renderer<TestRunEvent> {
       case 'source':
       case 'step':
       case 'installing':
+      case 'daemon-ready':
       case 'compiled':
       case 'suite-skipped':
         // Only between packages (before the first, after the last): no row is live then.

@@ -1,15 +1,16 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { readManifest, serializeManifest } from '../../core/manifest.js';
 import { allPids, exeOf } from '../../core/procfs.js';
 import type { TestRunEvent } from '../../testrunner/events.js';
 import { parseEventLine } from '../../testrunner/inside.js';
 import { projectRoot } from '../../tasks/paths.js';
-import { runTask, tempDir } from '../support/cli.js';
+import { runTask } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 import { FixtureRepo } from '../support/git-repos.js';
 
 /**
@@ -17,14 +18,8 @@ import { FixtureRepo } from '../support/git-repos.js';
  * real go, gotestsum, namespaces and a test daemon from the bundle, whose
  * manifest is rewritten to say it was built from that tree (DAEMON_SRC).
  */
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) if (!readFileSync('/proc/self/mounts', 'utf8').includes(dir)) rmSync(dir, { recursive: true, force: true });
-});
-
 function fixtureSource(): { dir: string; commit: string } {
   const dir = tempDir('moby-tests');
-  made.push(dir);
   cpSync(join(projectRoot, 'test', 'fixtures', 'moby-tests'), dir, { recursive: true });
   const repo = new FixtureRepo(dir);
   return { dir, commit: repo.commit({}, 'fixture') };
@@ -33,7 +28,6 @@ function fixtureSource(): { dir: string; commit: string } {
 /** A bundles root whose binary-daemon is the real bundle (hard links) with a manifest that names the fixture as dockerd's source. */
 function fixtureBundles(commit: string): string {
   const root = tempDir('runner-bundles');
-  made.push(root);
   const real = bundlePaths(inject('bundlesDir')).current;
   const copy = bundlePaths(root).current;
   mkdirSync(copy);
