@@ -56,8 +56,8 @@ function firstLine(input: NodeJS.ReadableStream): Promise<string | undefined> {
   return new Promise((resolve) => {
     const lines = createInterface({ input });
     lines.once('line', (line) => {
+      resolve(line.trim()); // before close(), which emits 'close' at once
       lines.close();
-      resolve(line.trim());
     });
     lines.once('close', () => resolve(undefined));
   });
