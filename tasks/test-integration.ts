@@ -94,7 +94,7 @@ async function main(): Promise<number> {
       resultsDir,
       {
         execRoot: daemonLayout.execRoot,
-        readOnly: source.readOnly ? [source.dir] : [],
+        overlaid: source.keepPristine ? [source.dir] : [],
         init: join(bundleDir, 'docker-init'),
         keep: [bundlesDir, source.dir, cacheDir, go.goBinary, go.gocache, go.gopath],
       },

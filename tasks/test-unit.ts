@@ -58,7 +58,7 @@ async function main(): Promise<number> {
       config,
       resultsDir,
       {
-        readOnly: source.readOnly ? [source.dir] : [],
+        overlaid: source.keepPristine ? [source.dir] : [],
         init: join(bundleDir, 'docker-init'),
         keep: [bundlesDir, source.dir, cacheDir, go.goBinary, go.gocache, go.gopath],
       },

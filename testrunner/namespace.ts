@@ -21,33 +21,40 @@ import type { Env } from '../core/env.js';
  * - inside: loopback up; a sysfs of the new network namespace (the cgroup
  *   mounts kept); a fresh tmpfs on /run, with the test daemon's exec-root
  *   bound at /run/docker; a fresh tmpfs on /tmp, where only the folders the
- *   run needs stay visible; the source tree bound read-only when it is the
- *   module cache or a cached checkout.
+ *   run needs stay visible; over the source tree, when it is the module
+ *   cache or a cached checkout, an overlay that throws the tests' writes away.
  */
 export interface NamespacePlan {
   /** Folders the inside needs (bundles, sources, caches, this project); those under /tmp stay visible in its private /tmp. */
   keep: readonly string[];
   /** Bound onto /run/docker (the test daemon's exec-root), when a daemon runs. */
   execRoot?: string;
-  readOnly: readonly string[];
+  /**
+   * Trees that must not change (the module cache, a cached checkout) but
+   * that moby's tests write into as they do in a checkout: an overlay whose
+   * writable layer is a tmpfs that goes with the namespace.
+   */
+  overlaid: readonly string[];
   /** The bundle's docker-init. */
   init: string;
 }
 
 const SETUP = `set -eu
-exec_root=$1 ro_count=$2
+exec_root=$1 overlay_count=$2
 shift 2
-while [ "$ro_count" -gt 0 ]; do
-  mount --bind "$1" "$1"
-  mount -o remount,bind,ro "$1"
-  shift
-  ro_count=$((ro_count - 1))
-done
-keep_count=$1
-shift
 ip link set lo up
 mount -t tmpfs -o mode=0755 mmk-run /run
 mkdir -p /run/lock /run/mmk-cgroup /run/mmk-tmp
+layer=0
+while [ "$overlay_count" -gt 0 ]; do
+  layer=$((layer + 1))
+  mkdir -p "/run/mmk-overlay/$layer/upper" "/run/mmk-overlay/$layer/work"
+  mount -t overlay mmk-src -o "lowerdir=$1,upperdir=/run/mmk-overlay/$layer/upper,workdir=/run/mmk-overlay/$layer/work" "$1"
+  shift
+  overlay_count=$((overlay_count - 1))
+done
+keep_count=$1
+shift
 mount --rbind /sys/fs/cgroup /run/mmk-cgroup
 mount -t sysfs sysfs /sys
 mount --rbind /run/mmk-cgroup /sys/fs/cgroup
@@ -94,8 +101,8 @@ export function namespaceArgv(plan: NamespacePlan, command: readonly string[]): 
     SETUP,
     'mmk-namespace',
     plan.execRoot ?? '',
-    String(plan.readOnly.length),
-    ...plan.readOnly,
+    String(plan.overlaid.length),
+    ...plan.overlaid,
     String(underTmp.length),
     ...underTmp,
     ...command,

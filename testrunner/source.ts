@@ -12,7 +12,7 @@ export interface TestSource {
   /** e.g. v2.0.0-beta.21, or a commit for a checkout. */
   version: string;
   /** False for a contributor's checkout: moby's own tests may write into it as they do there. */
-  readOnly: boolean;
+  keepPristine: boolean;
 }
 
 const DAEMON_COMPONENT = 'daemon';
@@ -50,12 +50,12 @@ export async function resolveTestSource(manifest: Manifest, env: Env, cacheDir: 
           rebuild,
         );
       }
-      return { dir: askedPath, kind: 'path', version: built.version, readOnly: false };
+      return { dir: askedPath, kind: 'path', version: built.version, keepPristine: false };
     }
     case 'module': {
       if (askedPath) throw new UserError(`DAEMON_SRC=${askedPath} is set, but the bundle's dockerd was built from ${describe(built)}`, rebuild);
       const moduleAtVersion = built.identity.split(' ')[0] ?? '';
-      return { dir: await moduleDir(moduleAtVersion, env), kind: 'module', version: built.version, readOnly: true };
+      return { dir: await moduleDir(moduleAtVersion, env), kind: 'module', version: built.version, keepPristine: true };
     }
     case 'git': {
       if (askedPath) throw new UserError(`DAEMON_SRC=${askedPath} is set, but the bundle's dockerd was built from ${describe(built)}`, rebuild);
@@ -66,7 +66,7 @@ export async function resolveTestSource(manifest: Manifest, env: Env, cacheDir: 
           'Run npm run make to fetch it again.',
         );
       }
-      return { dir, kind: 'git', version: built.version, readOnly: true };
+      return { dir, kind: 'git', version: built.version, keepPristine: true };
     }
     case 'debian-source':
       throw new UserError(`the bundle's dockerd comes from a Debian source package (${describe(built)}), which has no Go test tree here`);

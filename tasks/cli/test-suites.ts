@@ -21,6 +21,8 @@ const NAMESPACE_NEEDS: Requirement[] = [
   { kind: 'command', command: 'unshare', aptPackage: 'util-linux', why: 'private mount, network and PID namespaces for the tests' },
   { kind: 'command', command: 'setpriv', aptPackage: 'util-linux', why: 'ending the namespaces with the runner' },
   { kind: 'command', command: 'ip', aptPackage: 'iproute2', why: 'loopback in the private network namespace' },
+  // moby's dev container has it: the nftables firewall backend and its tests run nft.
+  { kind: 'command', command: 'nft', aptPackage: 'nftables', why: "dockerd's nftables firewall backend, which moby's tests exercise" },
 ];
 
 export function testRenderer(requested: string | undefined, env: Env): Renderer<TestRunEvent> {
