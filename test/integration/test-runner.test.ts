@@ -157,3 +157,18 @@ describe('npm run test-unit on a fixture package', () => {
     expect(leftovers(bundles)).toEqual([]);
   });
 });
+
+describe('npm run test-integration on a real moby package', () => {
+  it('passes ./integration/system from the bundle source with 0 failures', { timeout: 1_800_000 }, async () => {
+    const result = await runTask('test-integration', ['--output', 'json'], { TEST_INTEGRATION_DIR: './integration/system' });
+    const summary = summaryOf(result.stdout);
+    expect(summary.packages.flatMap((p) => p.failures)).toEqual([]);
+    expect(result.code).toBe(0);
+    const [system] = summary.packages;
+    expect(system?.dir).toBe('./integration/system');
+    expect(system?.counts.failed).toBe(0);
+    expect(system?.counts.passed).toBeGreaterThan(50);
+    expect(leftovers(join(inject('bundlesDir'), 'test-integration-daemon'))).toEqual([]);
+    expect(leftovers(join(inject('bundlesDir'), 'test-integration'))).toEqual([]);
+  });
+});

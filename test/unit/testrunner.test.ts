@@ -1,0 +1,275 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../core/errors.js';
+import { classifyFailure } from '../../testrunner/classify.js';
+import { integrationDaemonArgs, integrationTestFlags } from '../../testrunner/integration.js';
+import { namespaceArgv } from '../../testrunner/namespace.js';
+import { parseIntegrationOptions, parseUnitOptions } from '../../testrunner/options.js';
+import { dirsDeclaring, junitPackageName, planSuites, reportStem } from '../../testrunner/packages.js';
+import { PackageTally, parseGoTestLine } from '../../testrunner/results.js';
+import { passRate, summaryTable } from '../../testrunner/summary.js';
+import { mobyTestEnv } from '../../testrunner/test-env.js';
+import { projectRoot } from '../../tasks/paths.js';
+
+const fixtures = join(projectRoot, 'test', 'fixtures');
+
+describe('moby variables and flags', () => {
+  it('reads moby names with moby defaults', () => {
+    const options = parseIntegrationOptions([], {});
+    expect(options).toMatchObject({
+      dirs: undefined,
+      filter: undefined,
+      testFlags: [],
+      failFast: false,
+      skipIntegration: false,
+      skipIntegrationCli: false,
+      graphDriver: 'native',
+      userlandProxy: 'true',
+      experimental: false,
+      timeout: '10m',
+    });
+    expect(parseUnitOptions([], {})).toMatchObject({ dirs: './...', timeout: '5m', testFlags: [] });
+  });
+
+  it('treats any non-empty value as set, as `[ -n "$VAR" ]` does, and splits lists on white space', () => {
+    const options = parseIntegrationOptions([], {
+      TEST_INTEGRATION_DIR: './integration/system  integration/container',
+      TEST_FILTER: 'TestInfo',
+      TESTFLAGS: '-test.count=1  -test.failfast',
+      TEST_INTEGRATION_FAIL_FAST: '0',
+      TEST_SKIP_INTEGRATION_CLI: '1',
+      DOCKER_GRAPHDRIVER: 'overlay2',
+      DOCKER_USERLANDPROXY: 'false',
+      DOCKER_EXPERIMENTAL: '1',
+      TIMEOUT: '1h30m',
+    });
+    expect(options).toMatchObject({
+      dirs: ['./integration/system', './integration/container'],
+      filter: 'TestInfo',
+      testFlags: ['-test.count=1', '-test.failfast'],
+      failFast: true,
+      skipIntegrationCli: true,
+      graphDriver: 'overlay2',
+      userlandProxy: 'false',
+      experimental: true,
+      timeout: '1h30m',
+    });
+    expect(parseIntegrationOptions([], { TEST_FILTER: '', DOCKER_GRAPHDRIVER: '' })).toMatchObject({ filter: undefined, graphDriver: 'native' });
+  });
+
+  it('lets a flag win over its variable, and takes packages as arguments', () => {
+    const env = { TEST_INTEGRATION_DIR: './integration/system', TIMEOUT: '5m' };
+    expect(parseIntegrationOptions(['--dirs', './integration/image', '--timeout', '20m', '--run', 'TestX'], env)).toMatchObject({
+      dirs: ['./integration/image'],
+      timeout: '20m',
+      filter: 'TestX',
+    });
+    expect(parseIntegrationOptions(['./integration/volume'], env).dirs).toEqual(['./integration/volume']);
+    expect(parseUnitOptions(['--dirs', './daemon/...'], { TESTDIRS: './pkg/...' }).dirs).toBe('./daemon/...');
+  });
+
+  it('refuses bad values with a one-line error naming the variable', () => {
+    expect(() => parseIntegrationOptions([], { TIMEOUT: 'ten minutes' })).toThrow(UserError);
+    expect(() => parseIntegrationOptions([], { TIMEOUT: 'ten minutes' })).toThrow('TIMEOUT=ten minutes is not a Go duration');
+    expect(() => parseIntegrationOptions([], { DOCKER_USERLANDPROXY: 'yes' })).toThrow(/DOCKER_USERLANDPROXY=yes must be true or false/);
+    expect(() => parseIntegrationOptions(['--dirs', '../elsewhere'], {})).toThrow(/--dirs: \.\.\/elsewhere is not a package directory inside the source tree/);
+    expect(() => parseIntegrationOptions(['--bogus'], {})).toThrow(expect.objectContaining({ code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' }));
+  });
+
+  it('builds the daemon flags and test flags of .integration-daemon-start and run_test_integration_suites', () => {
+    const options = parseIntegrationOptions([], { TEST_FILTER: 'TestPs', TESTFLAGS: '-test.count=1', DOCKER_EXPERIMENTAL: '1' });
+    expect(integrationDaemonArgs(options)).toEqual(['--debug', '--storage-driver', 'native', '--userland-proxy=true', '--experimental']);
+    expect(integrationTestFlags(options, './integration/container')).toEqual(['-test.v', '-test.timeout=10m', '-test.count=1', '-test.run', 'TestPs']);
+    expect(integrationTestFlags(options, './integration-cli')).toEqual(['-test.v', '-test.timeout=360m', '-test.count=1', '-test.run', '/TestPs']);
+  });
+
+  it('gives a test binary only the variables of moby test_env, the bundle first on PATH', () => {
+    const env = mobyTestEnv({
+      env: { CI: 'true', DOCKER_BUILDKIT: '1', SECRET_TOKEN: 'x', PATH: '/home/me/bin', GOFLAGS: '-mod=vendor' },
+      dest: '/b/test-integration',
+      dockerHost: 'unix:///b/d/docker.sock',
+      bundleDir: '/b/binary-daemon',
+      goBinary: '/usr/local/go/bin/go',
+      gocache: '/c',
+      gopath: '/g',
+      graphDriver: 'native',
+      userlandProxy: 'true',
+    });
+    expect(env).toEqual({
+      CI: 'true',
+      DOCKER_BUILDKIT: '1',
+      DEST: '/b/test-integration',
+      DOCKER_HOST: 'unix:///b/d/docker.sock',
+      DOCKER_GRAPHDRIVER: 'native',
+      DOCKER_USERLANDPROXY: 'true',
+      GOCACHE: '/c',
+      GOPATH: '/g',
+      GOTOOLCHAIN: 'local',
+      GOTRACEBACK: 'all',
+      HOME: '/b/test-integration/fake-HOME',
+      PATH: '/b/binary-daemon:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    });
+  });
+});
+
+describe('packages', () => {
+  it('names reports as moby does', () => {
+    expect(junitPackageName('./integration/network/bridge', 'amd64')).toBe('amd64.integration.network.bridge');
+    expect(reportStem(junitPackageName('./integration-cli', 'arm64'))).toBe('arm64-integration-cli');
+  });
+
+  it('picks the packages that declare a test matching TEST_FILTER, as setup_integration_test_filter greps', async () => {
+    const tree = join(fixtures, 'moby-tests');
+    expect(await dirsDeclaring(tree, 'TestSubtests')).toEqual(['./integration/fixture']);
+    expect(await dirsDeclaring(tree, 'TestNothingLikeThis')).toEqual([]);
+    const plan = await planSuites(parseIntegrationOptions([], { TEST_FILTER: 'TestNothingLikeThis' }), tree, {});
+    expect(plan).toEqual({
+      integrationDirs: [],
+      runIntegrationCli: false,
+      notes: [
+        'integration: skipped, the filter "TestNothingLikeThis" omits all integration tests',
+        'integration-cli: skipped, the filter "TestNothingLikeThis" omits all integration-cli tests',
+      ],
+    });
+  });
+
+  it('runs integration-cli only when it is named among explicit packages', async () => {
+    const tree = join(fixtures, 'moby-tests');
+    expect(await planSuites(parseIntegrationOptions(['--dirs', './integration/fixture'], {}), tree, {})).toMatchObject({ runIntegrationCli: false });
+    expect(await planSuites(parseIntegrationOptions(['--dirs', './integration/fixture ./integration-cli'], {}), tree, {})).toMatchObject({
+      integrationDirs: ['./integration/fixture'],
+      runIntegrationCli: true,
+    });
+  });
+});
+
+function tally(file: string, exitCode: number): { tally: PackageTally; failures: ReturnType<PackageTally['finish']>; finished: string[] } {
+  const result = new PackageTally('./integration/fixture');
+  const finished: string[] = [];
+  for (const line of readFileSync(join(fixtures, 'go-test-json', file), 'utf8').split('\n')) {
+    const event = parseGoTestLine(line);
+    if (!event) continue;
+    const done = result.add(event);
+    if (done) finished.push(`${done.outcome} ${done.test}`);
+  }
+  return { tally: result, failures: result.finish(exitCode), finished };
+}
+
+describe('results from real go test -json output', () => {
+  it('counts subtests as gotestsum does and reports the failure with its cause and last lines', () => {
+    const { tally: result, failures, finished } = tally('registry-failure.jsonl', 1);
+    expect(result.counts).toEqual({ passed: 3, failed: 1, skipped: 1 });
+    expect(finished).toContain('pass TestSubtests/second');
+    expect(failures).toEqual([
+      {
+        dir: './integration/fixture',
+        test: 'TestNeedsRegistry',
+        cause: 'needs a registry: Docker Hub unreachable',
+        lines: [
+          '    fixture_test.go:66: pulling busybox:1.36',
+          '    fixture_test.go:67: Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 127.0.0.11:53: no such host',
+        ],
+      },
+    ]);
+  });
+
+  it('counts a test the timeout killed as failed and shows the panic first', () => {
+    const { tally: result, failures } = tally('timeout.jsonl', 1);
+    expect(result.counts).toEqual({ passed: 3, failed: 1, skipped: 0 });
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ test: 'TestSlow', cause: 'timed out (TIMEOUT)' });
+    expect(failures[0]?.lines[0]).toBe('panic: test timed out after 3s');
+  });
+
+  it('ignores lines that are not test2json events', () => {
+    expect(parseGoTestLine('ok  \tpkg\t0.1s')).toBeUndefined();
+    expect(parseGoTestLine('{"not":"an event"}')).toBeUndefined();
+  });
+
+  it('lists a parent only when no subtest of it failed, and a package that failed outside any test', () => {
+    const result = new PackageTally('./x');
+    const add = (Action: string, Test?: string, Output?: string) =>
+      result.add({ Action, Package: 'p', ...(Test ? { Test } : {}), ...(Output ? { Output } : {}) });
+    add('run', 'TestA');
+    add('run', 'TestA/one');
+    add('output', 'TestA/one', 'boom\n');
+    add('fail', 'TestA/one');
+    add('fail', 'TestA');
+    expect(result.finish(1).map((failure) => failure.test)).toEqual(['TestA/one']);
+    const panicked = new PackageTally('./y');
+    panicked.add({ Action: 'output', Package: 'p', Output: 'panic: error loading frozen images\n' });
+    panicked.add({ Action: 'fail', Package: 'p' });
+    expect(panicked.finish(1)).toEqual([{ dir: './y', test: '(package)', lines: ['panic: error loading frozen images'] }]);
+  });
+
+  it('takes the last run of a test that gotestsum reran', () => {
+    const result = new PackageTally('./flaky');
+    result.add({ Action: 'run', Package: 'p', Test: 'TestFlakyX' });
+    result.add({ Action: 'fail', Package: 'p', Test: 'TestFlakyX' });
+    result.add({ Action: 'run', Package: 'p', Test: 'TestFlakyX' });
+    result.add({ Action: 'pass', Package: 'p', Test: 'TestFlakyX' });
+    expect(result.counts).toEqual({ passed: 1, failed: 0, skipped: 0 });
+    expect(result.finish(0)).toEqual([]);
+  });
+});
+
+describe('failure causes', () => {
+  it.each([
+    ['Error response from daemon: pull access denied for busybox, repository does not exist', 'needs a registry: Docker Hub unreachable'],
+    ['dial tcp: lookup example.com on 127.0.0.11:53: no such host', 'needs internet DNS'],
+    ['connect: network is unreachable', 'needs internet access'],
+    ['path / is mounted on / but it is not a shared mount', 'host / is not a shared mount'],
+    ['panic: test timed out after 10m0s', 'timed out (TIMEOUT)'],
+  ])('%s → %s', (line, cause) => {
+    expect(classifyFailure([line])).toBe(cause);
+  });
+
+  it('leaves a failure it does not recognise unclassified', () => {
+    expect(classifyFailure(['assertion failed: 1 (int) != 2 (int)'])).toBeUndefined();
+  });
+});
+
+describe('summary', () => {
+  it('is a table per package with a total, and the share that passed of the tests that ran', () => {
+    const packages = [
+      { dir: './integration/system', counts: { passed: 61, failed: 0, skipped: 3 }, seconds: 30, exitCode: 0, failures: [], jsonFile: '', junitFile: '' },
+      { dir: './integration/image', counts: { passed: 38, failed: 1, skipped: 2 }, seconds: 90, exitCode: 1, failures: [], jsonFile: '', junitFile: '' },
+    ];
+    expect(summaryTable(packages)).toEqual([
+      'package               passed  failed  skipped  minutes',
+      './integration/system      61       0        3      0.5',
+      './integration/image       38       1        2      1.5',
+      'total                     99       1        5      2.0',
+    ]);
+    expect(passRate(packages)).toBe(99);
+  });
+});
+
+describe('namespaces', () => {
+  it('enters mount, network and PID namespaces with the bundle init as PID 1, ended with the runner', () => {
+    const argv = namespaceArgv(
+      { overlaid: ['/mod/moby@v2'], keep: ['/tmp/x/bundles', '/tmp/x/cache', '/work/p'], init: '/b/docker-init', execRoot: '/b/exec' },
+      ['node', 'inside.ts'],
+    );
+    expect(argv.slice(0, 16)).toEqual([
+      'setpriv',
+      '--pdeathsig',
+      'KILL',
+      '--',
+      'unshare',
+      '--mount',
+      '--net',
+      '--pid',
+      '--fork',
+      '--kill-child',
+      '--mount-proc',
+      '--propagation',
+      'private',
+      '--',
+      '/b/docker-init',
+      '-s',
+    ]);
+    expect(argv.slice(argv.indexOf('mmk-namespace'))).toEqual(['mmk-namespace', '/b/exec', '1', '/mod/moby@v2', '1', '/tmp/x', 'node', 'inside.ts']);
+  });
+});
