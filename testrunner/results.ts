@@ -69,15 +69,23 @@ export class PackageTally {
   /** Ends the stream: tests that never finished in a failed package count as failed. */
   finish(exitCode: number): Failure[] {
     const failedPackage = (name: string) => this.packages.get(name)?.outcome === 'fail' || (exitCode !== 0 && this.packages.size <= 1);
+    const unfinished = new Set<TestState>();
     for (const state of this.tests.values()) {
       if (state.outcome || !failedPackage(state.pkg)) continue;
       state.outcome = 'fail';
+      unfinished.add(state);
       this.count('fail');
     }
+    // The timeout's panic lands in one test's output; every test it cut short failed of it.
+    const timedOut = [...this.tests.values(), ...this.packages.values()].some((state) => state.output.some((line) => line.startsWith('panic: test timed out')));
     const failed = [...this.tests.values()].filter((state) => state.outcome === 'fail');
     const failures = failed
       .filter((state) => !failed.some((other) => other.pkg === state.pkg && other.name.startsWith(`${state.name}/`)))
-      .map((state) => this.failure(this.displayName(state), state.output));
+      .map((state) => {
+        const failure = this.failure(this.displayName(state), state.output);
+        if (unfinished.has(state) && timedOut) failure.cause = 'timed out (TIMEOUT)';
+        return failure;
+      });
     for (const [name, pkg] of this.packages) {
       if (pkg.outcome === 'fail' && !failed.some((state) => state.pkg === name))
         failures.push(this.failure(this.packages.size > 1 ? `${name} (package)` : '(package)', pkg.output));
