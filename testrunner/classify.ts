@@ -21,7 +21,8 @@ const RULES: readonly CauseRule[] = [
   },
   {
     cause: 'needs internet DNS',
-    pattern: /lookup [\w.-]+ on [\d.:[\]]+: (?:no such host|server misbehaving|i\/o timeout|read udp)|Temporary failure in name resolution|no such host/,
+    pattern:
+      /lookup [\w.-]+ on [\d.:[\]]+: (?:no such host|server misbehaving|i\/o timeout|read udp)|Temporary failure in name resolution|Temporary failure resolving|no such host/,
   },
   { cause: 'needs internet access', pattern: /network is unreachable|dial tcp [^:]+:\d+: i\/o timeout|could not resolve host/i },
   {

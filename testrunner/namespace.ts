@@ -18,7 +18,8 @@ import type { Env } from '../core/env.js';
  *   forwards SIGTERM to the runner inside.
  * - setpriv --pdeathsig: if the command outside dies, unshare dies, and
  *   --kill-child takes the namespace with it.
- * - inside: loopback up; a sysfs of the new network namespace (the cgroup
+ * - inside: / shared again, but only among the copies in this namespace (as
+ *   on a systemd host; tests of mount propagation need it); loopback up; a sysfs of the new network namespace (the cgroup
  *   mounts kept); a fresh tmpfs on /run, with the test daemon's exec-root
  *   bound at /run/docker; a fresh tmpfs on /tmp, where only the folders the
  *   run needs stay visible; over the source tree, when it is the module
@@ -42,6 +43,8 @@ export interface NamespacePlan {
 const SETUP = `set -eu
 exec_root=$1 overlay_count=$2
 shift 2
+# Shared among our own mounts only (unshare made every mount private first), as / is on a systemd host: some tests need it.
+mount --make-rshared /
 ip link set lo up
 mount -t tmpfs -o mode=0755 mmk-run /run
 mkdir -p /run/lock /run/mmk-cgroup /run/mmk-tmp

@@ -26,6 +26,8 @@ export const SHOWN_LINES = 15;
 
 interface TestState {
   output: string[];
+  /** A panic and the lines after it, kept apart: the goroutine dump that follows would push it out of `output`. */
+  panic?: string[];
   outcome?: Outcome;
 }
 
@@ -39,7 +41,7 @@ interface TestState {
 export class PackageTally {
   readonly counts: Counts = emptyCounts();
   private readonly tests = new Map<string, TestState & { pkg: string; name: string }>();
-  private readonly packages = new Map<string, { output: string[]; outcome?: Outcome }>();
+  private readonly packages = new Map<string, TestState>();
 
   constructor(private readonly dir: string) {}
 
@@ -48,7 +50,7 @@ export class PackageTally {
     const pkg = this.pkg(event.Package ?? '');
     const test = event.Test;
     if (event.Action === 'output' && event.Output !== undefined) {
-      keep(test ? this.state(event.Package ?? '', test).output : pkg.output, event.Output);
+      keep(test ? this.state(event.Package ?? '', test) : pkg, event.Output);
       return undefined;
     }
     if (event.Action !== 'pass' && event.Action !== 'fail' && event.Action !== 'skip') {
@@ -77,26 +79,24 @@ export class PackageTally {
       this.count('fail');
     }
     // The timeout's panic lands in one test's output; every test it cut short failed of it.
-    const timedOut = [...this.tests.values(), ...this.packages.values()].some((state) => state.output.some((line) => line.startsWith('panic: test timed out')));
+    const timedOut = [...this.tests.values(), ...this.packages.values()].some((state) => state.panic?.[0]?.startsWith('panic: test timed out'));
     const failed = [...this.tests.values()].filter((state) => state.outcome === 'fail');
     const failures = failed
       .filter((state) => !failed.some((other) => other.pkg === state.pkg && other.name.startsWith(`${state.name}/`)))
       .map((state) => {
-        const failure = this.failure(this.displayName(state), state.output);
+        const failure = this.failure(this.displayName(state), state);
         if (unfinished.has(state) && timedOut) failure.cause = 'timed out (TIMEOUT)';
         return failure;
       });
     for (const [name, pkg] of this.packages) {
       if (pkg.outcome === 'fail' && !failed.some((state) => state.pkg === name))
-        failures.push(this.failure(this.packages.size > 1 ? `${name} (package)` : '(package)', pkg.output));
+        failures.push(this.failure(this.packages.size > 1 ? `${name} (package)` : '(package)', pkg));
     }
-    if (exitCode !== 0 && failures.length === 0)
-      failures.push(
-        this.failure(
-          '(package)',
-          [...this.packages.values()].flatMap((pkg) => pkg.output),
-        ),
-      );
+    if (exitCode !== 0 && failures.length === 0) {
+      const all = [...this.packages.values()];
+      const panic = all.find((pkg) => pkg.panic)?.panic;
+      failures.push(this.failure('(package)', { output: all.flatMap((pkg) => pkg.output), ...(panic ? { panic } : {}) }));
+    }
     return failures;
   }
 
@@ -104,12 +104,11 @@ export class PackageTally {
     return this.packages.size > 1 ? `${state.pkg} ${state.name}` : state.name;
   }
 
-  private failure(test: string, output: readonly string[]): Failure {
-    const lines = output.filter((line) => !/^(?:=== (?:RUN|PAUSE|CONT|NAME)|--- (?:FAIL|PASS|SKIP):)/.test(line.trimStart()));
-    const cause = classifyFailure(lines);
+  private failure(test: string, state: Pick<TestState, 'output' | 'panic'>): Failure {
+    const lines = state.output.filter((line) => !/^(?:=== (?:RUN|PAUSE|CONT|NAME)|--- (?:FAIL|PASS|SKIP):)/.test(line.trimStart()));
     // A panic's message says what happened; the goroutine dump after it rarely does.
-    const panic = lines.findIndex((line) => line.startsWith('panic: '));
-    const shown = panic >= 0 ? lines.slice(panic, panic + SHOWN_LINES) : lines.slice(-SHOWN_LINES);
+    const shown = state.panic ?? lines.slice(-SHOWN_LINES);
+    const cause = classifyFailure([...lines, ...(state.panic ?? [])]);
     return { dir: this.dir, test, lines: shown, ...(cause ? { cause } : {}) };
   }
 
@@ -127,7 +126,7 @@ export class PackageTally {
     else this.counts.skipped += by;
   }
 
-  private pkg(name: string): { output: string[]; outcome?: Outcome } {
+  private pkg(name: string): TestState {
     let pkg = this.packages.get(name);
     if (!pkg) {
       pkg = { output: [] };
@@ -147,7 +146,10 @@ export class PackageTally {
   }
 }
 
-function keep(lines: string[], output: string): void {
-  lines.push(output.replace(/\n$/, ''));
-  if (lines.length > KEPT_LINES) lines.splice(0, lines.length - KEPT_LINES);
+function keep(state: TestState, output: string): void {
+  const line = output.replace(/\n$/, '');
+  if (line.startsWith('panic: ') && !state.panic) state.panic = [];
+  if (state.panic && state.panic.length < SHOWN_LINES) state.panic.push(line);
+  state.output.push(line);
+  if (state.output.length > KEPT_LINES) state.output.splice(0, state.output.length - KEPT_LINES);
 }
