@@ -17,12 +17,12 @@ const RULES: readonly CauseRule[] = [
   },
   {
     cause: 'needs a registry: no test registry (registry:2 binary or image)',
-    pattern: /registry(?:-v2)?(?:-schema1)? not found|could not find registry binary|exec: "registry-v2": executable file not found/,
+    pattern: /registry(?:-v2)?(?:-schema1)? not found|could not find registry binary|exec: "registry(?:-v2)?": executable file not found/,
   },
   {
     cause: 'needs internet DNS',
     pattern:
-      /lookup [\w.-]+ on [\d.:[\]]+: (?:no such host|server misbehaving|i\/o timeout|read udp)|Temporary failure in name resolution|Temporary failure resolving|no such host/,
+      /lookup [\w.-]+ on [\d.:[\]]+: (?:no such host|server misbehaving|i\/o timeout|read udp)|Temporary failure in name resolution|Temporary failure resolving|no such host|no servers could be reached/,
   },
   { cause: 'needs internet access', pattern: /network is unreachable|dial tcp [^:]+:\d+: i\/o timeout|could not resolve host/i },
   {
@@ -32,7 +32,7 @@ const RULES: readonly CauseRule[] = [
   { cause: 'needs cgroup v2 (this host has cgroup v1)', pattern: /cgroup v2|cgroupv2|cgroup2 is required|requires cgroup ?v2/i },
   {
     cause: 'needs a kernel module or feature this host lacks',
-    pattern: /modprobe:|Module \S+ not found|operation not supported by the kernel|unknown filesystem type/,
+    pattern: /modprobe:|Module \S+ not found|operation not supported|Unknown device type|unknown filesystem type/,
   },
   { cause: 'needs a docker CLI (TEST_CLIENT_BINARY)', pattern: /exec: "docker": executable file not found|TEST_CLIENT_BINARY/ },
   { cause: 'timed out (TIMEOUT)', pattern: /panic: test timed out after/ },

@@ -221,6 +221,10 @@ describe('failure causes', () => {
     ['connect: network is unreachable', 'needs internet access'],
     ['path / is mounted on / but it is not a shared mount', 'host / is not a shared mount'],
     ['panic: test timed out after 10m0s', 'timed out (TIMEOUT)'],
+    [';; connection timed out; no servers could be reached', 'needs internet DNS'],
+    ['pull_test.go:126: exec: "registry": executable file not found in $PATH', 'needs a registry: no test registry (registry:2 binary or image)'],
+    ['Error: Unknown device type.', 'needs a kernel module or feature this host lacks'],
+    ['Failed to re-create default bridge after test: operation not supported', 'needs a kernel module or feature this host lacks'],
   ])('%s → %s', (line, cause) => {
     expect(classifyFailure([line])).toBe(cause);
   });
