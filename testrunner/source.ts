@@ -54,8 +54,7 @@ export async function resolveTestSource(manifest: Manifest, env: Env, cacheDir: 
     }
     case 'module': {
       if (askedPath) throw new UserError(`DAEMON_SRC=${askedPath} is set, but the bundle's dockerd was built from ${describe(built)}`, rebuild);
-      const moduleAtVersion = built.identity.split(' ')[0] ?? '';
-      return { dir: await moduleDir(moduleAtVersion, env), kind: 'module', version: built.version, keepPristine: true };
+      return { dir: await moduleDir(`${built.origin.module}@${built.origin.version}`, env), kind: 'module', version: built.version, keepPristine: true };
     }
     case 'git': {
       if (askedPath) throw new UserError(`DAEMON_SRC=${askedPath} is set, but the bundle's dockerd was built from ${describe(built)}`, rebuild);

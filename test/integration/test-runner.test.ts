@@ -26,7 +26,8 @@ function fixtureSource(): { dir: string; commit: string } {
 }
 
 /** A bundles root whose binary-daemon is the real bundle (hard links) with a manifest that names the fixture as dockerd's source. */
-function fixtureBundles(commit: string): string {
+function fixtureBundles(source: { dir: string; commit: string }): string {
+  const { commit } = source;
   const root = tempDir('runner-bundles');
   const real = bundlePaths(inject('bundlesDir')).current;
   const copy = bundlePaths(root).current;
@@ -35,7 +36,7 @@ function fixtureBundles(commit: string): string {
   const manifest = readManifest(real);
   const daemon = manifest.components.daemon;
   if (!daemon) throw new Error('the bundle has no daemon component');
-  daemon.source = { kind: 'path', identity: `git ${commit}`, version: 'fixture', commit };
+  daemon.source = { kind: 'path', identity: `git ${commit}`, version: 'fixture', commit, origin: { dir: source.dir } };
   const text = serializeManifest(manifest);
   writeFileSync(join(copy, 'manifest.json'), text);
   writeFileSync(join(copy, 'manifest.json.sha256'), `${createHash('sha256').update(text).digest('hex')}  manifest.json\n`);
@@ -68,7 +69,7 @@ function leftovers(root: string): string[] {
 }
 
 const source = fixtureSource();
-const bundles = fixtureBundles(source.commit);
+const bundles = fixtureBundles(source);
 const env = { DAEMON_SRC: source.dir, MMK_FIXTURE_LEAK: 'the caller environment' };
 const docker0Before = existsSync('/sys/class/net/docker0');
 
