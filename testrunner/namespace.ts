@@ -43,8 +43,6 @@ export interface NamespacePlan {
 const SETUP = `set -eu
 exec_root=$1 overlay_count=$2
 shift 2
-# Shared among our own mounts only (unshare made every mount private first), as / is on a systemd host: some tests need it.
-mount --make-rshared /
 ip link set lo up
 mount -t tmpfs -o mode=0755 mmk-run /run
 mkdir -p /run/lock /run/mmk-cgroup /run/mmk-tmp
@@ -76,6 +74,8 @@ while [ "$keep_count" -gt 0 ]; do
 done
 umount -l /run/mmk-tmp
 rmdir /run/mmk-cgroup /run/mmk-tmp
+# Shared among our own mounts only (unshare made every mount private first), as / is on a systemd host: some tests need it.
+mount --make-rshared /
 exec "$@"
 `;
 
