@@ -141,7 +141,13 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
 }
 
 /** What only the rootful daemon needs: root, iptables and ip, no system containerd in the way, and its own bridge. */
-async function setUpRootful(layout: StateLayout, policy: InstallPolicy, env: Env, defaultBridge: boolean, previous?: BridgePlan): Promise<BridgePlan | undefined> {
+async function setUpRootful(
+  layout: StateLayout,
+  policy: InstallPolicy,
+  env: Env,
+  defaultBridge: boolean,
+  previous?: BridgePlan,
+): Promise<BridgePlan | undefined> {
   if (process.getuid?.() !== 0) {
     throw new UserError('dockerd needs root: it mounts filesystems and programs the network', 'Run npm run dev-daemon as root (e.g. with sudo -E).');
   }
