@@ -1,17 +1,11 @@
 import { join, resolve } from 'node:path';
-import { bundlePaths } from '../core/bundle-layout.js';
-import { UserError } from '../core/errors.js';
-import { acquireLock } from '../core/lock.js';
-import { readManifest } from '../core/manifest.js';
 import { rm } from 'node:fs/promises';
 import { stateLayout } from '../devdaemon/layout.js';
 import { findClientBinary, prepareIntegration } from '../testrunner/integration.js';
 import { parseIntegrationOptions } from '../testrunner/options.js';
-import { resolveTestSource } from '../testrunner/source.js';
-import { prepareGo } from '../testrunner/toolchain.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
-import { checkTestPrerequisites, loadFrozenImages, runPreparedInside, testRenderer } from './cli/test-suites.js';
-import { defaultBundlesDir, defaultCacheDir } from './paths.js';
+import { openSuite, loadFrozenImages, runPreparedInside, testRenderer } from './cli/test-suites.js';
+import { defaultBundlesDir } from './paths.js';
 
 const HELP = `Usage: npm run test-integration -- [options] [packages…]
 
@@ -54,19 +48,13 @@ async function main(): Promise<number> {
   const signal = interruptSignal();
   const began = performance.now();
   const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
-  let release = () => Promise.resolve();
+  const { release, bundleDir, cacheDir, source, go, resultsDir } = await openSuite('test-integration', bundlesDir, env, signal, onEvent).catch(
+    async (error: unknown) => {
+      await renderer.finished();
+      throw error;
+    },
+  );
   try {
-    await checkTestPrerequisites(env, onEvent);
-    release = await acquireLock(join(bundlesDir, 'test-integration.lock'), 'npm run test-integration');
-    const bundleDir = bundlePaths(bundlesDir).current;
-    const manifest = readManifest(bundleDir);
-    if (!manifest.components.daemon) throw new UserError(`no bundle in ${bundleDir}`, 'Build it first: npm run make');
-    const cacheDir = defaultCacheDir(env);
-    const source = await resolveTestSource(manifest, env, cacheDir);
-    onEvent({ type: 'source', kind: source.kind, version: source.version, dir: source.dir });
-    onEvent({ type: 'step', text: 'checking Go and installing gotestsum' });
-    const go = await prepareGo(source.dir, cacheDir, env, signal);
-    const resultsDir = join(bundlesDir, 'test-integration');
     // Outside the results folder, which each run empties: a daemon's data-root is slow to delete and must not be under DEST.
     const daemonLayout = stateLayout(join(bundlesDir, 'test-integration-daemon'));
     // Every run starts from an empty daemon, as moby's does; what a run left is only files (its mounts died with its namespace).

@@ -1,15 +1,9 @@
 import { join, resolve } from 'node:path';
-import { bundlePaths } from '../core/bundle-layout.js';
-import { UserError } from '../core/errors.js';
-import { acquireLock } from '../core/lock.js';
-import { readManifest } from '../core/manifest.js';
 import { parseUnitOptions } from '../testrunner/options.js';
-import { resolveTestSource } from '../testrunner/source.js';
-import { prepareGo } from '../testrunner/toolchain.js';
 import { prepareUnit } from '../testrunner/unit.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
-import { checkTestPrerequisites, runPreparedInside, testRenderer } from './cli/test-suites.js';
-import { defaultBundlesDir, defaultCacheDir } from './paths.js';
+import { openSuite, runPreparedInside, testRenderer } from './cli/test-suites.js';
+import { defaultBundlesDir } from './paths.js';
 
 const HELP = `Usage: npm run test-unit -- [options] [packages…]
 
@@ -40,19 +34,13 @@ async function main(): Promise<number> {
   const signal = interruptSignal();
   const began = performance.now();
   const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
-  let release = () => Promise.resolve();
+  const { release, bundleDir, cacheDir, source, go, resultsDir } = await openSuite('test-unit', bundlesDir, env, signal, onEvent).catch(
+    async (error: unknown) => {
+      await renderer.finished();
+      throw error;
+    },
+  );
   try {
-    await checkTestPrerequisites(env, onEvent);
-    release = await acquireLock(join(bundlesDir, 'test-unit.lock'), 'npm run test-unit');
-    const bundleDir = bundlePaths(bundlesDir).current;
-    const manifest = readManifest(bundleDir);
-    if (!manifest.components.daemon) throw new UserError(`no bundle in ${bundleDir}`, 'Build it first: npm run make');
-    const cacheDir = defaultCacheDir(env);
-    const source = await resolveTestSource(manifest, env, cacheDir);
-    onEvent({ type: 'source', kind: source.kind, version: source.version, dir: source.dir });
-    onEvent({ type: 'step', text: 'checking Go and installing gotestsum' });
-    const go = await prepareGo(source.dir, cacheDir, env, signal);
-    const resultsDir = join(bundlesDir, 'test-unit');
     const config = await prepareUnit({ options, source, go, env, bundlesDir, bundleDir, cacheDir, resultsDir, onEvent });
     const { results, exitCode } = await runPreparedInside(
       config,

@@ -15,7 +15,12 @@ import { jsonLinesRenderer } from '../render/json-lines.js';
 import { plainRenderer } from '../render/plain.js';
 import { testLines } from '../render/test-lines.js';
 import { testListrRenderer } from '../render/test-listr.js';
-import { projectRoot } from '../paths.js';
+import { defaultCacheDir, projectRoot } from '../paths.js';
+import { bundlePaths } from '../../core/bundle-layout.js';
+import { acquireLock } from '../../core/lock.js';
+import { readManifest } from '../../core/manifest.js';
+import { resolveTestSource, type TestSource } from '../../testrunner/source.js';
+import { prepareGo, type GoSetup } from '../../testrunner/toolchain.js';
 
 const NAMESPACE_NEEDS: Requirement[] = [
   { kind: 'command', command: 'unshare', aptPackage: 'util-linux', why: 'private mount, network and PID namespaces for the tests' },
@@ -80,4 +85,40 @@ export async function runPreparedInside(
   const command = [process.execPath, '--import', import.meta.resolve('tsx'), join(projectRoot, 'tasks', 'test-suites-inside.ts'), configFile];
   const plan: NamespacePlan = { ...namespace, keep: [...namespace.keep, resultsDir, projectRoot, process.execPath] };
   return runInside(plan, command, env, renderer.onEvent, signal, prepareDaemon);
+}
+
+export type Suite = 'test-integration' | 'test-unit';
+
+/** What both suites need before their own preparation; `release` gives up the suite's lock. */
+export interface OpenedSuite {
+  release: () => Promise<void>;
+  bundleDir: string;
+  cacheDir: string;
+  source: TestSource;
+  go: GoSetup;
+  /** bundles/test-integration or bundles/test-unit. */
+  resultsDir: string;
+}
+
+/**
+ * The prerequisites, one run per results folder at a time, the bundle's
+ * manifest, the exact source its dockerd was built from, and Go with gotestsum.
+ */
+export async function openSuite(suite: Suite, bundlesDir: string, env: Env, signal: AbortSignal, onEvent: Listener<TestRunEvent>): Promise<OpenedSuite> {
+  await checkTestPrerequisites(env, onEvent);
+  const release = await acquireLock(join(bundlesDir, `${suite}.lock`), `npm run ${suite}`);
+  try {
+    const bundleDir = bundlePaths(bundlesDir).current;
+    const manifest = readManifest(bundleDir);
+    if (!manifest.components.daemon) throw new UserError(`no bundle in ${bundleDir}`, 'Build it first: npm run make');
+    const cacheDir = defaultCacheDir(env);
+    const source = await resolveTestSource(manifest, env, cacheDir);
+    onEvent({ type: 'source', kind: source.kind, version: source.version, dir: source.dir });
+    onEvent({ type: 'step', text: 'checking Go and installing gotestsum' });
+    const go = await prepareGo(source.dir, cacheDir, env, signal);
+    return { release, bundleDir, cacheDir, source, go, resultsDir: join(bundlesDir, suite) };
+  } catch (error) {
+    await release();
+    throw error;
+  }
 }
