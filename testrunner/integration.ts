@@ -2,34 +2,22 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Env } from '../core/env.js';
-import type { Listener } from '../core/events.js';
 import { compileTestBinary } from './compile.js';
-import type { TestRunEvent } from './events.js';
 import type { InsideConfig } from './inside.js';
 import type { IntegrationOptions } from './options.js';
 import { INTEGRATION_CLI_DIR, junitPackageName, planSuites, reportStem } from './packages.js';
 import type { PackageRun } from './run-package.js';
 import { mobyTestEnv } from './test-env.js';
-import type { TestSource } from './source.js';
-import type { GoSetup } from './toolchain.js';
+import type { SuiteContext } from './context.js';
 
 /** integration-cli runs with TIMEOUT=360m in moby, whatever TIMEOUT says. */
 const CLI_TIMEOUT = '360m';
 
-export interface IntegrationContext {
+export interface IntegrationContext extends SuiteContext {
   options: IntegrationOptions;
-  source: TestSource;
-  go: GoSetup;
-  env: Env;
-  bundlesDir: string;
-  bundleDir: string;
-  cacheDir: string;
-  /** bundles/test-integration: moby's DEST. */
-  resultsDir: string;
   daemon: { stateDir: string; socket: string; logFile: string };
   /** A docker CLI for integration-cli (TEST_CLIENT_BINARY), when there is one. */
   clientBinary: string | undefined;
-  onEvent: Listener<TestRunEvent>;
   signal?: AbortSignal;
 }
 

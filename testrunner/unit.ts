@@ -3,28 +3,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Env } from '../core/env.js';
-import type { Listener } from '../core/events.js';
 import { lastLine, run } from '../core/process.js';
 import { goEnv } from './compile.js';
-import type { TestRunEvent } from './events.js';
 import type { InsideConfig } from './inside.js';
 import type { UnitOptions } from './options.js';
 import type { PackageRun } from './run-package.js';
 import { mobyTestEnv } from './test-env.js';
-import type { TestSource } from './source.js';
-import type { GoSetup } from './toolchain.js';
+import type { SuiteContext } from './context.js';
 
-export interface UnitContext {
+export interface UnitContext extends SuiteContext {
   options: UnitOptions;
-  source: TestSource;
-  go: GoSetup;
-  env: Env;
-  bundlesDir: string;
-  bundleDir: string;
-  cacheDir: string;
-  /** bundles/test-unit: where hack/test/unit writes bundles/*-report.*. */
-  resultsDir: string;
-  onEvent: Listener<TestRunEvent>;
 }
 
 /** One gotestsum run of hack/test/unit: a module's packages, the main module's, libnetwork's (and its flaky rerun). */
