@@ -45,6 +45,7 @@ describe('sources tried in order of preference', () => {
       version: 'main',
       commit: moved,
       dirty: false,
+      origin: { url: repo.fileUrl, ref: 'main' },
     });
   });
 
