@@ -34,6 +34,8 @@ describe('dev-daemon --debug-port: dockerd under delve', () => {
     listen = `127.0.0.1:${await freePort()}`;
     daemon = foregroundDevDaemon(['--debug-port', listen, '--state', state, '--bundles', bundlesDir]);
     await daemon.waitFor(/^dockerd \(pid \d+\) is ready/);
+    // The ready event's later lines may arrive in a later chunk of the pipe.
+    await daemon.waitFor(/^delve \(API v2\) listens on /);
   });
 
   afterAll(async () => {
