@@ -1,11 +1,10 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { stateLayout } from '../devdaemon/layout.js';
 import { findClientBinary, prepareIntegration } from '../testrunner/integration.js';
 import { parseIntegrationOptions } from '../testrunner/options.js';
-import { interruptSignal, runMain } from './cli/run-main.js';
-import { openSuite, loadFrozenImages, runPreparedInside, testRenderer } from './cli/test-suites.js';
-import { defaultBundlesDir } from './paths.js';
+import { runMain } from './cli/run-main.js';
+import { openSuite, loadFrozenImages, runPreparedInside } from './cli/test-suites.js';
 
 const HELP = `Usage: npm run test-integration -- [options] [packages…]
 
@@ -43,16 +42,10 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const renderer = testRenderer(options.output, env);
-  const onEvent = renderer.onEvent;
-  const signal = interruptSignal();
-  const began = performance.now();
-  const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
-  const { release, bundleDir, cacheDir, source, go, resultsDir } = await openSuite('test-integration', bundlesDir, env, signal, onEvent).catch(
-    async (error: unknown) => {
-      await renderer.finished();
-      throw error;
-    },
+  const { renderer, onEvent, signal, began, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir } = await openSuite(
+    'test-integration',
+    options,
+    env,
   );
   try {
     // Outside the results folder, which each run empties: a daemon's data-root is slow to delete and must not be under DEST.

@@ -1,9 +1,8 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseUnitOptions } from '../testrunner/options.js';
 import { prepareUnit } from '../testrunner/unit.js';
-import { interruptSignal, runMain } from './cli/run-main.js';
-import { openSuite, runPreparedInside, testRenderer } from './cli/test-suites.js';
-import { defaultBundlesDir } from './paths.js';
+import { runMain } from './cli/run-main.js';
+import { openSuite, runPreparedInside } from './cli/test-suites.js';
 
 const HELP = `Usage: npm run test-unit -- [options] [packages…]
 
@@ -29,17 +28,7 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const renderer = testRenderer(options.output, env);
-  const onEvent = renderer.onEvent;
-  const signal = interruptSignal();
-  const began = performance.now();
-  const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
-  const { release, bundleDir, cacheDir, source, go, resultsDir } = await openSuite('test-unit', bundlesDir, env, signal, onEvent).catch(
-    async (error: unknown) => {
-      await renderer.finished();
-      throw error;
-    },
-  );
+  const { renderer, onEvent, signal, began, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir } = await openSuite('test-unit', options, env);
   try {
     const config = await prepareUnit({ options, source, go, env, bundlesDir, bundleDir, cacheDir, resultsDir, onEvent });
     const { results, exitCode } = await runPreparedInside(

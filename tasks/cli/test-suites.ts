@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import type { Env } from '../../core/env.js';
 import Docker from 'dockerode';
@@ -15,7 +15,8 @@ import { jsonLinesRenderer } from '../render/json-lines.js';
 import { plainRenderer } from '../render/plain.js';
 import { testLines } from '../render/test-lines.js';
 import { testListrRenderer } from '../render/test-listr.js';
-import { defaultCacheDir, projectRoot } from '../paths.js';
+import { defaultBundlesDir, defaultCacheDir, projectRoot } from '../paths.js';
+import { interruptSignal } from './run-main.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { acquireLock } from '../../core/lock.js';
 import { readManifest } from '../../core/manifest.js';
@@ -91,7 +92,14 @@ export type Suite = 'test-integration' | 'test-unit';
 
 /** What both suites need before their own preparation; `release` gives up the suite's lock. */
 export interface OpenedSuite {
+  renderer: Renderer<TestRunEvent>;
+  onEvent: Listener<TestRunEvent>;
+  /** Fires on Ctrl-C or SIGTERM. */
+  signal: AbortSignal;
+  /** performance.now() when the command began, for the summary's duration. */
+  began: number;
   release: () => Promise<void>;
+  bundlesDir: string;
   bundleDir: string;
   cacheDir: string;
   source: TestSource;
@@ -101,13 +109,20 @@ export interface OpenedSuite {
 }
 
 /**
- * The prerequisites, one run per results folder at a time, the bundle's
- * manifest, the exact source its dockerd was built from, and Go with gotestsum.
+ * The renderer, the prerequisites, one run per results folder at a time, the
+ * bundle's manifest, the exact source its dockerd was built from, and Go with
+ * gotestsum. On failure the renderer has finished and the lock is released.
  */
-export async function openSuite(suite: Suite, bundlesDir: string, env: Env, signal: AbortSignal, onEvent: Listener<TestRunEvent>): Promise<OpenedSuite> {
-  await checkTestPrerequisites(env, onEvent);
-  const release = await acquireLock(join(bundlesDir, `${suite}.lock`), `npm run ${suite}`);
+export async function openSuite(suite: Suite, options: { output?: string; bundlesDir?: string }, env: Env): Promise<OpenedSuite> {
+  const renderer = testRenderer(options.output, env);
+  const { onEvent } = renderer;
+  const signal = interruptSignal();
+  const began = performance.now();
+  const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
+  let release: () => Promise<void> = () => Promise.resolve();
   try {
+    await checkTestPrerequisites(env, onEvent);
+    release = await acquireLock(join(bundlesDir, `${suite}.lock`), `npm run ${suite}`);
     const bundleDir = bundlePaths(bundlesDir).current;
     const manifest = readManifest(bundleDir);
     if (!manifest.components.daemon) throw new UserError(`no bundle in ${bundleDir}`, 'Build it first: npm run make');
@@ -116,9 +131,10 @@ export async function openSuite(suite: Suite, bundlesDir: string, env: Env, sign
     onEvent({ type: 'source', kind: source.kind, version: source.version, dir: source.dir });
     onEvent({ type: 'step', text: 'checking Go and installing gotestsum' });
     const go = await prepareGo(source.dir, cacheDir, env, signal);
-    return { release, bundleDir, cacheDir, source, go, resultsDir: join(bundlesDir, suite) };
+    return { renderer, onEvent, signal, began, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir: join(bundlesDir, suite) };
   } catch (error) {
     await release();
+    await renderer.finished();
     throw error;
   }
 }
