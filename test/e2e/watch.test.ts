@@ -59,6 +59,8 @@ describe('dev-daemon --watch', () => {
     watch = foregroundDevDaemon(['--watch', '--bundles', bundles, '--state', state], { DAEMON_SRC: checkout });
     await watch.waitFor(/^dockerd \(pid \d+\) is ready/);
     await watch.waitFor(/^watching /);
+    // The same event's next line may arrive in a later chunk of the pipe.
+    await watch.waitFor(/^containers (stop|survive) /);
     cleanDockerd = readManifest(join(bundles, 'binary-daemon')).files.dockerd?.sha256;
   });
 
