@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readManifest } from '../../core/manifest.js';
 import { runTask } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
-
-const goModCache = execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
+import { mobyCheckout } from '../support/moby-checkout.js';
 
 describe('runc from its pinned module', () => {
   it('builds a static runc that reports the pinned version and commit', async () => {
@@ -52,14 +51,7 @@ describe("--dynamic (moby's dynbinary)", () => {
 describe('the contributor flow: DAEMON_SRC points at a moby checkout', () => {
   it('builds that tree and stamps its HEAD, with -unsupported once it has uncommitted changes', async () => {
     const checkout = join(tempDir('moby'), 'moby');
-    cpSync(join(goModCache, 'github.com/moby/moby/v2@v2.0.0-beta.21'), checkout, { recursive: true });
-    execFileSync('chmod', ['-R', 'u+w', checkout]);
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-C', checkout, '-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { encoding: 'utf8' }).trim();
-    git('init', '-q');
-    git('add', '-A');
-    git('commit', '-qm', 'my change to moby');
-    const head = git('rev-parse', 'HEAD');
+    const { head } = mobyCheckout(checkout, 'my change to moby');
     const bundles = tempDir('daemon-src');
     const env = { DAEMON_SRC: checkout };
 

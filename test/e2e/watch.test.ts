@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
@@ -11,8 +10,7 @@ import { processesUnder } from '../../devdaemon/leftovers.js';
 import { defaultBundlesDir } from '../../tasks/paths.js';
 import { foregroundDevDaemon, type Foreground } from '../integration/support/foreground.js';
 import { tempDir } from '../support/temp.js';
-
-const goModCache = execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
+import { mobyCheckout } from '../support/moby-checkout.js';
 
 /**
  * `dev-daemon --watch` on a real moby checkout (the pinned module's source in
@@ -45,14 +43,7 @@ describe('dev-daemon --watch', () => {
     bundles = tempDir('watch-bundles');
     state = join(tempDir('watch'), 's');
     infoFile = join(checkout, 'daemon', 'info.go');
-    cpSync(join(goModCache, 'github.com/moby/moby/v2@v2.0.0-beta.21'), checkout, { recursive: true });
-    execFileSync('chmod', ['-R', 'u+w', checkout]);
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-C', checkout, '-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { encoding: 'utf8' }).trim();
-    git('init', '-q');
-    git('add', '-A');
-    git('commit', '-qm', 'moby at the pinned tag');
-    head = git('rev-parse', 'HEAD');
+    head = mobyCheckout(checkout, 'moby at the pinned tag').head;
     original = readFileSync(infoFile, 'utf8');
     // The rest of the stack comes from the project's bundle when there is one (else the watch's first build makes it).
     await seedBundle(bundlePaths(defaultBundlesDir(process.env)), bundlePaths(bundles));
