@@ -8,6 +8,8 @@ import type { IntegrationOptions } from './options.js';
 import { INTEGRATION_CLI_DIR, junitPackageName, planSuites, reportStem } from './packages.js';
 import type { PackageRun } from './run-package.js';
 import { mobyTestEnv } from './test-env.js';
+import { TEST_REGISTRY } from './toolchain.js';
+import { installGoTool } from '../core/go-tools.js';
 import type { SuiteContext } from './context.js';
 
 /** integration-cli runs with TIMEOUT=360m in moby, whatever TIMEOUT says. */
@@ -76,12 +78,15 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
       total: dirs.length,
     });
   }
+  onEvent({ type: 'step', text: `checking the test registry (${TEST_REGISTRY.pkg}@${TEST_REGISTRY.version})` });
+  const registry = await installGoTool(TEST_REGISTRY, join(context.cacheDir, 'tools'), context.env, context.signal);
   const testEnv = mobyTestEnv({
     env: context.env,
     dest: resultsDir,
     dockerHost: `unix://${context.daemon.socket}`,
     bundleDir: context.bundleDir,
     goBinary: go.goBinary,
+    tools: [registry],
     gocache: go.gocache,
     gopath: go.gopath,
     graphDriver: options.graphDriver,

@@ -30,6 +30,8 @@ export interface TestEnvInputs {
   bundleDir: string;
   /** The `go` binary: its folder goes on PATH for `go tool test2json`. */
   goBinary: string;
+  /** Binaries tests start by name (the test registry), on PATH after the bundle. */
+  tools?: string[];
   gocache: string;
   gopath: string;
   graphDriver?: string;
@@ -48,7 +50,7 @@ export function mobyTestEnv(inputs: TestEnvInputs): Record<string, string> {
     const value = inputs.env[name];
     if (value) result[name] = value;
   }
-  const path = [inputs.bundleDir, dirname(inputs.goBinary), ...SYSTEM_PATH];
+  const path = [inputs.bundleDir, ...(inputs.tools ?? []).map((tool) => dirname(tool)), dirname(inputs.goBinary), ...SYSTEM_PATH];
   Object.assign(result, {
     DEST: inputs.dest,
     GOCACHE: inputs.gocache,

@@ -9,6 +9,14 @@ import { goEnv } from './compile.js';
 /** moby's pin (Dockerfile GOTESTSUM_VERSION at v2.0.0-beta.21). */
 export const GOTESTSUM: GoTool = { pkg: 'gotest.tools/gotestsum', version: 'v1.13.0', binary: 'gotestsum' };
 
+/**
+ * The `registry` binary moby's dev container copies from the
+ * distribution/distribution:${REGISTRY_VERSION} image (3.1.1 at
+ * v2.0.0-beta.21); tests that push and pull start it from PATH
+ * (internal/testutil/registry). Built from its module instead of an image.
+ */
+export const TEST_REGISTRY: GoTool = { pkg: 'github.com/distribution/distribution/v3/cmd/registry', version: 'v3.1.1', binary: 'registry' };
+
 export interface GoSetup {
   goBinary: string;
   goarch: string;

@@ -29,6 +29,8 @@ const NAMESPACE_NEEDS: Requirement[] = [
   { kind: 'command', command: 'ip', aptPackage: 'iproute2', why: 'loopback in the private network namespace' },
   // moby's dev container has it: the nftables firewall backend and its tests run nft.
   { kind: 'command', command: 'nft', aptPackage: 'nftables', why: "dockerd's nftables firewall backend, which moby's tests exercise" },
+  // Also in moby's dev container: TestStatsNetworkStats pings a container from the test binary.
+  { kind: 'command', command: 'ping', aptPackage: 'iputils-ping', why: 'tests that ping containers from the host' },
 ];
 
 export function testRenderer(requested: string | undefined, env: Env): Renderer<TestRunEvent> {
