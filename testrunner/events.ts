@@ -42,6 +42,8 @@ export type TestRunEvent =
   | { type: 'test-finished'; dir: string; test: string; outcome: Outcome; seconds: number; counts: Counts; elapsed: number }
   | { type: 'package-finished'; result: PackageResult }
   | { type: 'suite-skipped'; suite: string; reason: string }
+  /** Probed in the tests' namespace; failures these explain are labelled with them. */
+  | { type: 'kernel-differences'; differences: string[] }
   | { type: 'summary'; packages: PackageResult[]; notes: string[]; seconds: number; resultsDir: string };
 
 export function emptyCounts(): Counts {

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Listener } from '../core/events.js';
 import type { PackageResult, TestRunEvent } from './events.js';
+import { kernelDifferences, probeHostFacts } from './host-facts.js';
 import { runPackage, type PackageRun } from './run-package.js';
 
 /**
@@ -30,9 +31,12 @@ export async function readInsideConfig(file: string): Promise<InsideConfig> {
 /** One package after another, as moby's run_test_integration_suites; TEST_INTEGRATION_FAIL_FAST stops at the first failing one. */
 export async function runPackages(config: InsideConfig, onEvent: Listener<TestRunEvent>, signal?: AbortSignal): Promise<PackageResult[]> {
   const results: PackageResult[] = [];
+  const facts = await probeHostFacts();
+  const differences = kernelDifferences(facts);
+  if (differences.length > 0) onEvent({ type: 'kernel-differences', differences });
   for (const pkg of config.runs) {
     if (signal?.aborted) break;
-    const result = await runPackage(config.gotestsum, pkg, config.testEnv, onEvent, signal);
+    const result = await runPackage(config.gotestsum, pkg, config.testEnv, onEvent, facts, signal);
     results.push(result);
     if (config.failFast && result.exitCode !== 0) break;
   }

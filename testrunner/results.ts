@@ -1,4 +1,5 @@
 import { classifyFailure } from './classify.js';
+import type { HostFacts } from './host-facts.js';
 import { emptyCounts, type Counts, type Failure, type Outcome } from './events.js';
 
 /** One line of `go test -json` (test2json); gotestsum's --jsonfile holds the same. */
@@ -43,7 +44,11 @@ export class PackageTally {
   private readonly tests = new Map<string, TestState & { pkg: string; name: string }>();
   private readonly packages = new Map<string, TestState>();
 
-  constructor(private readonly dir: string) {}
+  /** `facts`: what the kernel can do, so a failure it explains is labelled so (see classify.ts). */
+  constructor(
+    private readonly dir: string,
+    private readonly facts?: HostFacts,
+  ) {}
 
   /** Returns the test that finished with this event, if one did. */
   add(event: GoTestEvent): { test: string; outcome: Outcome; seconds: number } | undefined {
@@ -108,7 +113,7 @@ export class PackageTally {
     const lines = state.output.filter((line) => !/^(?:=== (?:RUN|PAUSE|CONT|NAME)|--- (?:FAIL|PASS|SKIP):)/.test(line.trimStart()));
     // A panic's message says what happened; the goroutine dump after it rarely does.
     const shown = state.panic ?? lines.slice(-SHOWN_LINES);
-    const cause = classifyFailure([...lines, ...(state.panic ?? [])]);
+    const cause = classifyFailure([...lines, ...(state.panic ?? [])], this.facts);
     return { dir: this.dir, test, lines: shown, ...(cause ? { cause } : {}) };
   }
 

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Listener } from '../core/events.js';
 import type { PackageResult, TestRunEvent } from './events.js';
+import type { HostFacts } from './host-facts.js';
 import { parseGoTestLine, PackageTally } from './results.js';
 
 /** What one gotestsum invocation runs: test2json over a compiled test binary, or `go test` itself. */
@@ -29,11 +30,12 @@ export async function runPackage(
   pkg: PackageRun,
   env: Record<string, string>,
   onEvent: Listener<TestRunEvent>,
+  facts: HostFacts,
   signal?: AbortSignal,
 ): Promise<PackageResult> {
   const started = performance.now();
   onEvent({ type: 'package-started', dir: pkg.dir, index: pkg.index, total: pkg.total });
-  const tally = new PackageTally(pkg.dir);
+  const tally = new PackageTally(pkg.dir, facts);
   const child = spawn(gotestsum, ['--format=standard-json', `--jsonfile=${pkg.jsonFile}`, `--junitfile=${pkg.junitFile}`, ...pkg.command], {
     cwd: pkg.cwd,
     env,

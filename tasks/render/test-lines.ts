@@ -20,6 +20,7 @@ export const testLines: LineFormats<TestRunEvent> = {
     `${OUTCOME[event.outcome]} ${event.dir} ${event.test} (${event.seconds.toFixed(2)}s) [${countsText(event.counts)}; ${event.elapsed.toFixed(0)}s]`,
   'package-finished': (event) => `${event.result.dir}: ${countsText(event.result.counts)} in ${(event.result.seconds / 60).toFixed(1)} min`,
   'suite-skipped': (event) => `${event.suite}: ${event.reason}`,
+  'kernel-differences': (event) => `this kernel differs from moby's CI hosts: ${event.differences.join('; ')}`,
   summary: (event) => [
     '',
     ...summaryTable(event.packages),

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../core/errors.js';
 import { classifyFailure } from '../../testrunner/classify.js';
+import { kernelDifferences, type HostFacts } from '../../testrunner/host-facts.js';
 import { integrationDaemonArgs, integrationTestFlags } from '../../testrunner/integration.js';
 import { namespaceArgv } from '../../testrunner/namespace.js';
 import { parseIntegrationOptions, parseUnitOptions } from '../../testrunner/options.js';
@@ -231,6 +232,36 @@ describe('failure causes', () => {
 
   it('leaves a failure it does not recognise unclassified', () => {
     expect(classifyFailure(['assertion failed: 1 (int) != 2 (int)'])).toBeUndefined();
+  });
+
+  const thisKindOfKernel: HostFacts = { bridgeVlanFiltering: false, dummyLinks: false, ipv6MulticastRouteTable: 'local' };
+  const fullKernel: HostFacts = { bridgeVlanFiltering: true, dummyLinks: true, ipv6MulticastRouteTable: 'main' };
+  const routeCount = [
+    'network_linux_test.go:265: assertion failed: 5 (int) != 7 (expRoutes int): expected 7 routes, got 5:',
+    '    fd54:7a1b:8269::/64 dev eth0  metric 256 ',
+    '    fe80::/64 dev eth0  metric 256 ',
+  ];
+
+  it('blames the kernel only for what the probe found missing on this host', () => {
+    const bridge = ['main_test.go:54: assertion failed: error is not nil: operation not supported: Failed to re-create default bridge after test'];
+    expect(classifyFailure(bridge, thisKindOfKernel)).toMatch(/kernel lacks bridge VLAN filtering/);
+    expect(classifyFailure(bridge, fullKernel)).toBe('needs a kernel module or feature this host lacks');
+    const dummy = ['Command:  ip link add di-dummy0 type dummy', 'Stderr:   Error: Unknown device type.'];
+    expect(classifyFailure(dummy, thisKindOfKernel)).toBe('kernel lacks dummy links (CONFIG_DUMMY)');
+    expect(classifyFailure(routeCount, thisKindOfKernel)).toMatch(/IPv6 multicast routes in the local table/);
+    expect(classifyFailure(routeCount, fullKernel)).toBeUndefined();
+    expect(classifyFailure(routeCount)).toBeUndefined();
+  });
+
+  it('names the search endpoint’s bare 500 as Docker Hub’s absence', () => {
+    expect(classifyFailure(['search_test.go:23: assertion failed: 500 (res.StatusCode int) != 200 (http.StatusOK int)'])).toMatch(
+      /image search asks Docker Hub/,
+    );
+  });
+
+  it('says how this kernel differs, and nothing for a kernel like moby CI’s', () => {
+    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(3);
+    expect(kernelDifferences(fullKernel)).toEqual([]);
   });
 });
 

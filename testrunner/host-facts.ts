@@ -1,0 +1,61 @@
+import { run } from '../core/process.js';
+
+/**
+ * What this kernel can do that moby's tests take for granted. Probed inside
+ * the tests' private network namespace (so nothing the probe makes is seen
+ * outside it), and used only to name the cause of a failure: a test that
+ * fails with "Unknown device type" on a kernel that has dummy links is not
+ * blamed on the kernel.
+ */
+export interface HostFacts {
+  /** CONFIG_BRIDGE_VLAN_FILTERING: moby's harness re-creates docker0 with every attribute it had, this one included. */
+  bridgeVlanFiltering: boolean;
+  /** CONFIG_DUMMY: network tests build their topologies from dummy links. */
+  dummyLinks: boolean;
+  /** Where a link's IPv6 multicast route (ff00::/8) goes: moby's route-counting tests expect it in the main table, as older kernels put it. */
+  ipv6MulticastRouteTable: 'main' | 'local' | 'none';
+}
+
+const PROBE = 'mmk-probe';
+
+async function ip(...args: string[]): Promise<{ ok: boolean; stdout: string }> {
+  const result = await run(['ip', ...args]);
+  return { ok: result.exitCode === 0, stdout: result.stdout };
+}
+
+async function linkAddWorks(...type: string[]): Promise<boolean> {
+  const { ok } = await ip('link', 'add', PROBE, 'type', ...type);
+  if (ok) await ip('link', 'del', PROBE);
+  return ok;
+}
+
+async function multicastRouteTable(): Promise<HostFacts['ipv6MulticastRouteTable']> {
+  if (!(await ip('link', 'add', PROBE, 'type', 'veth', 'peer', 'name', `${PROBE}-peer`)).ok) return 'none';
+  try {
+    await ip('link', 'set', PROBE, 'up');
+    await ip('link', 'set', `${PROBE}-peer`, 'up');
+    const route = (await ip('-6', 'route', 'show', 'table', 'all', 'dev', PROBE)).stdout.split('\n').find((line) => line.includes('ff00::/8'));
+    if (!route) return 'none';
+    return route.includes('table local') ? 'local' : 'main';
+  } finally {
+    await ip('link', 'del', PROBE);
+  }
+}
+
+/** Must run in a network namespace of the runner's own: it adds and removes links. */
+export async function probeHostFacts(): Promise<HostFacts> {
+  return {
+    bridgeVlanFiltering: await linkAddWorks('bridge', 'vlan_filtering', '0'),
+    dummyLinks: await linkAddWorks('dummy'),
+    ipv6MulticastRouteTable: await multicastRouteTable(),
+  };
+}
+
+/** Where this kernel differs from what moby's tests expect, as words for the summary. */
+export function kernelDifferences(facts: HostFacts): string[] {
+  const differences: string[] = [];
+  if (!facts.bridgeVlanFiltering) differences.push('no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)');
+  if (!facts.dummyLinks) differences.push('no dummy links (CONFIG_DUMMY)');
+  if (facts.ipv6MulticastRouteTable === 'local') differences.push('IPv6 multicast routes in the local table, not main');
+  return differences;
+}
