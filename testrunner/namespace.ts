@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { childrenOf } from '../core/procfs.js';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Env } from '../core/env.js';
+import { startUplink, UPLINK_DEVICE } from './uplink.js';
 
 /**
  * moby's harness assumes the machine is its dev container: the default bridge
@@ -10,7 +11,8 @@ import type { Env } from '../core/env.js';
  * sockets under /tmp/docker-integration, iptables of its own. We make all of
  * that true in namespaces of ours instead of on the host:
  *
- * - `unshare --mount --net --pid`: private mounts, network and process tree.
+ * - `unshare --mount --net --pid`: private mounts, network and process tree;
+ *   the host's outbound network reaches in only through slirp4netns (uplink.ts).
  *   The kernel ends every process in the PID namespace when its init ends,
  *   and the mounts, bridges and iptables rules go with the last process, so
  *   nothing can outlive a run, not even after SIGKILL.
@@ -44,6 +46,13 @@ const SETUP = `set -eu
 exec_root=$1 overlay_count=$2
 shift 2
 ip link set lo up
+# The uplink (testrunner/uplink.ts) is configured from outside; tests start once it is there, or without it after 10 s, saying so.
+tries=0
+until ip route show default | grep -q ${UPLINK_DEVICE}; do
+  tries=$((tries + 1))
+  if [ "$tries" -gt 200 ]; then echo "no uplink after 10 s: tests that reach the network from containers will fail"; break; fi
+  sleep 0.05
+done
 mount -t tmpfs -o mode=0755 mmk-run /run
 mkdir -p /run/lock /run/mmk-cgroup /run/mmk-tmp
 layer=0
@@ -136,6 +145,8 @@ export function runInNamespace(
   const [program, ...args] = namespaceArgv(plan, command);
   // Its own process group: a terminal's Ctrl-C reaches only the command outside, which stops the inside in order.
   const child = spawn(program as string, args, { env: env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const uplink = child.pid === undefined ? undefined : startUplink(child.pid, env, onLine);
+  child.once('exit', () => uplink?.stop());
   createInterface({ input: child.stdout }).on('line', onLine);
   createInterface({ input: child.stderr }).on('line', onError);
   let done = false;
@@ -167,16 +178,6 @@ function descendants(pid: number, depth: number): number[] {
   const children = childrenOf(pid);
   if (depth <= 1) return children;
   return [...children, ...children.flatMap((child) => descendants(child, depth - 1))];
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-    );
-  } catch {
-    return [];
-  }
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

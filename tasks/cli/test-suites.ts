@@ -27,6 +27,7 @@ const NAMESPACE_NEEDS: Requirement[] = [
   { kind: 'command', command: 'unshare', aptPackage: 'util-linux', why: 'private mount, network and PID namespaces for the tests' },
   { kind: 'command', command: 'setpriv', aptPackage: 'util-linux', why: 'ending the namespaces with the runner' },
   { kind: 'command', command: 'ip', aptPackage: 'iproute2', why: 'loopback in the private network namespace' },
+  { kind: 'command', command: 'slirp4netns', aptPackage: 'slirp4netns', why: "the tests' outbound network, without touching the host's" },
   // moby's dev container has it: the nftables firewall backend and its tests run nft.
   { kind: 'command', command: 'nft', aptPackage: 'nftables', why: "dockerd's nftables firewall backend, which moby's tests exercise" },
   // Also in moby's dev container: TestStatsNetworkStats pings a container from the test binary.

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { readManifest, serializeManifest } from '../../core/manifest.js';
-import { allPids, exeOf } from '../../core/procfs.js';
+import { allPids, argvOf, exeOf } from '../../core/procfs.js';
 import type { TestRunEvent } from '../../testrunner/events.js';
 import { parseEventLine } from '../../testrunner/inside.js';
+import { UPLINK_DEVICE } from '../../testrunner/uplink.js';
 import { projectRoot } from '../../tasks/paths.js';
 import { runTask } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
@@ -57,14 +58,14 @@ function summaryOf(stdout: string): Extract<TestRunEvent, { type: 'summary' }> {
   return summary;
 }
 
-/** Nothing of a run may remain: no mount under its folders, no process running a binary from its bundle or results. */
+/** Nothing of a run may remain: no mount under its folders, no process running a binary from its bundle or results, no uplink. */
 function leftovers(root: string): string[] {
   const mounts = readFileSync('/proc/self/mounts', 'utf8')
     .split('\n')
     .filter((line) => line.includes(root) || line.includes(source.dir) || /^mmk-(run|tmp) /.test(line));
   const processes = allPids()
-    .map((pid) => exeOf(pid) ?? '')
-    .filter((exe) => exe.startsWith(root));
+    .filter((pid) => (exeOf(pid) ?? '').startsWith(root) || argvOf(pid).includes(UPLINK_DEVICE))
+    .map((pid) => `${pid} ${argvOf(pid).join(' ')}`);
   return [...mounts, ...processes];
 }
 
