@@ -1,6 +1,6 @@
 import type { LineFormats } from '../../core/events.js';
 import type { Counts, TestRunEvent } from '../../testrunner/events.js';
-import { failureLines, passRate, summaryTable } from '../../testrunner/summary.js';
+import { causeLines, failureLines, passRate, summaryTable } from '../../testrunner/summary.js';
 
 const OUTCOME = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
 
@@ -27,6 +27,7 @@ export const testLines: LineFormats<TestRunEvent> = {
     ...event.notes,
     ...(event.packages.length > 0 ? [`${passRate(event.packages).toFixed(1)}% of the tests that ran passed`] : []),
     ...failureLines(event.packages),
+    ...causeLines(event.packages),
     `results (go test -json, JUnit XML): ${event.resultsDir}`,
   ],
 };

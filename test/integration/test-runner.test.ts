@@ -102,6 +102,7 @@ describe('npm run test-integration on a fixture package', () => {
     expect(result.stdout).toMatch(/FAIL \.\/integration\/fixture TestNeedsRegistry — needs a registry: Docker Hub unreachable/);
     expect(result.stdout).toContain('pulling busybox:1.36');
     expect(result.stdout).toMatch(/\.\/integration\/fixture\s+0\s+1\s+1\s/);
+    expect(result.stdout).toMatch(/failures by cause \(1\):\n\s+1  needs a registry: Docker Hub unreachable\n\s+0  cause not recognised/);
     expect(leftovers(bundles)).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ import { namespaceArgv } from '../../testrunner/namespace.js';
 import { parseIntegrationOptions, parseUnitOptions } from '../../testrunner/options.js';
 import { dirsDeclaring, junitPackageName, planSuites, reportStem } from '../../testrunner/packages.js';
 import { PackageTally, parseGoTestLine } from '../../testrunner/results.js';
-import { passRate, summaryTable } from '../../testrunner/summary.js';
+import { causeLines, passRate, summaryTable } from '../../testrunner/summary.js';
 import { mobyTestEnv } from '../../testrunner/test-env.js';
 import { projectRoot } from '../../tasks/paths.js';
 
@@ -278,6 +278,22 @@ describe('summary', () => {
       'total                     99       1        5      2.0',
     ]);
     expect(passRate(packages)).toBe(99);
+  });
+
+  it('counts the failures per cause, the unrecognised ones last', () => {
+    const failure = (test: string, cause?: string) => ({ dir: './integration/image', test, lines: [], ...(cause ? { cause } : {}) });
+    const hub = 'needs a registry: Docker Hub unreachable';
+    const failures = [failure('TestA', hub), failure('TestB'), failure('TestC', hub), failure('TestD', 'needs internet DNS')];
+    const packages = [
+      { dir: './integration/image', counts: { passed: 1, failed: 5, skipped: 0 }, seconds: 1, exitCode: 1, failures, jsonFile: '', junitFile: '' },
+    ];
+    expect(causeLines(packages)).toEqual([
+      'failures by cause (4):',
+      `  2  ${hub}`,
+      '  1  needs internet DNS',
+      '  1  cause not recognised: look at the daemon or the change',
+    ]);
+    expect(causeLines([{ ...packages[0]!, failures: [] }])).toEqual([]);
   });
 });
 
