@@ -29,7 +29,7 @@ const RULES: readonly CauseRule[] = [
   {
     cause: 'needs internet DNS',
     pattern:
-      /lookup [\w.-]+ on [\d.:[\]]+: (?:no such host|server misbehaving|i\/o timeout|read udp)|Temporary failure in name resolution|Temporary failure resolving|no such host|no servers could be reached/,
+      /lookup [\w.-]+ on [\d.:[\]]+: (?:no such host|server misbehaving|i\/o timeout|read udp)|Temporary failure in name resolution|Temporary failure resolving|no such host|no servers could be reached|server can't find [\w.-]+: NXDOMAIN/,
   },
   { cause: 'needs internet access', pattern: /network is unreachable|dial tcp [^:]+:\d+: i\/o timeout|could not resolve host/i },
   {

@@ -223,6 +223,7 @@ describe('failure causes', () => {
     ['path / is mounted on / but it is not a shared mount', 'host / is not a shared mount'],
     ['panic: test timed out after 10m0s', 'timed out (TIMEOUT)'],
     [';; connection timed out; no servers could be reached', 'needs internet DNS'],
+    ["** server can't find docker.com: NXDOMAIN", 'needs internet DNS'],
     ['pull_test.go:126: exec: "registry": executable file not found in $PATH', 'needs a registry: no test registry (registry:2 binary or image)'],
     ['Error: Unknown device type.', 'needs a kernel module or feature this host lacks'],
     ['Failed to re-create default bridge after test: operation not supported', 'needs a kernel module or feature this host lacks'],
