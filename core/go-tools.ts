@@ -13,6 +13,9 @@ export interface GoTool {
   binary: string;
 }
 
+/** delve at moby's DELVE_VERSION (v1.26.3); the module proxy serves v1.26.2 as the nearest release of that line. */
+export const DELVE: GoTool = { pkg: 'github.com/go-delve/delve/cmd/dlv', version: 'v1.26.2', binary: 'dlv' };
+
 /**
  * `go install pkg@version` into `<toolsDir>/<binary>@<version>/`, once. The
  * module comes through the module proxy and is checked against the checksum

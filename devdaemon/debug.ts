@@ -7,9 +7,6 @@ export interface DebuggerLaunch {
   listen: string;
 }
 
-/** delve at moby's DELVE_VERSION (v1.26.3); the module proxy serves v1.26.2 as the nearest release of that line. */
-export const DELVE = { pkg: 'github.com/go-delve/delve/cmd/dlv', version: 'v1.26.2', binary: 'dlv' } as const;
-
 /**
  * moby's `hack/make/run` with DELVE_PORT, minus what it opens up: headless,
  * the daemon running at once (--continue), several clients one after the

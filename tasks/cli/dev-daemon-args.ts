@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isLoopback } from '../../core/loopback.js';
 import { UserError } from '../../core/errors.js';
 
 export type Command = 'start' | 'status' | 'stop' | 'reload';
@@ -166,11 +166,4 @@ function checkHost(host: string, tlsVerify: boolean): void {
       'Listen on tcp://127.0.0.1:PORT, or add --tlsverify --tlscacert … --tlscert … --tlskey ….',
     );
   }
-}
-
-export function isLoopback(hostname: string): boolean {
-  if (hostname === 'localhost') return true;
-  if (isIP(hostname) === 4) return hostname.startsWith('127.');
-  if (isIP(hostname) === 6) return hostname === '::1' || hostname === '0:0:0:0:0:0:0:1';
-  return false;
 }

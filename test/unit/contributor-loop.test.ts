@@ -11,7 +11,7 @@ import { stateLayout } from '../../devdaemon/layout.js';
 import { liveRestoreRequested } from '../../devdaemon/restart.js';
 import { localTrees } from '../../tasks/lib/dev-loop.js';
 import { isEditorScratch, watchTrees } from '../../devdaemon/tree-watch.js';
-import { debugListenAddress } from '../../tasks/cli/debug-port.js';
+import { debugListenAddress } from '../../core/loopback.js';
 import { parseDevDaemonArgs } from '../../tasks/cli/dev-daemon-args.js';
 import { tempDir } from '../support/temp.js';
 
@@ -29,7 +29,7 @@ describe('--watch and --debug-port arguments', () => {
     expect(debugListenAddress('127.0.0.1:2345')).toBe('127.0.0.1:2345');
     expect(debugListenAddress('2345')).toBe('127.0.0.1:2345');
     expect(debugListenAddress('[::1]:2345')).toBe('[::1]:2345');
-    expect(() => debugListenAddress('0.0.0.0:2345')).toThrow(/delve's API has no authentication and dockerd runs as root/);
+    expect(() => debugListenAddress('0.0.0.0:2345')).toThrow(/delve's API has no authentication and what it debugs runs as root/);
     expect(() => debugListenAddress('10.1.2.3:2345')).toThrow(/no authentication/);
     expect(() => debugListenAddress('127.0.0.1:99999')).toThrow(/is not an address/);
   });

@@ -1,5 +1,5 @@
-import { UserError } from '../../core/errors.js';
-import { isLoopback } from './dev-daemon-args.js';
+import { isIP } from 'node:net';
+import { UserError } from './errors.js';
 
 /**
  * `--debug-port` / DELVE_PORT: `HOST:PORT` or a bare port (moby's form,
@@ -15,9 +15,16 @@ export function debugListenAddress(value: string): string {
   }
   if (!isLoopback(host)) {
     throw new UserError(
-      `--debug-port ${value}: delve's API has no authentication and dockerd runs as root, so anyone who reached the port could run any code on this machine`,
+      `--debug-port ${value}: delve's API has no authentication and what it debugs runs as root, so anyone who reached the port could run any code on this machine`,
       'Listen on 127.0.0.1:PORT and reach it from elsewhere through an SSH tunnel (ssh -L PORT:127.0.0.1:PORT).',
     );
   }
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function isLoopback(hostname: string): boolean {
+  if (hostname === 'localhost') return true;
+  if (isIP(hostname) === 4) return hostname.startsWith('127.');
+  if (isIP(hostname) === 6) return hostname === '::1' || hostname === '0:0:0:0:0:0:0:1';
+  return false;
 }
