@@ -1,5 +1,8 @@
-import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { UserError } from '../core/errors.js';
+import { DELVE, installGoTool } from '../core/go-tools.js';
+import { forwardDebugger, type DebugForward } from '../testrunner/debug-forward.js';
 import { stateLayout } from '../devdaemon/layout.js';
 import { findClientBinary, prepareIntegration } from '../testrunner/integration.js';
 import { parseIntegrationOptions } from '../testrunner/options.js';
@@ -26,6 +29,9 @@ Options (each also a variable, as in moby's hack/make/.integration-test-helpers)
   --userland-proxy BOOL    DOCKER_USERLANDPROXY   (default: true)
   --experimental           DOCKER_EXPERIMENTAL
   --timeout DURATION       TIMEOUT                per package (default: 10m; integration-cli 360m)
+  --debug-port ADDR        DELVE_PORT             each test binary under delve, stopped until a client
+                                                  continues it: dlv connect ADDR (loopback only; a bare
+                                                  port means 127.0.0.1:PORT)
   --output tty|plain|json  progress rows on a terminal, plain lines in CI, JSON lines
   --bundles DIR            bundles root (default: bundles/, or $MOBY_MAKE_BUNDLES)
   --help                   this text
@@ -47,11 +53,14 @@ async function main(): Promise<number> {
     options,
     env,
   );
+  let forward: DebugForward | undefined;
   try {
     // Outside the results folder, which each run empties: a daemon's data-root is slow to delete and must not be under DEST.
     const daemonLayout = stateLayout(join(bundlesDir, 'test-integration-daemon'));
     // Every run starts from an empty daemon, as moby's does; what a run left is only files (its mounts died with its namespace).
     await rm(daemonLayout.stateDir, { recursive: true, force: true });
+    const debuggerSocket = join(resultsDir, 'delve', 'dlv.sock');
+    const dlv = options.debugListen ? await installGoTool(DELVE, join(cacheDir, 'tools'), env, signal) : undefined;
     const { config, notes } = await prepareIntegration({
       options,
       source,
@@ -63,12 +72,22 @@ async function main(): Promise<number> {
       resultsDir,
       daemon: { stateDir: daemonLayout.stateDir, socket: daemonLayout.socket, logFile: join(resultsDir, 'docker.log') },
       clientBinary: findClientBinary(env, bundlesDir),
+      ...(dlv ? { debugger: { dlv, socket: debuggerSocket } } : {}),
       onEvent,
       signal,
     });
     if (config.runs.length === 0) {
       onEvent({ type: 'summary', packages: [], notes, seconds: (performance.now() - began) / 1000, resultsDir });
       return 0;
+    }
+    if (options.debugListen) {
+      await mkdir(dirname(debuggerSocket), { recursive: true, mode: 0o700 });
+      forward = await forwardDebugger(options.debugListen, debuggerSocket).catch((error: unknown) => {
+        throw new UserError(
+          `--debug-port ${options.debugListen}: ${error instanceof Error ? error.message : String(error)}`,
+          'Pick a free port (DELVE_PORT=127.0.0.1:PORT).',
+        );
+      });
     }
     const { results, exitCode } = await runPreparedInside(
       config,
@@ -87,6 +106,7 @@ async function main(): Promise<number> {
     onEvent({ type: 'summary', packages: results, notes, seconds: (performance.now() - began) / 1000, resultsDir });
     return exitCode === 0 && results.every((result) => result.exitCode === 0) ? 0 : 1;
   } finally {
+    await forward?.close();
     await release();
     await renderer.finished();
   }

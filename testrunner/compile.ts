@@ -5,11 +5,15 @@ import type { Env } from '../core/env.js';
 import { run } from '../core/process.js';
 import { splitWords } from './options.js';
 
-/** hack/make.sh's BUILDFLAGS and LDFLAGS, which build_test_suite_binary passes to `go test -c`. */
-export function mobyTestBuildFlags(env: Env): string[] {
+/**
+ * hack/make.sh's BUILDFLAGS and LDFLAGS, which build_test_suite_binary passes
+ * to `go test -c`; for delve, what `dlv test` builds with (optimisations
+ * and inlining off, DWARF kept).
+ */
+export function mobyTestBuildFlags(env: Env, forDebugger = false): string[] {
   const tags = ['netgo', 'osusergo', 'static_build', 'nri_no_wasm', ...splitWords(env.DOCKER_BUILDTAGS)].join(' ');
-  const ldflags = env.DOCKER_DEBUG ? '' : '-w';
-  return ['-tags', tags, '-ldflags', ldflags];
+  const ldflags = env.DOCKER_DEBUG || forDebugger ? '' : '-w';
+  return ['-tags', tags, '-ldflags', ldflags, ...(forDebugger ? ['-gcflags=all=-N -l'] : [])];
 }
 
 /** The environment every `go` of the runner gets: never a downloaded toolchain, never the caller's GOFLAGS (-mod=vendor would break module mode). */
@@ -22,10 +26,17 @@ export function goEnv(env: Env): Record<string, string | undefined> {
  * source tree. The binary goes under the results folder, since the source
  * tree may be the read-only module cache.
  */
-export async function compileTestBinary(sourceDir: string, dir: string, outDir: string, env: Env, signal?: AbortSignal): Promise<string> {
+export async function compileTestBinary(
+  sourceDir: string,
+  dir: string,
+  outDir: string,
+  env: Env,
+  options: { signal?: AbortSignal; forDebugger?: boolean } = {},
+): Promise<string> {
+  const { signal, forDebugger = false } = options;
   await mkdir(outDir, { recursive: true });
   const binary = join(outDir, 'test.main');
-  const result = await run(['go', 'test', '-c', '-o', binary, ...mobyTestBuildFlags(env), dir], {
+  const result = await run(['go', 'test', '-c', '-o', binary, ...mobyTestBuildFlags(env, forDebugger), dir], {
     cwd: sourceDir,
     env: goEnv(env),
     ...(signal ? { signal } : {}),

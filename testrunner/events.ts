@@ -39,6 +39,8 @@ export type TestRunEvent =
   | { type: 'daemon-ready'; socket: string; seconds: number; logFile: string }
   | { type: 'compiled'; dir: string; seconds: number; index: number; total: number }
   | { type: 'package-started'; dir: string; index: number; total: number }
+  /** Under DELVE_PORT: the package's test binary waits, stopped, for a delve client. */
+  | { type: 'debugger-waiting'; dir: string; listen: string; socket: string }
   | { type: 'test-finished'; dir: string; test: string; outcome: Outcome; seconds: number; counts: Counts; elapsed: number }
   | { type: 'package-finished'; result: PackageResult }
   | { type: 'suite-skipped'; suite: string; reason: string }

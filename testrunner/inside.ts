@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { Listener } from '../core/events.js';
 import type { PackageResult, TestRunEvent } from './events.js';
 import { kernelDifferences, probeHostFacts } from './host-facts.js';
@@ -17,6 +17,8 @@ export interface InsideConfig {
   daemon?: { stateDir: string; logFile: string; dockerdArgs: string[] };
   runs: PackageRun[];
   failFast: boolean;
+  /** Under DELVE_PORT: delve's socket for each package in turn, and the host address that leads to it. */
+  debugger?: { socket: string; listen: string };
   testEnv: Record<string, string>;
 }
 
@@ -36,6 +38,10 @@ export async function runPackages(config: InsideConfig, onEvent: Listener<TestRu
   if (differences.length > 0) onEvent({ type: 'kernel-differences', differences });
   for (const pkg of config.runs) {
     if (signal?.aborted) break;
+    if (config.debugger) {
+      await rm(config.debugger.socket, { force: true }); // the previous package's delve may have left it
+      onEvent({ type: 'debugger-waiting', dir: pkg.dir, listen: config.debugger.listen, socket: config.debugger.socket });
+    }
     const result = await runPackage(config.gotestsum, pkg, config.testEnv, onEvent, facts, signal);
     results.push(result);
     if (config.failFast && result.exitCode !== 0) break;

@@ -17,6 +17,8 @@ const CLI_TIMEOUT = '360m';
 
 export interface IntegrationContext extends SuiteContext {
   options: IntegrationOptions;
+  /** With DELVE_PORT: the dlv binary, and the unix socket its API listens on for each package in turn. */
+  debugger?: { dlv: string; socket: string };
   daemon: { stateDir: string; socket: string; logFile: string };
   /** A docker CLI for integration-cli (TEST_CLIENT_BINARY), when there is one. */
   clientBinary: string | undefined;
@@ -66,12 +68,26 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
   for (const [index, dir] of dirs.entries()) {
     const began = performance.now();
     const stem = reportStem(junitPackageName(dir, go.goarch));
-    const binary = await compileTestBinary(source.dir, dir, join(resultsDir, 'bin', stem), context.env, context.signal);
+    const binary = await compileTestBinary(source.dir, dir, join(resultsDir, 'bin', stem), context.env, {
+      ...(context.signal ? { signal: context.signal } : {}),
+      forDebugger: context.debugger !== undefined,
+    });
     onEvent({ type: 'compiled', dir, seconds: (performance.now() - began) / 1000, index: index + 1, total: dirs.length });
     runs.push({
       dir,
       cwd: join(source.dir, dir),
-      command: ['--raw-command', '--', 'go', 'tool', 'test2json', '-p', junitPackageName(dir, go.goarch), '-t', binary, ...integrationTestFlags(options, dir)],
+      command: [
+        '--raw-command',
+        '--',
+        'go',
+        'tool',
+        'test2json',
+        '-p',
+        junitPackageName(dir, go.goarch),
+        '-t',
+        ...(context.debugger ? underDelve(context.debugger, binary) : [binary]),
+        ...integrationTestFlags(options, dir),
+      ],
       jsonFile: join(resultsDir, `${stem}-go-test-report.json`),
       junitFile: join(resultsDir, `${stem}-junit-report.xml`),
       index: index + 1,
@@ -103,8 +119,18 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
       runs,
       failFast: options.failFast,
       testEnv,
+      ...(context.debugger && options.debugListen ? { debugger: { socket: context.debugger.socket, listen: options.debugListen } } : {}),
     },
   };
+}
+
+/**
+ * moby's DELVE_PORT for tests: the binary stopped at its start under a
+ * headless delve (API v2) until a client continues it; the client's detach
+ * ends delve. The API is a unix socket of root's (see debug-forward.ts).
+ */
+function underDelve(debug: { dlv: string; socket: string }, binary: string): string[] {
+  return [debug.dlv, 'exec', '--headless', '--api-version=2', `--listen=unix:${debug.socket}`, binary, '--'];
 }
 
 /** TEST_CLIENT_BINARY when given, else the bundled CLI (bundles/binary-client/docker) when it exists. */

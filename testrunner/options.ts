@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors.js';
 import type { Env } from '../core/env.js';
+import { debugListenAddress } from '../core/loopback.js';
 
 /**
  * What moby's hack/make/.integration-test-helpers and .integration-daemon-start
@@ -22,6 +23,8 @@ export interface IntegrationOptions {
   experimental: boolean;
   /** TIMEOUT / --timeout: -test.timeout per package (moby's default 10m). */
   timeout: string;
+  /** DELVE_PORT / --debug-port: each test binary under delve, its API reachable here (loopback only). */
+  debugListen: string | undefined;
   output: string | undefined;
   bundlesDir: string | undefined;
   help: boolean;
@@ -85,12 +88,14 @@ export function parseIntegrationOptions(argv: readonly string[], env: Env): Inte
       'userland-proxy': { type: 'string' },
       experimental: { type: 'boolean' },
       timeout: { type: 'string' },
+      'debug-port': { type: 'string' },
       output: { type: 'string' },
       bundles: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+  const debugSpec = values['debug-port'] ?? nonEmpty(env.DELVE_PORT);
   // Packages may also be named as arguments, like `go test ./integration/container`.
   const dirsText = values.dirs ?? (positionals.length > 0 ? positionals.join(' ') : nonEmpty(env.TEST_INTEGRATION_DIR));
   const source = values.dirs !== undefined || positionals.length > 0 ? '--dirs' : 'TEST_INTEGRATION_DIR';
@@ -109,6 +114,7 @@ export function parseIntegrationOptions(argv: readonly string[], env: Env): Inte
     userlandProxy,
     experimental: values.experimental ?? isSet(env.DOCKER_EXPERIMENTAL),
     timeout: checkTimeout(values.timeout ?? nonEmpty(env.TIMEOUT) ?? '10m', values.timeout ? '--timeout' : 'TIMEOUT'),
+    debugListen: debugSpec === undefined ? undefined : debugListenAddress(debugSpec),
     output: values.output,
     bundlesDir: values.bundles,
     help: values.help ?? false,

@@ -16,6 +16,7 @@ export const testLines: LineFormats<TestRunEvent> = {
   installing: (event) => `installing missing prerequisites with apt-get: ${event.packages.join(' ')} (set MOBY_MAKE_NO_INSTALL=1 to turn this off)`,
   compiled: (event) => `compiled ${event.dir} (${event.index}/${event.total}) in ${event.seconds.toFixed(1)}s`,
   'package-started': (event) => `=== ${event.dir} (${event.index}/${event.total})`,
+  'debugger-waiting': (event) => `${event.dir} waits under delve: dlv connect ${event.listen} (or unix:${event.socket}); set breakpoints, then continue`,
   'test-finished': (event) =>
     `${OUTCOME[event.outcome]} ${event.dir} ${event.test} (${event.seconds.toFixed(2)}s) [${countsText(event.counts)}; ${event.elapsed.toFixed(0)}s]`,
   'package-finished': (event) => `${event.result.dir}: ${countsText(event.result.counts)} in ${(event.result.seconds / 60).toFixed(1)} min`,

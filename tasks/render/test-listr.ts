@@ -73,6 +73,7 @@ export function testListrRenderer(): Renderer<TestRunEvent> {
       case 'daemon-ready':
       case 'compiled':
       case 'suite-skipped':
+      case 'debugger-waiting':
       case 'kernel-differences':
         // Only between packages (before the first, after the last): no row is live then.
         for (const line of formatLines(testLines, event)) {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { bundlePaths } from '../../core/bundle-layout.js';
@@ -12,6 +13,7 @@ import { UPLINK_DEVICE } from '../../testrunner/uplink.js';
 import { projectRoot } from '../../tasks/paths.js';
 import { runTask } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
+import { DelveClient } from '../support/delve-client.js';
 import { FixtureRepo } from '../support/git-repos.js';
 
 /**
@@ -69,6 +71,51 @@ function leftovers(root: string): string[] {
   return [...mounts, ...processes];
 }
 
+/** The runner on the fixture bundles with JSON events; `reached` resolves at the first event of `type`. */
+function startRunner(args: string[], extraEnv: Record<string, string>, type: TestRunEvent['type']) {
+  const child = spawn(
+    join(projectRoot, 'node_modules', '.bin', 'tsx'),
+    [join(projectRoot, 'tasks', 'test-integration.ts'), '--bundles', bundles, ...args, '--output', 'json'],
+    {
+      cwd: projectRoot,
+      env: { ...process.env, ...env, ...extraEnv, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  const reached = new Promise<void>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes(`"type":"${type}"`)) resolve();
+    });
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, reached, exited, stdout: () => stdout };
+}
+
+/** delve's API appears on the forward once the package's delve runs; until then a connection is closed at once. */
+async function connectWhenListening(listen: string): Promise<DelveClient> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const client = await DelveClient.connect(listen);
+      await client.call('IsMulticlient', {});
+      return client;
+    } catch (error) {
+      if (attempt > 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
 const source = fixtureSource();
 const bundles = fixtureBundles(source);
 const env = { DAEMON_SRC: source.dir, MMK_FIXTURE_LEAK: 'the caller environment' };
@@ -102,28 +149,12 @@ describe('npm run test-integration on a fixture package', () => {
     expect(result.stdout).toMatch(/FAIL \.\/integration\/fixture TestNeedsRegistry — needs a registry: Docker Hub unreachable/);
     expect(result.stdout).toContain('pulling busybox:1.36');
     expect(result.stdout).toMatch(/\.\/integration\/fixture\s+0\s+1\s+1\s/);
-    expect(result.stdout).toMatch(/failures by cause \(1\):\n\s+1  needs a registry: Docker Hub unreachable\n\s+0  cause not recognised/);
+    expect(result.stdout).toMatch(/failures by cause \(1\):\n\s+1 {2}needs a registry: Docker Hub unreachable\n\s+0 {2}cause not recognised/);
     expect(leftovers(bundles)).toEqual([]);
   });
 
   it('stops the test binary, the daemon and its namespaces on Ctrl-C and exits 130', async () => {
-    const child = spawn(
-      join(projectRoot, 'node_modules', '.bin', 'tsx'),
-      [join(projectRoot, 'tasks', 'test-integration.ts'), '--bundles', bundles, '--run', 'TestSlow', '--output', 'json'],
-      {
-        cwd: projectRoot,
-        env: { ...process.env, ...env, CI: 'true' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    const started = new Promise<void>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (stdout.includes('"type":"package-started"')) resolve();
-      });
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { child, reached: started, exited } = startRunner(['--run', 'TestSlow'], {}, 'package-started');
     await started;
     await new Promise((resolve) => setTimeout(resolve, 2000)); // TestSlow is running
     const before = Date.now();
@@ -131,6 +162,34 @@ describe('npm run test-integration on a fixture package', () => {
     expect(await exited).toBe(130);
     expect(Date.now() - before).toBeLessThan(60_000);
     expect(leftovers(bundles)).toEqual([]);
+  });
+});
+
+describe('npm run test-integration with DELVE_PORT', () => {
+  it('stops each test binary under delve until a client continues it; the client reads a variable at a breakpoint', async () => {
+    const listen = `127.0.0.1:${await freePort()}`;
+    const { reached: waiting, exited, stdout } = startRunner(['--run', 'TestDebugged'], { DELVE_PORT: listen }, 'debugger-waiting');
+    await waiting;
+    const delve = await connectWhenListening(listen);
+    try {
+      await delve.createBreakpoint('example.com/mobytests/integration/fixture.answer');
+      const stopped = await delve.command('continue');
+      const goroutine = stopped.currentThread?.goroutineID ?? -1;
+      expect((await delve.eval(goroutine, 'question')).value).toBe('the question');
+      expect((await delve.command('continue')).exited).toBe(true);
+      await delve.call('Detach', { Kill: true });
+    } finally {
+      delve.close();
+    }
+    expect(await exited).toBe(0);
+    expect(summaryOf(stdout()).packages.map((p) => p.counts)).toEqual([{ passed: 1, failed: 0, skipped: 0 }]);
+    expect(leftovers(bundles)).toEqual([]);
+  });
+
+  it('refuses a debugger port beyond loopback and says why', async () => {
+    const result = await runTask('test-integration', ['--bundles', bundles, '--debug-port', '0.0.0.0:2345'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no authentication/);
   });
 });
 
