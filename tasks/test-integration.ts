@@ -29,6 +29,8 @@ Options (each also a variable, as in moby's hack/make/.integration-test-helpers)
   --userland-proxy BOOL    DOCKER_USERLANDPROXY   (default: true)
   --experimental           DOCKER_EXPERIMENTAL
   --timeout DURATION       TIMEOUT                per package (default: 10m; integration-cli 360m)
+  --repeat N               TEST_REPEAT            run everything N times (TIMEOUT grows with it)
+  --coverage               TESTCOVERAGE           -cover binaries, a coverage profile per package
   --debug-port ADDR        DELVE_PORT             each test binary under delve, stopped until a client
                                                   continues it: dlv connect ADDR (loopback only; a bare
                                                   port means 127.0.0.1:PORT)

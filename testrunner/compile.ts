@@ -31,12 +31,14 @@ export async function compileTestBinary(
   dir: string,
   outDir: string,
   env: Env,
-  options: { signal?: AbortSignal; forDebugger?: boolean } = {},
+  options: { signal?: AbortSignal; forDebugger?: boolean; coverage?: boolean } = {},
 ): Promise<string> {
-  const { signal, forDebugger = false } = options;
+  const { signal, forDebugger = false, coverage = false } = options;
   await mkdir(outDir, { recursive: true });
   const binary = join(outDir, 'test.main');
-  const result = await run(['go', 'test', '-c', '-o', binary, ...mobyTestBuildFlags(env, forDebugger), dir], {
+  // build_test_suite_binary with TESTCOVERAGE: -cover -covermode=atomic.
+  const coverFlags = coverage ? ['-cover', '-covermode=atomic'] : [];
+  const result = await run(['go', 'test', '-c', '-o', binary, ...coverFlags, ...mobyTestBuildFlags(env, forDebugger), dir], {
     cwd: sourceDir,
     env: goEnv(env),
     ...(signal ? { signal } : {}),

@@ -64,35 +64,45 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
 
   await rm(resultsDir, { recursive: true, force: true });
   await mkdir(join(resultsDir, 'fake-HOME'), { recursive: true });
-  const runs: PackageRun[] = [];
+  const compiled: { dir: string; stem: string; binary: string }[] = [];
   for (const [index, dir] of dirs.entries()) {
     const began = performance.now();
     const stem = reportStem(junitPackageName(dir, go.goarch));
     const binary = await compileTestBinary(source.dir, dir, join(resultsDir, 'bin', stem), context.env, {
       ...(context.signal ? { signal: context.signal } : {}),
       forDebugger: context.debugger !== undefined,
+      coverage: options.coverage,
     });
     onEvent({ type: 'compiled', dir, seconds: (performance.now() - began) / 1000, index: index + 1, total: dirs.length });
-    runs.push({
-      dir,
-      cwd: join(source.dir, dir),
-      command: [
-        '--raw-command',
-        '--',
-        'go',
-        'tool',
-        'test2json',
-        '-p',
-        junitPackageName(dir, go.goarch),
-        '-t',
-        ...(context.debugger ? underDelve(context.debugger, binary) : [binary]),
-        ...integrationTestFlags(options, dir),
-      ],
-      jsonFile: join(resultsDir, `${stem}-go-test-report.json`),
-      junitFile: join(resultsDir, `${stem}-junit-report.xml`),
-      index: index + 1,
-      total: dirs.length,
-    });
+    compiled.push({ dir, stem, binary });
+  }
+  // TEST_REPEAT runs the whole list again, as moby's repeat(); each round keeps its own reports (moby's overwrite each other).
+  const runs: PackageRun[] = [];
+  for (let round = 1; round <= options.repeat; round += 1) {
+    for (const { dir, stem, binary } of compiled) {
+      const name = options.repeat > 1 ? `${stem}-round-${round}` : stem;
+      const flags = [...integrationTestFlags(options, dir), ...(options.coverage ? [`-test.coverprofile=${join(resultsDir, `${name}-coverage.out`)}`] : [])];
+      runs.push({
+        dir: options.repeat > 1 ? `${dir} (round ${round}/${options.repeat})` : dir,
+        cwd: join(source.dir, dir),
+        command: [
+          '--raw-command',
+          '--',
+          'go',
+          'tool',
+          'test2json',
+          '-p',
+          junitPackageName(dir, go.goarch),
+          '-t',
+          ...(context.debugger ? underDelve(context.debugger, binary) : [binary]),
+          ...flags,
+        ],
+        jsonFile: join(resultsDir, `${name}-go-test-report.json`),
+        junitFile: join(resultsDir, `${name}-junit-report.xml`),
+        index: runs.length + 1,
+        total: compiled.length * options.repeat,
+      });
+    }
   }
   onEvent({ type: 'step', text: `checking the test registry (${TEST_REGISTRY.pkg}@${TEST_REGISTRY.version})` });
   const registry = await installGoTool(TEST_REGISTRY, join(context.cacheDir, 'tools'), context.env, context.signal);

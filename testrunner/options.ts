@@ -25,6 +25,10 @@ export interface IntegrationOptions {
   timeout: string;
   /** DELVE_PORT / --debug-port: each test binary under delve, its API reachable here (loopback only). */
   debugListen: string | undefined;
+  /** TEST_REPEAT / --repeat: the whole run this many times against the same daemon (moby's default 1). */
+  repeat: number;
+  /** TESTCOVERAGE / --coverage: binaries built with -cover, a coverage profile per package. */
+  coverage: boolean;
   output: string | undefined;
   bundlesDir: string | undefined;
   help: boolean;
@@ -61,6 +65,15 @@ function checkTimeout(timeout: string, source: string): string {
   return timeout;
 }
 
+const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/** A Go duration times n, in seconds (moby multiplies the number before the last letter, which breaks on 1h30m). */
+export function scaleDuration(duration: string, n: number): string {
+  let seconds = 0;
+  for (const [, amount, unit] of duration.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1);
+  return `${Math.round(seconds * n)}s`;
+}
+
 function checkDirs(dirs: string[], source: string): string[] {
   for (const dir of dirs) {
     if (dir.startsWith('/') || dir.split('/').includes('..')) {
@@ -89,6 +102,8 @@ export function parseIntegrationOptions(argv: readonly string[], env: Env): Inte
       experimental: { type: 'boolean' },
       timeout: { type: 'string' },
       'debug-port': { type: 'string' },
+      repeat: { type: 'string' },
+      coverage: { type: 'boolean' },
       output: { type: 'string' },
       bundles: { type: 'string' },
       verbose: { type: 'boolean' },
@@ -96,6 +111,15 @@ export function parseIntegrationOptions(argv: readonly string[], env: Env): Inte
     },
   });
   const debugSpec = values['debug-port'] ?? nonEmpty(env.DELVE_PORT);
+  const repeatText = values.repeat ?? nonEmpty(env.TEST_REPEAT) ?? '1';
+  const repeat = Number(repeatText);
+  if (!/^\d+$/.test(repeatText) || repeat < 1) {
+    throw new UserError(
+      `${values.repeat ? '--repeat' : 'TEST_REPEAT'}=${repeatText} is not a positive whole number`,
+      'Give how many times to run, e.g. TEST_REPEAT=5.',
+    );
+  }
+  const timeout = checkTimeout(values.timeout ?? nonEmpty(env.TIMEOUT) ?? '10m', values.timeout ? '--timeout' : 'TIMEOUT');
   // Packages may also be named as arguments, like `go test ./integration/container`.
   const dirsText = values.dirs ?? (positionals.length > 0 ? positionals.join(' ') : nonEmpty(env.TEST_INTEGRATION_DIR));
   const source = values.dirs !== undefined || positionals.length > 0 ? '--dirs' : 'TEST_INTEGRATION_DIR';
@@ -113,7 +137,10 @@ export function parseIntegrationOptions(argv: readonly string[], env: Env): Inte
     graphDriver: values.graphdriver ?? nonEmpty(env.DOCKER_GRAPHDRIVER) ?? 'native',
     userlandProxy,
     experimental: values.experimental ?? isSet(env.DOCKER_EXPERIMENTAL),
-    timeout: checkTimeout(values.timeout ?? nonEmpty(env.TIMEOUT) ?? '10m', values.timeout ? '--timeout' : 'TIMEOUT'),
+    // moby's set_repeat_timeout: TIMEOUT grows with TEST_REPEAT, or a premature time out may happen.
+    timeout: repeat > 1 ? scaleDuration(timeout, repeat) : timeout,
+    repeat,
+    coverage: values.coverage ?? isSet(env.TESTCOVERAGE),
     debugListen: debugSpec === undefined ? undefined : debugListenAddress(debugSpec),
     output: values.output,
     bundlesDir: values.bundles,

@@ -165,6 +165,27 @@ describe('npm run test-integration on a fixture package', () => {
   });
 });
 
+describe('npm run test-integration with TEST_REPEAT and TESTCOVERAGE', () => {
+  it('runs the package once per round, each round with its own reports and coverage profile', async () => {
+    const result = await runTask('test-integration', ['--bundles', bundles, '--run', 'TestSubtests', '--output', 'json'], {
+      ...env,
+      TEST_REPEAT: '2',
+      TESTCOVERAGE: '1',
+    });
+    expect(result.code).toBe(0);
+    const summary = summaryOf(result.stdout);
+    expect(summary.packages.map((p) => [p.dir, p.counts])).toEqual([
+      ['./integration/fixture (round 1/2)', { passed: 3, failed: 0, skipped: 0 }],
+      ['./integration/fixture (round 2/2)', { passed: 3, failed: 0, skipped: 0 }],
+    ]);
+    const results = join(bundles, 'test-integration');
+    for (const round of [1, 2]) {
+      expect(readFileSync(join(results, `amd64-integration-fixture-round-${round}-go-test-report.json`), 'utf8')).toContain('TestSubtests');
+      expect(readFileSync(join(results, `amd64-integration-fixture-round-${round}-coverage.out`), 'utf8')).toMatch(/^mode: atomic\n/);
+    }
+  });
+});
+
 describe('npm run test-integration with DELVE_PORT', () => {
   it('stops each test binary under delve until a client continues it; the client reads a variable at a breakpoint', async () => {
     const listen = `127.0.0.1:${await freePort()}`;

@@ -6,7 +6,7 @@ import { classifyFailure } from '../../testrunner/classify.js';
 import { kernelDifferences, type HostFacts } from '../../testrunner/host-facts.js';
 import { integrationDaemonArgs, integrationTestFlags } from '../../testrunner/integration.js';
 import { namespaceArgv } from '../../testrunner/namespace.js';
-import { parseIntegrationOptions, parseUnitOptions } from '../../testrunner/options.js';
+import { parseIntegrationOptions, parseUnitOptions, scaleDuration } from '../../testrunner/options.js';
 import { dirsDeclaring, junitPackageName, planSuites, reportStem } from '../../testrunner/packages.js';
 import { PackageTally, parseGoTestLine } from '../../testrunner/results.js';
 import { causeLines, passRate, summaryTable } from '../../testrunner/summary.js';
@@ -68,6 +68,15 @@ describe('moby variables and flags', () => {
     });
     expect(parseIntegrationOptions(['./integration/volume'], env).dirs).toEqual(['./integration/volume']);
     expect(parseUnitOptions(['--dirs', './daemon/...'], { TESTDIRS: './pkg/...' }).dirs).toBe('./daemon/...');
+  });
+
+  it('repeats as moby does: TIMEOUT grows with TEST_REPEAT; TESTCOVERAGE turns coverage on', () => {
+    expect(parseIntegrationOptions([], { TEST_REPEAT: '3', TIMEOUT: '10m', TESTCOVERAGE: '1' })).toMatchObject({ repeat: 3, timeout: '1800s', coverage: true });
+    expect(parseIntegrationOptions(['--repeat', '2'], { TIMEOUT: '1h30m' })).toMatchObject({ repeat: 2, timeout: '10800s', coverage: false });
+    expect(parseIntegrationOptions([], {})).toMatchObject({ repeat: 1, timeout: '10m' });
+    expect(() => parseIntegrationOptions([], { TEST_REPEAT: '0' })).toThrow('TEST_REPEAT=0 is not a positive whole number');
+    expect(() => parseIntegrationOptions(['--repeat', 'twice'], {})).toThrow('--repeat=twice is not a positive whole number');
+    expect(scaleDuration('1m30s', 2)).toBe('180s');
   });
 
   it('refuses bad values with a one-line error naming the variable', () => {
