@@ -17,13 +17,15 @@ export interface BuiltComponent {
 export async function componentIntact(bundleDir: string, manifest: Manifest, component: string): Promise<boolean> {
   const record = manifest.components[component];
   if (!record) return false;
-  for (const output of record.outputs) {
-    const file = manifest.files[output];
-    const path = join(bundleDir, output);
-    if (!file || !existsSync(path)) return false;
-    if ((await stat(path)).size !== file.size || (await sha256File(path)) !== file.sha256) return false;
-  }
-  return true;
+  const intact = await Promise.all(
+    record.outputs.map(async (output) => {
+      const file = manifest.files[output];
+      const path = join(bundleDir, output);
+      if (!file || !existsSync(path)) return false;
+      return (await stat(path)).size === file.size && (await sha256File(path)) === file.sha256;
+    }),
+  );
+  return intact.every(Boolean);
 }
 
 async function writeSidecars(dir: string, name: string): Promise<{ md5: string; sha256: string; size: number }> {
@@ -63,12 +65,14 @@ export async function publish(paths: BundlePaths, built: readonly BuiltComponent
     }
   }
   for (const component of built) {
-    for (const output of component.outputs) {
-      await rename(join(component.stagedDir, output), join(next, output));
-      manifest.files[output] = { component: component.name, ...(await writeSidecars(next, output)) };
-    }
+    for (const output of component.outputs) await rename(join(component.stagedDir, output), join(next, output));
     manifest.components[component.name] = { ...component.record, outputs: component.outputs };
   }
+  // Hashed where they will be published, all at once (worker threads, one file per core).
+  const hashed = await Promise.all(
+    built.flatMap((component) => component.outputs.map(async (output) => ({ output, component: component.name, ...(await writeSidecars(next, output)) }))),
+  );
+  for (const { output, ...file } of hashed) manifest.files[output] = file;
   await writeFile(join(next, MANIFEST_FILE), serializeManifest(manifest));
   await writeSidecars(next, MANIFEST_FILE);
 

@@ -57,13 +57,16 @@ export async function recallBuild(paths: BundlePaths, component: string, fingerp
   const dir = cacheDir(paths, component, fingerprint);
   const entry = readJsonFile(join(dir, RECORD_FILE), entrySchema);
   if (!entry || entry.record.fingerprint !== fingerprint) return undefined;
-  for (const output of entry.record.outputs) {
-    const path = join(dir, output);
-    const expected = entry.files[output];
-    if (!expected || !existsSync(path) || (await stat(path)).size !== expected.size || (await sha256File(path)) !== expected.sha256) {
-      await rm(dir, { recursive: true, force: true });
-      return undefined;
-    }
+  const intact = await Promise.all(
+    entry.record.outputs.map(async (output) => {
+      const path = join(dir, output);
+      const expected = entry.files[output];
+      return Boolean(expected && existsSync(path) && (await stat(path)).size === expected.size && (await sha256File(path)) === expected.sha256);
+    }),
+  );
+  if (!intact.every(Boolean)) {
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
   }
   await mkdir(stagingDir, { recursive: true });
   for (const output of entry.record.outputs) await link(join(dir, output), join(stagingDir, output));

@@ -1,6 +1,7 @@
 import { createHash, getHashes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createMD5 } from 'hash-wasm';
+import { hashInWorker } from './hash-pool.js';
 
 export interface FileDigests {
   md5: string;
@@ -24,39 +25,30 @@ function nativeMd5Available(): boolean {
 
 export const defaultMd5: 'node:crypto' | 'hash-wasm' = nativeMd5Available() ? 'node:crypto' : 'hash-wasm';
 
-interface IncrementalHash {
-  update(data: Buffer): void;
-  digest(): string;
-}
-
 export type Md5Implementation = 'node:crypto' | 'hash-wasm';
 
-async function md5Hasher(implementation: Md5Implementation): Promise<IncrementalHash> {
-  if (implementation === 'node:crypto') {
-    const hash = createHash('md5');
-    return { update: (d) => hash.update(d), digest: () => hash.digest('hex') };
-  }
-  const wasm = await createMD5();
-  wasm.init();
-  return { update: (d) => wasm.update(d), digest: () => wasm.digest('hex') };
-}
-
-/** One read of the file feeds both digests. */
+/** MD5 and SHA-256 of a file, computed side by side on two worker threads (or MD5 by hash-wasm on this thread while SHA-256 runs on one). */
 export async function digestFile(path: string, md5Implementation: Md5Implementation = defaultMd5): Promise<FileDigests> {
-  const sha256 = createHash('sha256');
-  const md5 = await md5Hasher(md5Implementation);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    const buffer = chunk as Buffer;
-    sha256.update(buffer);
-    md5.update(buffer);
-  }
-  return { md5: md5.digest(), sha256: sha256.digest('hex') };
+  const md5 = md5Implementation === 'node:crypto' ? digestInWorker(path, 'md5') : wasmMd5(path);
+  const [md5Hex, sha256] = await Promise.all([md5, sha256File(path)]);
+  return { md5: md5Hex, sha256 };
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const sha256 = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) sha256.update(chunk as Buffer);
-  return sha256.digest('hex');
+export function sha256File(path: string): Promise<string> {
+  return digestInWorker(path, 'sha256');
+}
+
+async function digestInWorker(path: string, algorithm: 'md5' | 'sha256'): Promise<string> {
+  const [digest] = await hashInWorker(path, [algorithm]);
+  if (digest === undefined) throw new Error(`the hashing worker returned no ${algorithm} of ${path}`);
+  return digest;
+}
+
+async function wasmMd5(path: string): Promise<string> {
+  const md5 = await createMD5();
+  md5.init();
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) md5.update(chunk as Buffer);
+  return md5.digest('hex');
 }
 
 export function sha256Text(text: string): string {

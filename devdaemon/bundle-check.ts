@@ -37,21 +37,22 @@ export async function verifyBundle(bundleDir: string, cacheFile?: string): Promi
 
   const cache = cacheFile ? readCache(cacheFile) : {};
   const nextCache: VerdictCache = {};
-  const problems: string[] = [];
   const names = (await readdir(bundleDir)).filter((name) => !name.endsWith('.sha256') && !name.endsWith('.md5')).sort();
-  for (const name of names) {
-    const path = join(bundleDir, name);
-    const sidecar = await readFile(`${path}.sha256`, 'utf8').catch(() => undefined);
-    const expected = sidecar?.split(/\s+/)[0];
-    if (!expected) {
-      problems.push(`${name}: no ${name}.sha256 beside it`);
-      continue;
-    }
-    const actual = await hashWithCache(path, cache, nextCache);
-    const recorded = name === MANIFEST_FILE ? expected : manifest.files[name]?.sha256;
-    if (actual !== expected) problems.push(`${name}: sha256 ${actual} but ${name}.sha256 says ${expected}`);
-    else if (recorded !== actual) problems.push(`${name}: sha256 ${actual} but manifest.json says ${recorded ?? 'nothing'}`);
-  }
+  // All at once: the hashing runs on worker threads, one file per core.
+  const verdicts = await Promise.all(
+    names.map(async (name): Promise<string | undefined> => {
+      const path = join(bundleDir, name);
+      const sidecar = await readFile(`${path}.sha256`, 'utf8').catch(() => undefined);
+      const expected = sidecar?.split(/\s+/)[0];
+      if (!expected) return `${name}: no ${name}.sha256 beside it`;
+      const actual = await hashWithCache(path, cache, nextCache);
+      const recorded = name === MANIFEST_FILE ? expected : manifest.files[name]?.sha256;
+      if (actual !== expected) return `${name}: sha256 ${actual} but ${name}.sha256 says ${expected}`;
+      if (recorded !== actual) return `${name}: sha256 ${actual} but manifest.json says ${recorded ?? 'nothing'}`;
+      return undefined;
+    }),
+  );
+  const problems = verdicts.filter((problem) => problem !== undefined);
   if (cacheFile) await writeFile(cacheFile, `${JSON.stringify(nextCache)}\n`).catch(() => undefined);
   if (problems.length > 0) {
     throw new UserError(

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { digestFile, sidecarLine } from '../../core/hashing.js';
+import { digestFile, sha256File, sidecarLine } from '../../core/hashing.js';
 import { tempDir } from '../support/temp.js';
 
 describe('sidecars', () => {
@@ -29,5 +29,25 @@ describe('sidecars', () => {
     corrupted[0] = (corrupted[0] ?? 0) ^ 0xff;
     writeFileSync(join(dir, name), corrupted);
     expect(() => execFileSync('sha256sum', ['-c', `${name}.sha256`], { cwd: dir, stdio: 'pipe' })).toThrow();
+  });
+});
+
+describe('hashing on worker threads', () => {
+  it('hashes many files at once, each to its own digests', async () => {
+    const dir = tempDir('hash-many');
+    const files = Array.from({ length: 9 }, (_, i) => {
+      const path = join(dir, `f${i}`);
+      writeFileSync(path, randomBytes(1024 * 1024 + i));
+      return path;
+    });
+    const digests = await Promise.all(files.map((file) => digestFile(file)));
+    const expected = files.map((file) => execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0]);
+    expect(digests.map((d) => d.sha256)).toEqual(expected);
+    expect(await sha256File(files[3] as string)).toBe(expected[3]);
+  });
+
+  it('fails as reading the file would, with its error code', async () => {
+    await expect(sha256File(join(tempDir('hash-missing'), 'gone'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(digestFile(join(tempDir('hash-missing'), 'gone'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
