@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { stepsFor } from './builders/index.js';
 import { OUT, SRC, WORK, describeSteps, extraSourcePlaceholder, runSteps, StepFailedError, type Step, type StepPaths } from './builders/steps.js';
 import { componentIntact, publish, type BuiltComponent } from './bundle.js';
+import { extraFingerprint } from './extra-fingerprint.js';
 import { recallBuild, rememberBuilds } from './output-cache.js';
 import { componentContext, loadComponents, selectComponents } from './components.js';
 import { openComponentLog, type ComponentLog } from './component-log.js';
@@ -317,12 +318,14 @@ async function planComponent(spec: ComponentSpec, environment: BuildEnvironment,
   // Built inside the dev image (make --in-container): the image is part of the toolchain, in the manifest and the cache key.
   const devImage = environment.env[DEV_IMAGE_VARIABLE];
   if (devImage) toolchain.image = devImage;
+  const extraKeys: Record<string, string> = {};
+  for (const [name, extra] of Object.entries(extras)) extraKeys[name] = await extraFingerprint(name, extra, steps);
   const fingerprint = sha256Text(
     JSON.stringify({
       schema: FINGERPRINT_SCHEMA,
       steps,
       source: source.identity,
-      extras: mapValues(extras, (e) => e.identity),
+      extras: extraKeys,
       toolchain,
       outputs: outputsOf(spec),
     }),
