@@ -20,16 +20,24 @@ export async function resolvePath(spec: PathSourceSpec, context: ResolveContext)
   const top = await git(['rev-parse', '--show-toplevel']);
   if (top.exitCode !== 0) return resolvePlainDirectory(dir);
 
-  const commit = (await git(['rev-parse', 'HEAD'])).stdout.trim();
-  const status = (await git(['status', '--porcelain', '--untracked-files=normal'])).stdout;
-  const dirty = status.trim() !== '';
-  const commitTime = new Date(Number((await git(['log', '-1', '--format=%ct'])).stdout.trim()) * 1000);
-  const described = (await git(['describe', '--tags', '--always', '--dirty'])).stdout.trim();
+  // Side by side: each is a process of its own, and the watch resolves the tree on every edit.
+  const [head, status, logged, describe, diff, others] = await Promise.all([
+    git(['rev-parse', 'HEAD']),
+    git(['status', '--porcelain', '--untracked-files=normal']),
+    git(['log', '-1', '--format=%ct']),
+    git(['describe', '--tags', '--always', '--dirty']),
+    git(['diff', 'HEAD', '--binary']),
+    git(['ls-files', '--others', '--exclude-standard', '-z']),
+  ]);
+  const commit = head.stdout.trim();
+  const dirty = status.stdout.trim() !== '';
+  const commitTime = new Date(Number(logged.stdout.trim()) * 1000);
+  const described = describe.stdout.trim();
   let identity = `git ${commit}`;
   if (dirty) {
     const digest = createHash('sha256');
-    digest.update((await git(['diff', 'HEAD', '--binary'])).stdout);
-    const untracked = (await git(['ls-files', '--others', '--exclude-standard', '-z'])).stdout.split('\0').filter(Boolean);
+    digest.update(diff.stdout);
+    const untracked = others.stdout.split('\0').filter(Boolean);
     for (const file of untracked.sort()) {
       digest.update(`\0${file}\0`);
       digest.update(await readFile(join(dir, file)).catch(() => Buffer.alloc(0)));
