@@ -46,23 +46,35 @@ export interface BuildFailure {
 /** `--watch` (devdaemon/watch.ts): what it watches, then one event per round of edits. */
 export type WatchEvent =
   | { type: 'watching'; trees: { component: string; dir: string }[]; liveRestore: boolean; logFile: string }
-  | {
+  | ({
       type: 'round';
       /** Changed paths, relative to their tree. */
       changed: string[];
-      components: string[];
-      outcome: WatchOutcome;
-      rebuildSeconds: number;
-      rebuilt: string[];
-      restored: string[];
-      restartSeconds?: number;
-      /** GET /version's GitCommit of the restarted dockerd. */
-      gitCommit?: string;
-      liveRestore: boolean;
-      failures: BuildFailure[];
-      /** Why the rebuilt daemon did not start (it stays down until the next good build). */
-      startError?: string;
-    };
+      /**
+       * The other components of the changed trees (docker-proxy and the rootless
+       * scripts beside dockerd's), built once the new dockerd answers; a
+       * `round-rest` event follows. Empty when there are none, or when this build failed.
+       */
+      next: string[];
+    } & RoundBuild)
+  /** The rest of a round: what building `next` did. */
+  | ({ type: 'round-rest' } & RoundBuild);
+
+/** One build of some components in a round, and what it did to the running dockerd. */
+export interface RoundBuild {
+  components: string[];
+  outcome: WatchOutcome;
+  rebuildSeconds: number;
+  rebuilt: string[];
+  restored: string[];
+  restartSeconds?: number;
+  /** GET /version's GitCommit of the restarted dockerd. */
+  gitCommit?: string;
+  liveRestore: boolean;
+  failures: BuildFailure[];
+  /** Why the rebuilt daemon did not start (it stays down until the next good build). */
+  startError?: string;
+}
 
 /**
  * restarted: a file dockerd runs changed and the new one answers; unchanged:

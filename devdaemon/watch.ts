@@ -6,7 +6,7 @@ import { readManifest, type Manifest } from '../core/manifest.js';
 import { run } from '../core/process.js';
 import { DAEMON_STACK } from './bundle-check.js';
 import { clientFor } from './client.js';
-import { stoppedEvent, type BuildFailure, type DevDaemonEvent, type WatchOutcome } from './events.js';
+import { stoppedEvent, type BuildFailure, type DevDaemonEvent, type RoundBuild, type WatchOutcome } from './events.js';
 import { stopForRestart } from './restart.js';
 import type { StartedDaemon } from './start.js';
 import { stopDaemon, type StopResult } from './stop.js';
@@ -101,50 +101,75 @@ async function round(paths: string[], daemon: StartedDaemon | undefined, options
     const tree = options.trees.find((t) => inside(t.dir, path));
     return tree ? relative(tree.dir, path) : path;
   });
+  const [first, next] = restartOrder(components, readManifest(options.bundleDir));
+  const built = await buildAndRestart(first, daemon, options, true);
+  if (!built) return daemon;
+  // After a failed build the bundle stays as the last good round left it: all of a tree's components from the same edit.
+  const goOn = built.step.outcome !== 'failed' && next.length > 0;
+  options.onEvent({ type: 'round', changed, next: goOn ? next : [], ...built.step });
+  if (!goOn || options.signal.aborted) return built.daemon;
+  // Only now: a publish while dockerd starts would change the bundle its proof reads.
+  const rest = await buildAndRestart(next, built.daemon, options, false);
+  if (!rest) return built.daemon;
+  options.onEvent({ type: 'round-rest', ...rest.step });
+  return rest.daemon;
+}
+
+/**
+ * dockerd's component first, alone: the restart waits for it and not for the
+ * smaller builds of the same tree (docker-proxy, the rootless scripts), which
+ * follow once the new dockerd answers.
+ */
+export function restartOrder(components: readonly string[], manifest: Manifest): [string[], string[]] {
+  const daemonComponent = manifest.files.dockerd?.component;
+  if (!daemonComponent || !components.includes(daemonComponent) || components.length === 1) return [[...components], []];
+  return [[daemonComponent], components.filter((component) => component !== daemonComponent)];
+}
+
+/**
+ * Rebuilds the components, then restarts dockerd when a file it runs changed
+ * in the bundle, or starts it when it is down and `startWhenDown` says so.
+ * Undefined when Ctrl-C interrupted the build.
+ */
+async function buildAndRestart(
+  components: string[],
+  daemon: StartedDaemon | undefined,
+  options: WatchOptions,
+  startWhenDown: boolean,
+): Promise<{ step: RoundBuild; daemon: StartedDaemon | undefined } | undefined> {
   const before = stackDigests(readManifest(options.bundleDir));
   const began = performance.now();
   let result: RebuildResult;
   try {
     result = await options.rebuild(components, options.signal);
   } catch (error) {
-    if (options.signal.aborted) return daemon;
+    if (options.signal.aborted) return undefined;
     if (!(error instanceof UserError)) throw error;
     // The build could not run at all (a toolchain check, say): like a failed build, the daemon stays.
     result = { ok: false, built: [], restored: [], failures: [{ component: components.join(', '), error: error.message, logFile: '', logTail: [] }] };
   }
-  const rebuildSeconds = (performance.now() - began) / 1000;
-  const report = (outcome: WatchOutcome, extra: Partial<Extract<DevDaemonEvent, { type: 'round' }>> = {}) =>
-    options.onEvent({
-      type: 'round',
-      changed,
-      components,
-      outcome,
-      rebuildSeconds,
-      rebuilt: result.built,
-      restored: result.restored,
-      liveRestore: options.liveRestore,
-      failures: result.ok ? [] : result.failures,
-      ...extra,
-    });
-  if (!result.ok) {
-    report('failed');
-    return daemon;
-  }
-  if (daemon && stackDigests(readManifest(options.bundleDir)) === before) {
-    report('unchanged');
-    return daemon;
-  }
+  const step = (outcome: WatchOutcome, extra: Partial<RoundBuild> = {}): RoundBuild => ({
+    components,
+    outcome,
+    rebuildSeconds: (performance.now() - began) / 1000,
+    rebuilt: result.built,
+    restored: result.restored,
+    liveRestore: options.liveRestore,
+    failures: result.ok ? [] : result.failures,
+    ...extra,
+  });
+  if (!result.ok) return { step: step('failed'), daemon };
+  if (stackDigests(readManifest(options.bundleDir)) === before && (daemon || !startWhenDown)) return { step: step('unchanged'), daemon };
+  const rebuilt = step('restarted');
   const restartBegan = performance.now();
   if (daemon) await stopForRestart(daemon, options.env, options.liveRestore, options.stopTimeoutMs);
   try {
     const restarted = await options.start(daemon);
     const version = await clientFor(restarted.layout.socket).version();
-    report('restarted', { restartSeconds: (performance.now() - restartBegan) / 1000, gitCommit: version.GitCommit });
-    return restarted;
+    return { step: { ...rebuilt, restartSeconds: (performance.now() - restartBegan) / 1000, gitCommit: version.GitCommit }, daemon: restarted };
   } catch (error) {
     if (!(error instanceof UserError) || options.signal.aborted) throw error;
-    report('start-failed', { startError: error.message });
-    return undefined;
+    return { step: { ...rebuilt, outcome: 'start-failed', startError: error.message }, daemon: undefined };
   }
 }
 

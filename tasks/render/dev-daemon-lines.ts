@@ -1,6 +1,6 @@
 import { unreachable } from '../../core/errors.js';
 import { toStderr, type Line, type LineFormats } from '../../core/events.js';
-import type { DevDaemonEvent } from '../../devdaemon/events.js';
+import type { DevDaemonEvent, RoundBuild } from '../../devdaemon/events.js';
 import { rootlessLines } from './rootless-lines.js';
 
 /** `npm run dev-daemon` as plain lines (the dev daemon has no rows: it is one long-running thing). */
@@ -54,20 +54,35 @@ export const devDaemonLines: LineFormats<DevDaemonEvent> = {
     `dockerd's log: ${event.logFile}`,
   ],
   round: roundLines,
+  'round-rest': roundRestLines,
 };
 
 /** One status line per round of edits; a failed build adds the compiler's last lines on stderr. */
 function roundLines(event: Extract<DevDaemonEvent, { type: 'round' }>): Line[] {
   const shown = event.changed.slice(0, 3).join(', ') + (event.changed.length > 3 ? ` and ${event.changed.length - 3} more` : '');
+  return buildLines(`${shown} changed: `, event, event.next.length > 0 ? `; next: ${event.next.join(', ')}` : '');
+}
+
+/**
+ * The rest of a round (docker-proxy and the rootless scripts, built after the
+ * new dockerd answers) has a line only when it matters: a failure, or a
+ * changed docker-proxy that restarted dockerd again.
+ */
+function roundRestLines(event: Extract<DevDaemonEvent, { type: 'round-rest' }>): Line[] | undefined {
+  return event.outcome === 'unchanged' ? undefined : buildLines('then ', event);
+}
+
+/** `then` ends the line of a build that went well (what the round builds next). */
+function buildLines(prefix: string, event: RoundBuild, then = ''): Line[] {
   const made = [...event.rebuilt.map((c) => `rebuilt ${c}`), ...event.restored.map((c) => `restored ${c}`)].join(', ') || 'nothing to rebuild';
-  const head = `${shown} changed: ${made} in ${event.rebuildSeconds.toFixed(1)} s`;
+  const head = `${prefix}${made} in ${event.rebuildSeconds.toFixed(1)} s`;
   switch (event.outcome) {
     case 'restarted':
       return [
-        `${head}; restarted dockerd in ${(event.restartSeconds ?? 0).toFixed(1)} s, GitCommit ${event.gitCommit ?? '?'}${event.liveRestore ? ' (containers kept)' : ''}`,
+        `${head}; restarted dockerd in ${(event.restartSeconds ?? 0).toFixed(1)} s, GitCommit ${event.gitCommit ?? '?'}${event.liveRestore ? ' (containers kept)' : ''}${then}`,
       ];
     case 'unchanged':
-      return [`${head}; dockerd's files are unchanged, kept it running`];
+      return [`${head}; dockerd's files are unchanged, kept it running${then}`];
     case 'failed':
       return [
         { stderr: `${head}; the build FAILED, the running dockerd is kept` },

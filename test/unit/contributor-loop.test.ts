@@ -6,6 +6,10 @@ import { publish } from '../../build/bundle.js';
 import { recallBuild, rememberBuilds } from '../../build/output-cache.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { emptyManifest } from '../../core/manifest.js';
+import { formatLines } from '../../core/events.js';
+import type { DevDaemonEvent } from '../../devdaemon/events.js';
+import { restartOrder } from '../../devdaemon/watch.js';
+import { devDaemonLines } from '../../tasks/render/dev-daemon-lines.js';
 import { underDebugger } from '../../devdaemon/debug.js';
 import { stateLayout } from '../../devdaemon/layout.js';
 import { liveRestoreRequested } from '../../devdaemon/restart.js';
@@ -70,6 +74,57 @@ describe('what the watch watches', () => {
     expect(liveRestoreRequested(['--live-restore'], layout)).toBe(true);
     writeFileSync(layout.configFile, '{"live-restore": true}\n');
     expect(liveRestoreRequested([], layout)).toBe(true);
+  });
+});
+
+describe('the order of a round', () => {
+  const manifest = emptyManifest();
+  manifest.files.dockerd = { component: 'daemon', md5: 'm', sha256: 's', size: 1 };
+
+  it("builds dockerd's component alone first and the rest of its tree after the restart", () => {
+    expect(restartOrder(['daemon', 'proxy', 'rootlesskit'], manifest)).toEqual([['daemon'], ['proxy', 'rootlesskit']]);
+    expect(restartOrder(['proxy', 'daemon'], manifest)).toEqual([['daemon'], ['proxy']]);
+  });
+
+  it('builds everything at once in a round without dockerd, or with dockerd alone', () => {
+    expect(restartOrder(['runc'], manifest)).toEqual([['runc'], []]);
+    expect(restartOrder(['containerd', 'shim'], manifest)).toEqual([['containerd', 'shim'], []]);
+    expect(restartOrder(['daemon'], manifest)).toEqual([['daemon'], []]);
+    expect(restartOrder(['daemon', 'proxy'], emptyManifest())).toEqual([['daemon', 'proxy'], []]);
+  });
+
+  const build = { rebuildSeconds: 0.42, restored: [], liveRestore: false, failures: [] };
+  const text = (event: DevDaemonEvent) => formatLines(devDaemonLines, event).map((line) => (typeof line === 'string' ? line : line.stderr));
+
+  it('says on the round line what builds next, and nothing more when the rest changes nothing', () => {
+    const round: DevDaemonEvent = {
+      type: 'round',
+      changed: ['daemon/info.go'],
+      next: ['proxy', 'rootlesskit'],
+      components: ['daemon'],
+      outcome: 'restarted',
+      rebuilt: ['daemon'],
+      restartSeconds: 1.04,
+      gitCommit: 'abc-unsupported',
+      ...build,
+    };
+    expect(text(round)).toEqual([
+      'daemon/info.go changed: rebuilt daemon in 0.4 s; restarted dockerd in 1.0 s, GitCommit abc-unsupported; next: proxy, rootlesskit',
+    ]);
+    expect(text({ type: 'round-rest', components: ['proxy', 'rootlesskit'], outcome: 'unchanged', rebuilt: ['proxy'], ...build })).toEqual([]);
+  });
+
+  it('gives the rest of a round a line when it restarted dockerd again or failed', () => {
+    const rest = { type: 'round-rest' as const, components: ['proxy'], rebuilt: ['proxy'], ...build };
+    expect(text({ ...rest, outcome: 'restarted', restartSeconds: 0.98, gitCommit: 'abc-unsupported' })).toEqual([
+      'then rebuilt proxy in 0.4 s; restarted dockerd in 1.0 s, GitCommit abc-unsupported',
+    ]);
+    const failures = [{ component: 'proxy', error: '`go build` exited with 1', logFile: '/b/logs/proxy.log', logTail: ['main.go:1:1: syntax error'] }];
+    expect(text({ ...rest, outcome: 'failed', rebuilt: [], failures })).toEqual([
+      'then nothing to rebuild in 0.4 s; the build FAILED, the running dockerd is kept',
+      '--- proxy: `go build` exited with 1; last lines of /b/logs/proxy.log:',
+      'main.go:1:1: syntax error',
+    ]);
   });
 });
 
