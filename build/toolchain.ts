@@ -35,12 +35,18 @@ export interface Toolchain {
 /** Detects each tool once, however many components use it. */
 export async function detectToolchain(tools: readonly Tool[], env: Env): Promise<Toolchain> {
   const needed = new Set(tools);
+  // Side by side: the watch asks on every round.
+  const [go, cc, cmake] = await Promise.all([
+    needed.has('go') ? detectGo(env) : undefined,
+    needed.has('cc') ? firstLineOf(['cc', '--version'], env) : undefined,
+    needed.has('cmake') ? firstLineOf(['cmake', '--version'], env) : undefined,
+  ]);
   const toolchain: Toolchain = { versions: {} };
-  if (needed.has('go')) {
-    toolchain.go = await detectGo(env);
-    toolchain.versions.go = toolchain.go.raw;
+  if (go) {
+    toolchain.go = go;
+    toolchain.versions.go = go.raw;
   }
-  if (needed.has('cc')) toolchain.versions.cc = await firstLineOf(['cc', '--version'], env);
-  if (needed.has('cmake')) toolchain.versions.cmake = await firstLineOf(['cmake', '--version'], env);
+  if (cc !== undefined) toolchain.versions.cc = cc;
+  if (cmake !== undefined) toolchain.versions.cmake = cmake;
   return toolchain;
 }

@@ -1,18 +1,36 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import type { Env } from './env.js';
 import { UserError } from './errors.js';
 import { run } from './process.js';
+
+/** What `command -v` finds for a program: an executable file in a folder of PATH (looked up here, as a round of the watch checks it every time). */
+export function onPath(command: string, env: Env): boolean {
+  const folders = (env.PATH ?? SYSTEM_PATH).split(delimiter).filter(Boolean);
+  return folders.some((folder) => {
+    const path = join(folder, command);
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The system's program folders, sbin included: what sh searches when PATH is unset. */
+export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** A prerequisite on this machine: a build tool, or what the dev daemon runs. */
 export type Requirement =
   { kind: 'go' } | { kind: 'command'; command: string; aptPackage: string; why: string } | { kind: 'file'; anyOf: string[]; aptPackage: string; why: string };
 
-function satisfied(requirement: Requirement, env: Env): Promise<boolean> | boolean {
+function satisfied(requirement: Requirement, env: Env): boolean {
   switch (requirement.kind) {
     case 'go':
       return true; // checked per component against its go.mod
     case 'command':
-      return run(['sh', '-c', `command -v ${requirement.command}`], { env }).then((r) => r.exitCode === 0);
+      return onPath(requirement.command, env);
     case 'file':
       return requirement.anyOf.some((path) => existsSync(path));
   }
@@ -26,9 +44,9 @@ export interface MissingPackages {
 }
 
 /** The apt packages that would satisfy what is missing, for callers that gather several fixes into one message. */
-export async function missingPackages(requirements: readonly Requirement[], env: Env): Promise<MissingPackages> {
+export function missingPackages(requirements: readonly Requirement[], env: Env): MissingPackages {
   const missing: Requirement[] = [];
-  for (const requirement of requirements) if (!(await satisfied(requirement, env))) missing.push(requirement);
+  for (const requirement of requirements) if (!satisfied(requirement, env)) missing.push(requirement);
   const packages = [...new Set(missing.flatMap((r) => (r.kind === 'go' ? [] : [r.aptPackage])))].sort();
   const reasons = [...new Set(missing.map((r) => (r.kind === 'go' ? '' : `${r.aptPackage} (${r.why})`)).filter(Boolean))];
   return { packages, reasons };
@@ -57,7 +75,7 @@ export function installPolicy(env: Env, onInstall: (packages: readonly string[])
  * fails with the exact command to run. Never touches the system's apt sources.
  */
 export async function ensureRequirements(requirements: Requirement[], policy: InstallPolicy): Promise<string[]> {
-  const { packages, reasons } = await missingPackages(requirements, policy.env);
+  const { packages, reasons } = missingPackages(requirements, policy.env);
   if (packages.length === 0) return [];
   const command = aptInstallCommand(packages);
   if (!policy.allowed) {

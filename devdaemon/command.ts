@@ -5,10 +5,10 @@ import type { StateLayout } from './layout.js';
 import { underDebugger, type DebuggerLaunch } from './debug.js';
 import type { BridgePlan } from './network.js';
 import type { Env } from '../core/env.js';
+import { SYSTEM_PATH } from '../core/requirements.js';
 
 /** moby's integration daemon lowers the floor this far so old clients keep working. */
 export const DEV_MIN_API_VERSION = '1.24';
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
  * dockerd's argv: everything that isolates it first, then the user's flags.

@@ -34,7 +34,7 @@ const ROOTLESS_NEEDS: Requirement[] = [
 export async function prepareUser(requested: string | undefined, policy: InstallPolicy, env: Env, onEvent: Listener<RootlessEvent>): Promise<RootlessUser> {
   const chosen = await chooseUser(requested, env);
   if (chosen.user) return chosen.user;
-  if (!policy.allowed) throw refusal(chosen.name, [useraddArgv(chosen.name), ...(await hostFixes(chosen.name, undefined, policy))], policy);
+  if (!policy.allowed) throw refusal(chosen.name, [useraddArgv(chosen.name), ...hostFixes(chosen.name, undefined, policy)], policy);
   return createUser(chosen.name, env, onEvent);
 }
 
@@ -46,7 +46,7 @@ export async function prepareUser(requested: string | undefined, policy: Install
  */
 export async function prepareHost(user: RootlessUser, policy: InstallPolicy, env: Env, onEvent: Listener<RootlessEvent>): Promise<boolean> {
   if (!policy.allowed) {
-    const fixes = await hostFixes(user.name, user, policy);
+    const fixes = hostFixes(user.name, user, policy);
     if (fixes.length > 0) throw refusal(user.name, fixes, policy);
     return false;
   }
@@ -68,9 +68,9 @@ export async function prepareHost(user: RootlessUser, policy: InstallPolicy, env
 }
 
 /** The commands root would run for this user (an account not created yet counts as "other" for the device's mode). */
-async function hostFixes(name: string, user: RootlessUser | undefined, policy: InstallPolicy): Promise<string[][]> {
+function hostFixes(name: string, user: RootlessUser | undefined, policy: InstallPolicy): string[][] {
   const fixes: string[][] = [];
-  const { packages } = await missingPackages(ROOTLESS_NEEDS, policy.env);
+  const { packages } = missingPackages(ROOTLESS_NEEDS, policy.env);
   if (packages.length > 0) fixes.push(aptInstallCommand(packages).split(' '));
   const subids = missingSubids(name, user?.uid);
   if (subids.length > 0) fixes.push(usermodArgv(name, subids));
