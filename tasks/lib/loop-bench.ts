@@ -122,7 +122,8 @@ export async function measureLoop(options: LoopBenchOptions): Promise<LoopMeasur
   const byHand = await byHandDaemon(join(scratch, 'h'), bundlePaths(loopBundles).current, join(scratch, 'plain-by-hand'), env);
   const watchState = join(scratch, 'w');
   const controller = new AbortController();
-  const rounds: ((event: DevDaemonEvent) => void)[] = [];
+  const waiting = new Map<DevDaemonEvent['type'], (event: DevDaemonEvent) => void>();
+  const next = (type: DevDaemonEvent['type']) => new Promise<DevDaemonEvent>((resolve) => waiting.set(type, resolve));
   const first = await startDaemon({ bundlesDir: loopBundles, stateDir: watchState, dockerdArgs: [], env, onEvent: () => undefined });
   const watching = superviseWatch(first, {
     trees: loop.trees,
@@ -142,19 +143,23 @@ export async function measureLoop(options: LoopBenchOptions): Promise<LoopMeasur
     signal: controller.signal,
     stopTimeoutMs: 30_000,
     onEvent: (event) => {
-      if (event.type === 'round') rounds.shift()?.(event);
+      waiting.get(event.type)?.(event);
+      waiting.delete(event.type);
     },
   });
   try {
     for (let round = 0; round < options.runs; round += 1) {
       editIn(handCheckout);
       measurement.byHandPingSeconds.push(await timed(async () => byHand.restart(await goBuildByHand())));
-      const restarted = new Promise<DevDaemonEvent>((resolve) => rounds.push(resolve));
+      const restarted = next('round');
+      const restDone = next('round-rest');
       const began = performance.now();
       edit();
       const event = await restarted;
       if (event.type !== 'round' || event.outcome !== 'restarted') throw new Error(`the watch did not restart dockerd: ${JSON.stringify(event)}`);
       measurement.watchPingSeconds.push((performance.now() - began) / 1000);
+      // The rest of the round ends before the next measurement begins, so that it slows neither side.
+      if (event.next.length > 0) await restDone;
       options.log(
         `  round ${round + 1}: go build + restart by hand ${at(measurement.byHandPingSeconds, round)} s, watch ${at(measurement.watchPingSeconds, round)} s`,
       );
