@@ -13,6 +13,7 @@ import { bundlePaths } from '../../core/bundle-layout.js';
 import type { Env } from '../../core/env.js';
 import { readManifest } from '../../core/manifest.js';
 import { run } from '../../core/process.js';
+import { lastLines } from '../../core/log-tail.js';
 import { median } from '../../core/stats.js';
 import { waitForPing } from '../../devdaemon/client.js';
 import { launchDockerd } from '../../devdaemon/command.js';
@@ -119,7 +120,7 @@ export async function measureLoop(options: LoopBenchOptions): Promise<LoopMeasur
   }
 
   // Both daemons run side by side, each in its own state folder; only the one being measured is rebuilt and restarted.
-  const byHand = await byHandDaemon(join(scratch, 'h'), bundlePaths(loopBundles).current, join(scratch, 'plain-by-hand'), env);
+  const byHand = await byHandDaemon(join(scratch, 'h'), bundlePaths(loopBundles).current, join(scratch, 'plain-by-hand'), env, options.log);
   const watchState = join(scratch, 'w');
   const controller = new AbortController();
   const waiting = new Map<DevDaemonEvent['type'], (event: DevDaemonEvent) => void>();
@@ -211,6 +212,7 @@ async function byHandDaemon(
   bundleDir: string,
   plainDir: string,
   env: Env,
+  log: (line: string) => void,
 ): Promise<{ restart: (dockerd: string) => Promise<void>; stop: () => Promise<void> }> {
   const handBundle = join(plainDir, 'bundle');
   mkdirSync(handBundle, { recursive: true });
@@ -220,11 +222,17 @@ async function byHandDaemon(
   writeFileSync(layout.configFile, '{}\n');
   const bridge = planBridge(stateDir);
   await createBridge(bridge, env);
+  const logFile = join(stateDir, 'dockerd.log');
   let pid: number | undefined;
   const stop = async () => {
     if (pid === undefined) return;
-    process.kill(pid, 'SIGTERM');
-    await waitForExit(pid, 30_000);
+    try {
+      process.kill(pid, 'SIGTERM');
+      await waitForExit(pid, 30_000);
+    } catch {
+      // Its stop then cost nothing, which flatters this side, never the watch's; say so, and why it ended.
+      log(`  (the dockerd started by hand had exited by itself; the last lines of its log:)\n${(await lastLines(logFile, 5)).join('\n')}`);
+    }
     pid = undefined;
   };
   return {
@@ -232,7 +240,7 @@ async function byHandDaemon(
       await stop();
       rmSync(join(handBundle, 'dockerd'), { force: true });
       linkSync(dockerd, join(handBundle, 'dockerd'));
-      const launched = launchDockerd(layout, handBundle, bridge, [], env, join(stateDir, 'dockerd.log'));
+      const launched = launchDockerd(layout, handBundle, bridge, [], env, logFile);
       pid = launched.child.pid;
       if (!(await waitForPing(layout.socket, () => launched.exitStatus() !== undefined)))
         throw new Error(`dockerd started by hand did not answer; see ${stateDir}/dockerd.log`);
