@@ -5,6 +5,7 @@ import type { Listener } from '../core/events.js';
 import { readManifest, type Manifest } from '../core/manifest.js';
 import { run } from '../core/process.js';
 import { DAEMON_STACK } from './bundle-check.js';
+import { sourceOfFile } from './commits.js';
 import { clientFor } from './client.js';
 import { stoppedEvent, type BuildFailure, type DevDaemonEvent, type RoundBuild, type WatchOutcome } from './events.js';
 import { stopForRestart } from './restart.js';
@@ -102,17 +103,18 @@ async function round(paths: string[], daemon: StartedDaemon | undefined, options
     return tree ? relative(tree.dir, path) : path;
   });
   const [first, next] = restartOrder(components, readManifest(options.bundleDir));
-  const built = await buildAndRestart(first, daemon, options, true);
+  const built = await buildAndRestart(first, daemon, options, true, (manifest) => stampsFollow(next, manifest));
   if (!built) return daemon;
+  const rest = next.filter((component) => !built.step.components.includes(component));
   // After a failed build the bundle stays as the last good round left it: all of a tree's components from the same edit.
-  const goOn = built.step.outcome !== 'failed' && next.length > 0;
-  options.onEvent({ type: 'round', changed, next: goOn ? next : [], ...built.step });
+  const goOn = built.step.outcome !== 'failed' && rest.length > 0;
+  options.onEvent({ type: 'round', changed, next: goOn ? rest : [], ...built.step });
   if (!goOn || options.signal.aborted) return built.daemon;
   // Only now: a publish while dockerd starts would change the bundle its proof reads.
-  const rest = await buildAndRestart(next, built.daemon, options, false);
-  if (!rest) return built.daemon;
-  options.onEvent({ type: 'round-rest', ...rest.step });
-  return rest.daemon;
+  const restBuilt = await buildAndRestart(rest, built.daemon, options, false);
+  if (!restBuilt) return built.daemon;
+  options.onEvent({ type: 'round-rest', ...restBuilt.step });
+  return restBuilt.daemon;
 }
 
 /**
@@ -127,38 +129,57 @@ export function restartOrder(components: readonly string[], manifest: Manifest):
 }
 
 /**
- * Rebuilds the components, then restarts dockerd when a file it runs changed
- * in the bundle, or starts it when it is down and `startWhenDown` says so.
+ * The components of `candidates` built from dockerd's own checkout whose
+ * manifest record names another commit, or another cleanliness, than
+ * dockerd's new build: their version stamps (GitCommit, `-unsupported`) move
+ * with it, so their files change too (the first edit of a clean checkout,
+ * the edit that makes it clean again, a commit) and would restart dockerd a
+ * second time. They build before the restart instead.
+ */
+export function stampsFollow(candidates: readonly string[], manifest: Manifest): string[] {
+  const dockerd = sourceOfFile(manifest, 'dockerd');
+  if (dockerd?.kind !== 'path') return [];
+  return candidates.filter((component) => {
+    const source = manifest.components[component]?.source;
+    return source?.kind === 'path' && source.origin.dir === dockerd.origin.dir && (source.commit !== dockerd.commit || source.dirty !== dockerd.dirty);
+  });
+}
+
+/**
+ * Rebuilds the components (then those `alongside` names from the manifest
+ * they left), then restarts dockerd when a file it runs changed in the
+ * bundle, or starts it when it is down and `startWhenDown` says so.
  * Undefined when Ctrl-C interrupted the build.
  */
 async function buildAndRestart(
-  components: string[],
+  first: string[],
   daemon: StartedDaemon | undefined,
   options: WatchOptions,
   startWhenDown: boolean,
+  alongside: (manifest: Manifest) => string[] = () => [],
 ): Promise<{ step: RoundBuild; daemon: StartedDaemon | undefined } | undefined> {
   const before = stackDigests(readManifest(options.bundleDir));
   const began = performance.now();
-  let result: RebuildResult;
-  try {
-    result = await options.rebuild(components, options.signal);
-  } catch (error) {
-    if (options.signal.aborted) return undefined;
-    if (!(error instanceof UserError)) throw error;
-    // The build could not run at all (a toolchain check, say): like a failed build, the daemon stays.
-    result = { ok: false, built: [], restored: [], failures: [{ component: components.join(', '), error: error.message, logFile: '', logTail: [] }] };
+  let result = await rebuildReporting(first, options);
+  const along = result?.ok ? alongside(readManifest(options.bundleDir)) : [];
+  if (result && along.length > 0) {
+    const more = await rebuildReporting(along, options);
+    result = more && joinResults(result, more);
   }
+  if (!result) return undefined;
+  const built = result;
+  const components = [...first, ...along];
   const step = (outcome: WatchOutcome, extra: Partial<RoundBuild> = {}): RoundBuild => ({
     components,
     outcome,
     rebuildSeconds: (performance.now() - began) / 1000,
-    rebuilt: result.built,
-    restored: result.restored,
+    rebuilt: built.built,
+    restored: built.restored,
     liveRestore: options.liveRestore,
-    failures: result.ok ? [] : result.failures,
+    failures: built.ok ? [] : built.failures,
     ...extra,
   });
-  if (!result.ok) return { step: step('failed'), daemon };
+  if (!built.ok) return { step: step('failed'), daemon };
   if (stackDigests(readManifest(options.bundleDir)) === before && (daemon || !startWhenDown)) return { step: step('unchanged'), daemon };
   const rebuilt = step('restarted');
   const restartBegan = performance.now();
@@ -171,6 +192,24 @@ async function buildAndRestart(
     if (!(error instanceof UserError) || options.signal.aborted) throw error;
     return { step: { ...rebuilt, outcome: 'start-failed', startError: error.message }, daemon: undefined };
   }
+}
+
+/** The build engine's answer; a build that could not run at all (a toolchain check, say) is a failed one. Undefined on Ctrl-C. */
+async function rebuildReporting(components: string[], options: WatchOptions): Promise<RebuildResult | undefined> {
+  try {
+    return await options.rebuild(components, options.signal);
+  } catch (error) {
+    if (options.signal.aborted) return undefined;
+    if (!(error instanceof UserError)) throw error;
+    return { ok: false, built: [], restored: [], failures: [{ component: components.join(', '), error: error.message, logFile: '', logTail: [] }] };
+  }
+}
+
+function joinResults(a: RebuildResult, b: RebuildResult): RebuildResult {
+  const built = [...a.built, ...b.built];
+  const restored = [...a.restored, ...b.restored];
+  const failures = [...(a.ok ? [] : a.failures), ...(b.ok ? [] : b.failures)];
+  return failures.length > 0 ? { ok: false, built, restored, failures } : { ok: true, built, restored };
 }
 
 /** The sha256 of every file dockerd runs, as one comparable string. */

@@ -26,6 +26,7 @@ describe('dev-daemon --watch', () => {
   let head = '';
   let original = '';
   let cleanDockerd: string | undefined;
+  let rootlesskitKey: string | undefined;
   let watch: Foreground | undefined;
   const started = (): Foreground => {
     if (!watch) throw new Error('the watch did not start');
@@ -52,7 +53,9 @@ describe('dev-daemon --watch', () => {
     await watch.waitFor(/^watching /);
     // The same event's next line may arrive in a later chunk of the pipe.
     await watch.waitFor(/^containers (stop|survive) /);
-    cleanDockerd = readManifest(join(bundles, 'binary-daemon')).files.dockerd?.sha256;
+    const manifest = readManifest(join(bundles, 'binary-daemon'));
+    cleanDockerd = manifest.files.dockerd?.sha256;
+    rootlesskitKey = manifest.components.rootlesskit?.fingerprint;
   });
 
   afterAll(async () => {
@@ -74,9 +77,26 @@ describe('dev-daemon --watch', () => {
     const line = await started().waitFor(/ changed: .*restarted dockerd/);
     expect(line).toMatch(/^daemon\/info\.go changed: rebuilt daemon.* in \d+\.\d s; restarted dockerd in \d+\.\d s, GitCommit /);
     expect(line).toContain(`GitCommit ${head}-unsupported`);
+    // The first edit of a clean checkout moves docker-proxy's GitCommit stamp too: it builds before the one restart.
+    expect(line).toMatch(/: rebuilt daemon, rebuilt proxy in .*; next: rootlesskit$/);
     await sleep(3000); // a second round would have started by now
     expect(rounds()).toHaveLength(1);
     expect((await new Docker({ socketPath: socket() }).version()).GitCommit).toBe(`${head}-unsupported`);
+  });
+
+  it('restarts a dirty tree at once after dockerd, then builds the rest of it without a line of its own, and leaves rootlesskit as it was', async () => {
+    writeFileSync(infoFile, `${original}\nvar watchEdit = "two"\n\nvar _ = watchEdit\n`);
+    const line = await started().waitFor(/ changed: .*; next: proxy, rootlesskit$/);
+    expect(line).toMatch(/^daemon\/info\.go changed: rebuilt daemon in \d+\.\d s; restarted dockerd in \d+\.\d s, GitCommit /);
+    const sources = () => {
+      const { components } = readManifest(join(bundles, 'binary-daemon'));
+      return { daemon: components.daemon?.source.identity, proxy: components.proxy?.source.identity };
+    };
+    await expect.poll(() => sources().proxy, { timeout: 120_000, interval: 500 }).toBe(sources().daemon);
+    // Its key holds only the rootless scripts it copies from the tree, which the edits did not touch.
+    expect(readManifest(join(bundles, 'binary-daemon')).components.rootlesskit?.fingerprint).toBe(rootlesskitKey);
+    expect(started().output()).not.toMatch(/^then /m);
+    expect(rounds()).toHaveLength(2);
   });
 
   it('keeps the running daemon and shows the compiler error when the build fails', async () => {
@@ -86,13 +106,15 @@ describe('dev-daemon --watch', () => {
     await started().waitFor(/daemon\/info\.go:\d+:\d+: syntax error/); // the compiler's own words, after the status line
     expect(Number(readFileSync(join(state, 'docker.pid'), 'utf8'))).toBe(pid);
     expect(await new Docker({ socketPath: socket() }).ping()).toBeTruthy();
-    expect(rounds()).toHaveLength(2);
+    expect(rounds()).toHaveLength(3);
   });
 
   it('restores the earlier build without compiling when the edit is undone', async () => {
     writeFileSync(infoFile, original);
     const line = await started().waitFor(/ changed: .*restored daemon.*restarted dockerd/);
     expect(line).not.toMatch(/rebuilt daemon/);
+    // Clean again: docker-proxy's stamp follows dockerd's back, from the build kept of the clean tree, before the one restart.
+    expect(line).toMatch(/: restored daemon, restored proxy in /);
     expect(line).toContain(`GitCommit ${head}`);
     expect(line).not.toContain('-unsupported');
     expect(readManifest(join(bundles, 'binary-daemon')).files.dockerd?.sha256).toBe(cleanDockerd);

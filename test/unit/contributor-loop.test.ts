@@ -8,7 +8,7 @@ import { bundlePaths } from '../../core/bundle-layout.js';
 import { emptyManifest } from '../../core/manifest.js';
 import { formatLines } from '../../core/events.js';
 import type { DevDaemonEvent } from '../../devdaemon/events.js';
-import { restartOrder } from '../../devdaemon/watch.js';
+import { restartOrder, stampsFollow } from '../../devdaemon/watch.js';
 import { devDaemonLines } from '../../tasks/render/dev-daemon-lines.js';
 import { underDebugger } from '../../devdaemon/debug.js';
 import { stateLayout } from '../../devdaemon/layout.js';
@@ -91,6 +91,38 @@ describe('the order of a round', () => {
     expect(restartOrder(['containerd', 'shim'], manifest)).toEqual([['containerd', 'shim'], []]);
     expect(restartOrder(['daemon'], manifest)).toEqual([['daemon'], []]);
     expect(restartOrder(['daemon', 'proxy'], emptyManifest())).toEqual([['daemon', 'proxy'], []]);
+  });
+
+  it("builds before the restart what carries the tree's version stamps, when those moved with dockerd's", () => {
+    const checkout = (commit: string, dirty: boolean, dir = '/src/moby') => ({
+      kind: 'path' as const,
+      identity: `git ${commit}${dirty ? ' dirty x' : ''}`,
+      version: commit,
+      commit,
+      dirty,
+      origin: { dir },
+    });
+    const module = { kind: 'module' as const, identity: 'rootlesskit@v3 h1:x', version: 'v3', origin: { module: 'rootlesskit', version: 'v3' } };
+    const record = (source: ReturnType<typeof checkout> | typeof module) => ({
+      fingerprint: 'f',
+      source,
+      extraSources: {},
+      toolchain: {},
+      commands: [],
+      outputs: [],
+    });
+    const stamped = (proxy: ReturnType<typeof checkout>) => {
+      const m = emptyManifest();
+      m.files.dockerd = { component: 'daemon', md5: 'm', sha256: 's', size: 1 };
+      m.components.daemon = record(checkout('a', true));
+      m.components.proxy = record(proxy);
+      m.components.rootlesskit = record(module);
+      return stampsFollow(['proxy', 'rootlesskit'], m);
+    };
+    expect(stamped(checkout('a', true))).toEqual([]); // an edit of an already dirty tree: the stamps stay
+    expect(stamped(checkout('a', false))).toEqual(['proxy']); // the first edit of a clean checkout
+    expect(stamped(checkout('b', true))).toEqual(['proxy']); // another commit
+    expect(stamped(checkout('b', true, '/src/other'))).toEqual([]); // another tree's
   });
 
   const build = { rebuildSeconds: 0.42, restored: [], liveRestore: false, failures: [] };
