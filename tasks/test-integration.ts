@@ -1,13 +1,12 @@
 import { dirname, join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
-import { DELVE, installGoTool } from '../core/go-tools.js';
 import { forwardDebugger, type DebugForward } from '../testrunner/debug-forward.js';
 import { stateLayout } from '../devdaemon/layout.js';
 import { findClientBinary, prepareIntegration } from '../testrunner/integration.js';
 import { parseIntegrationOptions } from '../testrunner/options.js';
 import { runMain } from './cli/run-main.js';
-import { openSuite, loadFrozenImages, runPreparedInside } from './cli/test-suites.js';
+import { finishSuite, openSuite, loadFrozenImages, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
 
 const HELP = `Usage: npm run test-integration -- [options] [packages…]
 
@@ -50,11 +49,8 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const { renderer, onEvent, signal, began, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir } = await openSuite(
-    'test-integration',
-    options,
-    env,
-  );
+  const suite = await openSuite('test-integration', options, env);
+  const { renderer, onEvent, signal, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir } = suite;
   let forward: DebugForward | undefined;
   try {
     // Outside the results folder, which each run empties: a daemon's data-root is slow to delete and must not be under DEST.
@@ -62,7 +58,6 @@ async function main(): Promise<number> {
     // Every run starts from an empty daemon, as moby's does; what a run left is only files (its mounts died with its namespace).
     await rm(daemonLayout.stateDir, { recursive: true, force: true });
     const debuggerSocket = join(resultsDir, 'delve', 'dlv.sock');
-    const dlv = options.debugListen ? await installGoTool(DELVE, join(cacheDir, 'tools'), env, signal) : undefined;
     const { config, notes } = await prepareIntegration({
       options,
       source,
@@ -74,14 +69,11 @@ async function main(): Promise<number> {
       resultsDir,
       daemon: { stateDir: daemonLayout.stateDir, socket: daemonLayout.socket, logFile: join(resultsDir, 'docker.log') },
       clientBinary: findClientBinary(env, bundlesDir),
-      ...(dlv ? { debugger: { dlv, socket: debuggerSocket } } : {}),
+      debuggerSocket,
       onEvent,
       signal,
     });
-    if (config.runs.length === 0) {
-      onEvent({ type: 'summary', packages: [], notes, seconds: (performance.now() - began) / 1000, resultsDir });
-      return 0;
-    }
+    if (config.runs.length === 0) return finishSuite(suite, { results: [], exitCode: 0 }, notes);
     if (options.debugListen) {
       await mkdir(dirname(debuggerSocket), { recursive: true, mode: 0o700 });
       forward = await forwardDebugger(options.debugListen, debuggerSocket).catch((error: unknown) => {
@@ -91,22 +83,16 @@ async function main(): Promise<number> {
         );
       });
     }
-    const { results, exitCode } = await runPreparedInside(
+    const outcome = await runPreparedInside(
       config,
       resultsDir,
-      {
-        execRoot: daemonLayout.execRoot,
-        overlaid: source.keepPristine ? [source.dir] : [],
-        init: join(bundleDir, 'docker-init'),
-        keep: [bundlesDir, source.dir, cacheDir, go.goBinary, go.gocache, go.gopath],
-      },
+      suiteNamespace(suite, daemonLayout.execRoot),
       env,
       renderer,
       signal,
       loadFrozenImages(cacheDir, env, signal, onEvent),
     );
-    onEvent({ type: 'summary', packages: results, notes, seconds: (performance.now() - began) / 1000, resultsDir });
-    return exitCode === 0 && results.every((result) => result.exitCode === 0) ? 0 : 1;
+    return finishSuite(suite, outcome, notes);
   } finally {
     await forward?.close();
     await release();

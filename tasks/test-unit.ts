@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { parseUnitOptions } from '../testrunner/options.js';
 import { prepareUnit } from '../testrunner/unit.js';
 import { runMain } from './cli/run-main.js';
-import { openSuite, runPreparedInside } from './cli/test-suites.js';
+import { finishSuite, openSuite, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
 
 const HELP = `Usage: npm run test-unit -- [options] [packages…]
 
@@ -28,23 +27,12 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const { renderer, onEvent, signal, began, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir } = await openSuite('test-unit', options, env);
+  const suite = await openSuite('test-unit', options, env);
+  const { renderer, onEvent, signal, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir } = suite;
   try {
     const config = await prepareUnit({ options, source, go, env, bundlesDir, bundleDir, cacheDir, resultsDir, onEvent });
-    const { results, exitCode } = await runPreparedInside(
-      config,
-      resultsDir,
-      {
-        overlaid: source.keepPristine ? [source.dir] : [],
-        init: join(bundleDir, 'docker-init'),
-        keep: [bundlesDir, source.dir, cacheDir, go.goBinary, go.gocache, go.gopath],
-      },
-      env,
-      renderer,
-      signal,
-    );
-    onEvent({ type: 'summary', packages: results, notes: [], seconds: (performance.now() - began) / 1000, resultsDir });
-    return exitCode === 0 && results.every((result) => result.exitCode === 0) ? 0 : 1;
+    const outcome = await runPreparedInside(config, resultsDir, suiteNamespace(suite), env, renderer, signal);
+    return finishSuite(suite, outcome, []);
   } finally {
     await release();
     await renderer.finished();

@@ -9,7 +9,7 @@ import { INTEGRATION_CLI_DIR, junitPackageName, planSuites, reportStem } from '.
 import type { PackageRun } from './run-package.js';
 import { mobyTestEnv } from './test-env.js';
 import { TEST_REGISTRY } from './toolchain.js';
-import { installGoTool } from '../core/go-tools.js';
+import { DELVE, installGoTool } from '../core/go-tools.js';
 import type { SuiteContext } from './context.js';
 
 /** integration-cli runs with TIMEOUT=360m in moby, whatever TIMEOUT says. */
@@ -17,8 +17,8 @@ const CLI_TIMEOUT = '360m';
 
 export interface IntegrationContext extends SuiteContext {
   options: IntegrationOptions;
-  /** With DELVE_PORT: the dlv binary, and the unix socket its API listens on for each package in turn. */
-  debugger?: { dlv: string; socket: string };
+  /** With DELVE_PORT: the unix socket delve's API listens on, for each package in turn. */
+  debuggerSocket: string;
   daemon: { stateDir: string; socket: string; logFile: string };
   /** A docker CLI for integration-cli (TEST_CLIENT_BINARY), when there is one. */
   clientBinary: string | undefined;
@@ -50,6 +50,10 @@ export function integrationTestFlags(options: IntegrationOptions, dir: string): 
  */
 export async function prepareIntegration(context: IntegrationContext): Promise<PreparedRun> {
   const { options, source, go, resultsDir, onEvent } = context;
+  const tools = join(context.cacheDir, 'tools');
+  const debug = options.debugListen
+    ? { dlv: await installGoTool(DELVE, tools, context.env, context.signal), socket: context.debuggerSocket, listen: options.debugListen }
+    : undefined;
   const plan = await planSuites(options, source.dir, context.env);
   const notes = [...plan.notes];
   const dirs = [...plan.integrationDirs];
@@ -70,7 +74,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     const stem = reportStem(junitPackageName(dir, go.goarch));
     const binary = await compileTestBinary(source.dir, dir, join(resultsDir, 'bin', stem), context.env, {
       ...(context.signal ? { signal: context.signal } : {}),
-      forDebugger: context.debugger !== undefined,
+      forDebugger: debug !== undefined,
       coverage: options.coverage,
     });
     onEvent({ type: 'compiled', dir, seconds: (performance.now() - began) / 1000, index: index + 1, total: dirs.length });
@@ -94,7 +98,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
           '-p',
           junitPackageName(dir, go.goarch),
           '-t',
-          ...(context.debugger ? underDelve(context.debugger, binary) : [binary]),
+          ...(debug ? underDelve(debug, binary) : [binary]),
           ...flags,
         ],
         jsonFile: join(resultsDir, `${name}-go-test-report.json`),
@@ -105,7 +109,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     }
   }
   onEvent({ type: 'step', text: `checking the test registry (${TEST_REGISTRY.pkg}@${TEST_REGISTRY.version})` });
-  const registry = await installGoTool(TEST_REGISTRY, join(context.cacheDir, 'tools'), context.env, context.signal);
+  const registry = await installGoTool(TEST_REGISTRY, tools, context.env, context.signal);
   const testEnv = mobyTestEnv({
     env: context.env,
     dest: resultsDir,
@@ -129,7 +133,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
       runs,
       failFast: options.failFast,
       testEnv,
-      ...(context.debugger && options.debugListen ? { debugger: { socket: context.debugger.socket, listen: options.debugListen } } : {}),
+      ...(debug ? { debugger: { socket: debug.socket, listen: debug.listen } } : {}),
     },
   };
 }

@@ -1,5 +1,6 @@
 import { delimiter, dirname, join } from 'node:path';
 import type { Env } from '../core/env.js';
+import { SYSTEM_PATH } from '../core/requirements.js';
 
 /** The variables moby's test_env passes through `env -i` from the caller, when set. */
 const PASSED_THROUGH = [
@@ -19,8 +20,6 @@ const PASSED_THROUGH = [
   'OTEL_EXPORTER_OTLP_ENDPOINT',
   'OTEL_SERVICE_NAME',
 ] as const;
-
-const SYSTEM_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 export interface TestEnvInputs {
   env: Env;
@@ -50,7 +49,7 @@ export function mobyTestEnv(inputs: TestEnvInputs): Record<string, string> {
     const value = inputs.env[name];
     if (value) result[name] = value;
   }
-  const path = [inputs.bundleDir, ...(inputs.tools ?? []).map((tool) => dirname(tool)), dirname(inputs.goBinary), ...SYSTEM_PATH];
+  const path = [inputs.bundleDir, ...(inputs.tools ?? []).map((tool) => dirname(tool)), dirname(inputs.goBinary), ...SYSTEM_PATH.split(delimiter)];
   Object.assign(result, {
     DEST: inputs.dest,
     GOCACHE: inputs.gocache,

@@ -93,6 +93,24 @@ export async function runPreparedInside(
 
 export type Suite = 'test-integration' | 'test-unit';
 
+/** The namespaces both suites run in: the bundle's init, the source (under an overlay when it must stay pristine), what the run reads. */
+export function suiteNamespace(suite: OpenedSuite, execRoot?: string): NamespacePlan {
+  const { bundlesDir, bundleDir, cacheDir, source, go } = suite;
+  return {
+    ...(execRoot ? { execRoot } : {}),
+    overlaid: source.keepPristine ? [source.dir] : [],
+    init: join(bundleDir, 'docker-init'),
+    keep: [bundlesDir, source.dir, cacheDir, go.goBinary, go.gocache, go.gopath],
+  };
+}
+
+/** The summary, and the command's exit code: 1 when a test or a package failed. */
+export function finishSuite(suite: OpenedSuite, outcome: { results: PackageResult[]; exitCode: number }, notes: string[]): number {
+  const { results, exitCode } = outcome;
+  suite.onEvent({ type: 'summary', packages: results, notes, seconds: (performance.now() - suite.began) / 1000, resultsDir: suite.resultsDir });
+  return exitCode === 0 && results.every((result) => result.exitCode === 0) ? 0 : 1;
+}
+
 /** What both suites need before their own preparation; `release` gives up the suite's lock. */
 export interface OpenedSuite {
   renderer: Renderer<TestRunEvent>;
