@@ -1,5 +1,5 @@
+import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { $ } from 'zx';
 import type { Writable } from 'node:stream';
 import { InterruptedError } from './errors.js';
 
@@ -23,40 +23,60 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs argv (no shell) and resolves with its output whatever the exit code. */
+/**
+ * Runs argv directly (no shell: the watch resolves a tree with several git
+ * processes per edit, and a shell in front of each costs as much as git
+ * itself) and resolves with its output whatever the exit code. The command
+ * is looked up on the given environment's PATH, so a fake tool put first
+ * there wins.
+ */
 export async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const [command, ...args] = argv;
   if (!command) throw new Error('run: empty argv');
-  const env = options.env ?? process.env;
-  const shell = $({
+  options.signal?.throwIfAborted();
+  const child = spawn(command, args, {
     cwd: options.cwd,
-    env: env,
-    quiet: true,
-    nothrow: true,
-    // Own process group, so an interrupt reaches the compiler processes a build spawns, not just the build's shell.
+    env: options.env ?? process.env,
+    stdio: 'pipe',
+    // Own process group, so an interrupt reaches the compiler processes a build spawns, not just the build's driver.
     detached: true,
-    input: options.input,
-    // Keep the caller's PATH resolution: a fake tool put first on PATH must win.
-    prefix: '',
-    postfix: '',
   });
-  const child = shell`${command} ${args}`;
-  const stop = () => void child.kill('SIGTERM').catch(() => undefined);
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout.push(chunk);
+    options.log?.write(chunk);
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr.push(chunk);
+    options.log?.write(chunk);
+  });
+  // A command that reads stdin gets the input, or an immediate end; one that exits without reading it is no failure.
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(options.input ?? '');
+  const stop = () => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // The group has already gone.
+    }
+  };
   options.signal?.addEventListener('abort', stop, { once: true });
-  if (options.log) {
-    child.stdout.on('data', (chunk: Buffer) => options.log?.write(chunk));
-    child.stderr.on('data', (chunk: Buffer) => options.log?.write(chunk));
-  }
   try {
-    const output = await child;
+    const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: NodeJS.ErrnoException }>((resolve) => {
+      child.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
     if (options.signal?.aborted) throw new InterruptedError();
-    const signal = output.signal ?? undefined;
-    const exitCode = output.exitCode ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1);
-    return { exitCode, ...(signal ? { signal } : {}), stdout: output.stdout, stderr: output.stderr };
-  } catch (error) {
-    if (options.signal?.aborted) throw new InterruptedError();
-    if (isMissingCommand(error)) return { exitCode: 127, stdout: '', stderr: `${command}: not found` };
-    throw error;
+    if ('error' in ended) {
+      if (ended.error.code === 'ENOENT') return { exitCode: 127, stdout: '', stderr: `${command}: not found` };
+      if (ended.error.code === 'EACCES') return { exitCode: 126, stdout: '', stderr: `${command}: permission denied` };
+      throw ended.error;
+    }
+    const signal = ended.signal ?? undefined;
+    const exitCode = ended.code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1);
+    return { exitCode, ...(signal ? { signal } : {}), stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
   } finally {
     options.signal?.removeEventListener('abort', stop);
   }
@@ -65,10 +85,6 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
 export function lastLine(text: string): string {
   const lines = text.trim().split('\n');
   return lines[lines.length - 1] ?? '';
-}
-
-function isMissingCommand(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT';
 }
 
 /** How a process ended, for messages: `exited with 2`, `was killed by SIGKILL`. */
