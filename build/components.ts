@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../core/errors.js';
 import { outputsOf, type ComponentContext, type ComponentDefinition, type ComponentSpec } from './model.js';
 import type { Env } from '../core/env.js';
+import { askToolSync } from '../core/tool-answers.js';
 
 /** Every `*.ts` file in the folder is a component; adding one touches nothing else. */
 export async function loadComponents(dir: string, context: ComponentContext): Promise<ComponentSpec[]> {
@@ -52,13 +52,19 @@ export function componentContext(env: Env, dynamic: boolean): ComponentContext {
   return {
     env,
     dynamic,
-    hasPkgConfig: (library) => {
-      try {
-        execFileSync('pkg-config', ['--exists', library], { stdio: 'ignore', env: env });
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    hasPkgConfig: (library) => askToolSync(['pkg-config', '--exists', library], env, pkgConfigFolderTimes(env)).ok,
   };
+}
+
+/** What pkg-config's answers depend on besides itself: the folders it reads .pc files from (installing a -dev package changes one). */
+function pkgConfigFolderTimes(env: Env): Array<[string, number | null]> {
+  const defaults = askToolSync(['pkg-config', '--variable', 'pc_path', 'pkg-config'], env).stdout.trim();
+  const folders = [env.PKG_CONFIG_PATH, env.PKG_CONFIG_LIBDIR, defaults].flatMap((list) => (list ?? '').split(':')).filter(Boolean);
+  return folders.map((folder) => {
+    try {
+      return [folder, statSync(folder).mtimeMs];
+    } catch {
+      return [folder, null];
+    }
+  });
 }

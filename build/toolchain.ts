@@ -1,12 +1,12 @@
 import type { ComponentSpec } from './model.js';
 import { unreachable } from '../core/errors.js';
 import { detectGo } from '../core/go-toolchain.js';
-import { run } from '../core/process.js';
+import { askTool } from '../core/tool-answers.js';
 import type { Env } from '../core/env.js';
 
 /** A tool's version line (e.g. `cc --version`), part of the cache key of what it builds. */
 export async function firstLineOf(argv: string[], env: Env): Promise<string> {
-  const result = await run(argv, { env });
+  const result = await askTool(argv, env);
   return result.exitCode === 0 ? (result.stdout.split('\n')[0] ?? '').trim() : 'none';
 }
 

@@ -3,12 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import semver from 'semver';
 import { UserError } from './errors.js';
-import { run } from './process.js';
+import { askTool } from './tool-answers.js';
 import type { Env } from './env.js';
 
 /** `go env GOVERSION` → e.g. go1.26.8, and its semver form. */
 export async function detectGo(env: Env): Promise<{ raw: string; version: string }> {
-  const result = await run(['go', 'env', 'GOVERSION'], { env });
+  const result = await askTool(['go', 'env', 'GOVERSION'], env);
   const raw = result.stdout.trim();
   const version = semver.coerce(raw.replace(/^go/, ''))?.version;
   if (result.exitCode !== 0 || !version) {

@@ -6,16 +6,22 @@ import { run } from './process.js';
 
 /** What `command -v` finds for a program: an executable file in a folder of PATH (looked up here, as a round of the watch checks it every time). */
 export function onPath(command: string, env: Env): boolean {
+  return findOnPath(command, env) !== undefined;
+}
+
+/** The file `command -v` would run, if any. */
+export function findOnPath(command: string, env: Env): string | undefined {
   const folders = (env.PATH ?? SYSTEM_PATH).split(delimiter).filter(Boolean);
-  return folders.some((folder) => {
+  for (const folder of folders) {
     const path = join(folder, command);
     try {
       accessSync(path, constants.X_OK);
-      return statSync(path).isFile();
+      if (statSync(path).isFile()) return path;
     } catch {
-      return false;
+      // not in this folder
     }
-  });
+  }
+  return undefined;
 }
 
 /** The system's program folders, sbin included: what sh searches when PATH is unset. */
