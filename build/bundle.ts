@@ -40,9 +40,9 @@ async function writeSidecarFiles(dir: string, name: string, digests: { md5: stri
 }
 
 /**
- * Publishes a new generation: unchanged components are hard-linked from the
- * current bundle (as `previous`, its manifest, records them), built ones are
- * moved in from staging, then the symlink swaps.
+ * Publishes a new generation: built components are moved in from staging and
+ * hashed while unchanged ones are hard-linked from the current bundle, then
+ * the symlink swaps.
  */
 export async function publish(paths: BundlePaths, built: readonly BuiltComponent[], keep: readonly string[], previous: Manifest): Promise<Manifest> {
   await adoptLegacyDirectory(paths);
@@ -51,6 +51,28 @@ export async function publish(paths: BundlePaths, built: readonly BuiltComponent
   await mkdir(next, { recursive: true });
   const manifest = emptyManifest();
 
+  for (const component of built) {
+    for (const output of component.outputs) await rename(join(component.stagedDir, output), join(next, output));
+    manifest.components[component.name] = { ...component.record, outputs: component.outputs };
+  }
+  // Hashed where they will be published, all at once (worker threads, one file per core), while the rest is linked in.
+  const hashing = Promise.all(
+    built.flatMap((component) => component.outputs.map(async (output) => ({ output, component: component.name, ...(await writeSidecars(next, output)) }))),
+  );
+  const [hashed] = await Promise.all([hashing, linkKept(paths, next, keep, previous, manifest)]);
+  for (const { output, ...file } of hashed) manifest.files[output] = file;
+  await writeFile(join(next, MANIFEST_FILE), serializeManifest(manifest));
+  await writeSidecars(next, MANIFEST_FILE);
+
+  const temporaryLink = join(paths.root, `.${paths.name}.${id}`);
+  await symlink(join('.generations', id), temporaryLink);
+  await rename(temporaryLink, paths.current);
+  await pruneGenerations(paths);
+  return manifest;
+}
+
+/** Unchanged components are hard-linked from the current bundle, as `previous` (its manifest) records them. */
+async function linkKept(paths: BundlePaths, next: string, keep: readonly string[], previous: Manifest, manifest: Manifest): Promise<void> {
   for (const name of keep) {
     const record = previous.components[name];
     // A component whose files were removed by hand is dropped; the next build that selects it rebuilds it.
@@ -64,23 +86,6 @@ export async function publish(paths: BundlePaths, built: readonly BuiltComponent
       if (fileRecord) await writeSidecarFiles(next, output, fileRecord);
     }
   }
-  for (const component of built) {
-    for (const output of component.outputs) await rename(join(component.stagedDir, output), join(next, output));
-    manifest.components[component.name] = { ...component.record, outputs: component.outputs };
-  }
-  // Hashed where they will be published, all at once (worker threads, one file per core).
-  const hashed = await Promise.all(
-    built.flatMap((component) => component.outputs.map(async (output) => ({ output, component: component.name, ...(await writeSidecars(next, output)) }))),
-  );
-  for (const { output, ...file } of hashed) manifest.files[output] = file;
-  await writeFile(join(next, MANIFEST_FILE), serializeManifest(manifest));
-  await writeSidecars(next, MANIFEST_FILE);
-
-  const temporaryLink = join(paths.root, `.${paths.name}.${id}`);
-  await symlink(join('.generations', id), temporaryLink);
-  await rename(temporaryLink, paths.current);
-  await pruneGenerations(paths);
-  return manifest;
 }
 
 /** A bundle folder from before generations existed becomes the first generation. */
