@@ -5,7 +5,7 @@ import { stepsFor } from './builders/index.js';
 import { OUT, SRC, WORK, describeSteps, extraSourcePlaceholder, runSteps, StepFailedError, type Step, type StepPaths } from './builders/steps.js';
 import { componentIntact, publish, type BuiltComponent } from './bundle.js';
 import { extraFingerprint } from './extra-fingerprint.js';
-import { recallBuild, rememberBuilds } from './output-cache.js';
+import { pruneBuilds, recallBuild, rememberBuilds } from './output-cache.js';
 import { componentContext, loadComponents, selectComponents } from './components.js';
 import { openComponentLog, type ComponentLog } from './component-log.js';
 import { outputsOf, type ComponentSpec, type ResolvedSource, type StampContext } from './model.js';
@@ -161,7 +161,13 @@ async function publishEach(
     const builtHere = built.filter((b) => members.includes(b.name));
     if (builtHere.length === 0) continue;
     const keep = members.filter((member) => !builtNames.has(member));
-    const manifest = await publish(state.paths, builtHere, keep, state.previous);
+    const [manifest] = await Promise.all([
+      publish(state.paths, builtHere, keep, state.previous),
+      pruneBuilds(
+        state.paths,
+        builtHere.map((b) => ({ component: b.name, fingerprint: b.record.fingerprint })),
+      ),
+    ]);
     await rememberBuilds(
       state.paths,
       manifest,

@@ -16,7 +16,10 @@ import type { BuiltComponent } from './bundle.js';
  * each is still checked against its recorded sha256 before it is reused.
  */
 const RECORD_FILE = 'record.json';
-/** Fingerprints kept per component: enough for a few undo steps without hoarding 100 MB binaries. */
+/**
+ * Fingerprints kept per component: enough for a few undo steps without
+ * hoarding 100 MB binaries.
+ */
 const KEEP_PER_COMPONENT = 3;
 
 const entrySchema = z.object({
@@ -45,7 +48,6 @@ export async function rememberBuilds(paths: BundlePaths, manifest: Manifest, com
       files[output] = file;
     }
     await writeFile(join(dir, RECORD_FILE), `${JSON.stringify({ record, files })}\n`);
-    await pruneBuilds(paths, name);
   }
 }
 
@@ -76,9 +78,20 @@ export async function recallBuild(paths: BundlePaths, component: string, fingerp
   return { name: component, record, stagedDir: stagingDir, outputs };
 }
 
-async function pruneBuilds(paths: BundlePaths, component: string): Promise<void> {
-  const dir = cacheDir(paths, component);
-  const entries = await Promise.all((await readdir(dir)).map(async (name) => ({ name, mtime: (await stat(join(dir, name))).mtimeMs })));
-  entries.sort((a, b) => b.mtime - a.mtime);
-  for (const old of entries.slice(KEEP_PER_COMPONENT)) await rm(join(dir, old.name), { recursive: true, force: true });
+/**
+ * Makes room for the builds being published: each of these components keeps
+ * its newest earlier builds (most recently used first), one fewer than the
+ * limit. It runs beside the publish's hashing, because freeing a 100 MB file
+ * costs the kernel ~30 ms that a round should not wait for; the fingerprint
+ * being published is never touched (a restored build is its own earlier one).
+ */
+export async function pruneBuilds(paths: BundlePaths, publishing: ReadonlyArray<{ component: string; fingerprint: string }>): Promise<void> {
+  for (const { component, fingerprint } of publishing) {
+    const dir = cacheDir(paths, component);
+    if (!existsSync(dir)) continue;
+    const names = (await readdir(dir)).filter((name) => name !== fingerprint);
+    const entries = await Promise.all(names.map(async (name) => ({ name, mtime: (await stat(join(dir, name))).mtimeMs })));
+    entries.sort((a, b) => b.mtime - a.mtime);
+    for (const old of entries.slice(KEEP_PER_COMPONENT - 1)) await rm(join(dir, old.name), { recursive: true, force: true });
+  }
 }

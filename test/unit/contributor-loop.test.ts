@@ -1,9 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { publish } from '../../build/bundle.js';
-import { recallBuild, rememberBuilds } from '../../build/output-cache.js';
+import { pruneBuilds, recallBuild, rememberBuilds } from '../../build/output-cache.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { emptyManifest } from '../../core/manifest.js';
 import { formatLines } from '../../core/events.js';
@@ -212,5 +212,35 @@ describe('earlier builds kept by fingerprint', () => {
 
     writeFileSync(join(root, '.builds', 'tool', fingerprint, 'tool'), 'tampered');
     expect(await recallBuild(paths, 'tool', fingerprint, join(root, 'out-c'))).toBeUndefined();
+  });
+
+  it('keeps the last 3 fingerprints, making room beside each publish, and never drops the one being published', async () => {
+    const root = tempDir('builds-pruned');
+    const paths = bundlePaths(root);
+    const fingerprints = ['1', '2', '3', '4', '5'].map((digit) => digit.repeat(64));
+    let previous = emptyManifest();
+    for (const [round, fingerprint] of fingerprints.entries()) {
+      const staged = join(root, `staged-${round}`);
+      mkdirSync(staged);
+      writeFileSync(join(staged, 'tool'), `build ${round}`);
+      const record = {
+        fingerprint,
+        source: { kind: 'path' as const, identity: `git ${round}`, version: 'x', origin: { dir: '/src/tool' } },
+        extraSources: {},
+        toolchain: {},
+        commands: [],
+      };
+      const built = [{ name: 'tool', record, stagedDir: staged, outputs: ['tool'] }];
+      const [manifest] = await Promise.all([publish(paths, built, [], previous), pruneBuilds(paths, [{ component: 'tool', fingerprint }])]);
+      await rememberBuilds(paths, manifest, ['tool']);
+      previous = manifest;
+      await sleep(20); // distinct modification times
+    }
+    expect(readdirSync(join(root, '.builds', 'tool')).sort()).toEqual(fingerprints.slice(2));
+    // Undoing to the oldest kept build: it is published again, and stays.
+    const restored = await recallBuild(paths, 'tool', fingerprints[2] ?? '', join(root, 'out-undo'));
+    expect(restored).toBeDefined();
+    await pruneBuilds(paths, [{ component: 'tool', fingerprint: fingerprints[2] ?? '' }]);
+    expect(readdirSync(join(root, '.builds', 'tool'))).toContain(fingerprints[2]);
   });
 });
