@@ -13,7 +13,7 @@ export async function loadComponents(dir: string, context: ComponentContext): Pr
     .sort();
   const specs: ComponentSpec[] = [];
   for (const file of files) {
-    const module = (await import(pathToFileURL(resolve(dir, file)).href)) as { default?: ComponentDefinition };
+    const module = await importComponent(resolve(dir, file));
     if (typeof module.default !== 'function') {
       throw new UserError(`${join(dir, file)} does not export a component`, 'Its default export must be a function (context) => ComponentSpec.');
     }
@@ -21,6 +21,22 @@ export async function loadComponents(dir: string, context: ComponentContext): Pr
   }
   checkUnique(specs);
   return specs;
+}
+
+/**
+ * A module is evaluated once per process whatever import() is asked again,
+ * so keeping what it gave changes nothing but the cost: each import() goes
+ * through the loader's hooks, and the watch loads the components every round.
+ */
+const componentModules = new Map<string, Promise<{ default?: ComponentDefinition }>>();
+
+function importComponent(file: string): Promise<{ default?: ComponentDefinition }> {
+  let module = componentModules.get(file);
+  if (!module) {
+    module = import(pathToFileURL(file).href) as Promise<{ default?: ComponentDefinition }>;
+    componentModules.set(file, module);
+  }
+  return module;
 }
 
 function checkUnique(specs: ComponentSpec[]): void {
