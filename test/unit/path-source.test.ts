@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -49,7 +49,14 @@ describe('a path source', () => {
 
     git('mv', 'README', 'README.md');
     identities.add((await resolve()).identity);
-    expect(identities.size).toBe(5);
+    // Staged, then the work tree put back: the index still differs from HEAD.
+    git('add', 'daemon/info.go');
+    writeFileSync(join(dir, 'daemon', 'info.go'), 'package daemon\n');
+    identities.add((await resolve()).identity);
+    rmSync(join(dir, 'notes.txt'));
+    rmSync(join(dir, 'daemon', 'info.go'));
+    identities.add((await resolve()).identity);
+    expect(identities.size).toBe(7);
   });
 
   it('in a subfolder of a repository, reads untracked files from its top', async () => {
@@ -79,17 +86,29 @@ describe('a path source', () => {
 });
 
 describe('git status --porcelain=v2 -z', () => {
-  it('gives the commit, tracked changes, untracked files, and skips a rename’s original path', () => {
+  it('gives the commit and each change with its path, a rename with its original path, paths with spaces whole', () => {
     const oid = 'a'.repeat(40);
+    const blob = 'b'.repeat(40);
+    const renamed = `2 R. N... 100644 100644 100644 ${blob} ${blob} R100 new name`;
     const output = [
       `# branch.oid ${oid}`,
       '# branch.head main',
-      `2 R. N... 100644 100644 100644 ${'b'.repeat(40)} ${'b'.repeat(40)} R100 new name`,
-      '? looks untracked but is the original path',
+      `1 .M N... 100644 100644 100644 ${blob} ${blob} daemon/info.go`,
+      renamed,
+      'old name',
+      `u UU N... 100644 100644 100644 100644 ${blob} ${blob} ${blob} conflicted.go`,
       '? really untracked',
       '',
     ].join('\0');
-    expect(parseStatus(output)).toEqual({ commit: oid, changed: true, untracked: ['really untracked'] });
-    expect(parseStatus('# branch.oid (initial)\0# branch.head main\0')).toEqual({ changed: false, untracked: [] });
+    expect(parseStatus(output)).toEqual({
+      commit: oid,
+      changes: [
+        { entry: `1 .M N... 100644 100644 100644 ${blob} ${blob} daemon/info.go`, path: 'daemon/info.go', tracked: true },
+        { entry: `${renamed}\0old name`, path: 'new name', tracked: true },
+        { entry: `u UU N... 100644 100644 100644 100644 ${blob} ${blob} ${blob} conflicted.go`, path: 'conflicted.go', tracked: true },
+        { entry: '? really untracked', path: 'really untracked', tracked: false },
+      ],
+    });
+    expect(parseStatus('# branch.oid (initial)\0# branch.head main\0')).toEqual({ changes: [] });
   });
 });
