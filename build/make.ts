@@ -35,7 +35,8 @@ export type MakeEvent =
   | { type: 'manifest-unreadable'; file: string; reason: string }
   | { type: 'state'; component: string; state: ComponentState }
   | { type: 'up-to-date'; component: string }
-  | { type: 'built'; component: string; seconds: number }
+  /** `stepsSeconds`: the build steps alone (the compiler), without the planning before and the publishing after. */
+  | { type: 'built'; component: string; seconds: number; stepsSeconds: number }
   /** An earlier build with the same fingerprint was kept (the edit was undone): published again without compiling. */
   | { type: 'restored'; component: string }
   | {
@@ -273,12 +274,13 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
     const release = await scheduling.slots.acquire(scheduling.timings[spec.name] ?? spec.costHint ?? 0);
     try {
       onEvent({ type: 'state', component: spec.name, state: 'building' });
-      const buildStarted = Date.now();
+      const buildStarted = performance.now();
       const stagedDir = await executePlan(spec, plan, environment, log);
-      scheduling.timings[spec.name] = (Date.now() - buildStarted) / 1000;
+      const stepsSeconds = (performance.now() - buildStarted) / 1000;
+      scheduling.timings[spec.name] = stepsSeconds;
       const seconds = (Date.now() - started) / 1000;
       log.write(`==> ${spec.name}: built in ${seconds.toFixed(1)}s\n`);
-      onEvent({ type: 'built', component: spec.name, seconds });
+      onEvent({ type: 'built', component: spec.name, seconds, stepsSeconds });
       return builtComponent(spec, plan, stagedDir);
     } finally {
       release();

@@ -19,7 +19,8 @@ export interface DevLoop {
   /** The bundles root the daemon runs from: the release one, or `<root>/debug` for a debug build. */
   bundlesDir: string;
   trees: WatchedTree[];
-  rebuild: (components: string[], signal: AbortSignal) => Promise<RebuildResult>;
+  /** `observe` sees the build's events as they come (the bench times the build steps with them). */
+  rebuild: (components: string[], signal: AbortSignal, observe?: (event: MakeEvent) => void) => Promise<RebuildResult>;
 }
 
 export interface DevLoopOptions {
@@ -61,13 +62,14 @@ export async function prepareDevLoop(options: DevLoopOptions): Promise<DevLoop> 
   return {
     bundlesDir,
     trees,
-    rebuild: async (components, signal) => {
+    rebuild: async (components, signal, observe) => {
       const failures: BuildFailure[] = [];
       const result = await make({
         ...base,
         only: components,
         signal,
         onEvent: (event) => {
+          observe?.(event);
           if (event.type === 'failed') failures.push({ component: event.component, error: event.error, logFile: event.logFile, logTail: event.logTail });
         },
       });
