@@ -120,7 +120,7 @@ async function main(): Promise<number> {
       console.log(`  plain go build of dockerd, same flags    ${median(loop.goBuildSeconds).toFixed(3)} s`);
       console.log(`  dev-daemon --watch rebuild, new dockerd  ${median(loop.rebuildSeconds).toFixed(3)} s  (${ratios.rebuild.toFixed(3)}x go build)`);
       console.log(
-        `    of which outside its own go build      ${median(loop.overheadSeconds).toFixed(3)} s  (planning, hashing, publishing: ${(median(loop.overheadSeconds) / median(loop.goBuildSeconds) + 1).toFixed(3)}x at this go build time)`,
+        `    of which outside its own go build      ${median(loop.overheadSeconds).toFixed(3)} s  (planning, hashing, publishing: ${((100 * median(loop.overheadSeconds)) / median(loop.goBuildSeconds)).toFixed(1)}% of the plain go build)`,
       );
       if (loop.rest.length > 0) console.log(`  then ${loop.rest.join(', ')} (after the restart) ${median(loop.restSeconds).toFixed(3)} s`);
       console.log(`  go build + dockerd restarted by hand     ${median(loop.byHandPingSeconds).toFixed(3)} s  (edit to /_ping)`);
