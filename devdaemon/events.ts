@@ -45,7 +45,8 @@ export interface BuildFailure {
 
 /** `--watch` (devdaemon/watch.ts): what it watches, then one event per round of edits. */
 export type WatchEvent =
-  | { type: 'watching'; trees: { component: string; dir: string }[]; liveRestore: boolean; logFile: string }
+  /** `rootless`: containers live in rootlesskit's namespaces, which end with each restart, so --live-restore cannot keep them. */
+  | { type: 'watching'; trees: { component: string; dir: string }[]; liveRestore: boolean; rootless: boolean; logFile: string }
   | ({
       type: 'round';
       /** Changed paths, relative to their tree. */

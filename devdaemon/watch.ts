@@ -64,7 +64,13 @@ export async function superviseWatch(first: StartedDaemon, options: WatchOptions
     signal.addEventListener('abort', () => resolve('interrupted'), { once: true });
   });
   signal.addEventListener('abort', () => process.on('SIGINT', () => onEvent({ type: 'stop-pending' })), { once: true });
-  onEvent({ type: 'watching', trees: [...options.trees], liveRestore: options.liveRestore, logFile: first.record.logFile });
+  onEvent({
+    type: 'watching',
+    trees: [...options.trees],
+    liveRestore: options.liveRestore,
+    rootless: Boolean(first.record.rootless),
+    logFile: first.record.logFile,
+  });
 
   // Whatever ends the loop (Ctrl-C, or an unexpected error) stops the daemon on the way out.
   try {

@@ -158,8 +158,17 @@ async function main(): Promise<number> {
             trees: loop.trees,
             bundleDir: bundlePaths(loop.bundlesDir).current,
             rebuild: loop.rebuild,
-            start: (previous) => startDaemon({ ...startOptions, ...(previous?.bridge ? { bridge: previous.bridge } : {}) }),
-            liveRestore: liveRestoreRequested(args.dockerdArgs, layout),
+            start: (previous) =>
+              startDaemon({
+                ...startOptions,
+                // The rootless set-up check said its piece at the first start; a restart repeats it only when it fails (an error then).
+                onEvent: (event) => {
+                  if (event.type !== 'rootless-check-failed' && event.type !== 'rootless-check-overridden') onEvent(event);
+                },
+                ...(previous?.bridge ? { bridge: previous.bridge } : {}),
+              }),
+            // A rootless daemon's containers end with rootlesskit's namespaces at each restart: there is nothing to keep.
+            liveRestore: !args.rootless && liveRestoreRequested(args.dockerdArgs, layout),
             env,
             signal,
             stopTimeoutMs,

@@ -50,7 +50,11 @@ export const devDaemonLines: LineFormats<DevDaemonEvent> = {
   reloaded: (event) => `sent SIGHUP to dockerd (pid ${event.pid}); it re-reads ${event.configFile}`,
   watching: (event) => [
     ...event.trees.map((tree) => `watching ${tree.dir} (${tree.component})`),
-    event.liveRestore ? 'containers survive each restart (--live-restore)' : 'containers stop at each restart; pass --live-restore to keep them running',
+    event.rootless
+      ? "containers stop at each restart: a rootless daemon's live in rootlesskit's namespaces, which end with it (--live-restore cannot keep them)"
+      : event.liveRestore
+        ? 'containers survive each restart (--live-restore)'
+        : 'containers stop at each restart; pass --live-restore to keep them running',
     `dockerd's log: ${event.logFile}`,
   ],
   round: roundLines,

@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedBundle } from '../../build/seed.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { readManifest } from '../../core/manifest.js';
-import { processesUnder } from '../../devdaemon/leftovers.js';
+import { mountsUnder, processesUnder } from '../../devdaemon/leftovers.js';
+import { stateLayout } from '../../devdaemon/layout.js';
+import { readRecord } from '../../devdaemon/state.js';
 import { defaultBundlesDir } from '../../tasks/paths.js';
 import { foregroundDevDaemon, type Foreground } from '../integration/support/foreground.js';
 import { tempDir } from '../support/temp.js';
@@ -126,5 +128,74 @@ describe('dev-daemon --watch', () => {
     expect(await started().exited).toBe(0);
     expect(started().output()).toMatch(/^stopped/m);
     expect(processesUnder(state)).toEqual([]);
+  });
+});
+
+/**
+ * The same loop for a rootless dev daemon: root builds, the daemon restarts as
+ * its unprivileged user inside a new rootlesskit. Its bundle and state live
+ * under the project's bundles folder, which that user can reach (a test's
+ * temporary folder is private to root).
+ */
+describe('dev-daemon --watch --rootless', () => {
+  let checkout = '';
+  let head = '';
+  let root = '';
+  let state = '';
+  let watch: Foreground | undefined;
+  const started = (): Foreground => {
+    if (!watch) throw new Error('the watch did not start');
+    return watch;
+  };
+
+  beforeAll(async () => {
+    checkout = join(tempDir('watch-rootless-moby'), 'moby');
+    head = mobyCheckout(checkout, 'moby at the pinned tag').head;
+    root = join(defaultBundlesDir(process.env), '.watch-rootless-test');
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    const bundles = join(root, 'bundles');
+    state = join(root, 'state');
+    await seedBundle(bundlePaths(defaultBundlesDir(process.env)), bundlePaths(bundles));
+    watch = foregroundDevDaemon(['--watch', '--rootless', '--bundles', bundles, '--state', state], { DAEMON_SRC: checkout });
+    await watch.waitFor(/^dockerd \(pid \d+\) is ready/);
+    await watch.waitFor(/^dockerd's log: /);
+  });
+
+  afterAll(async () => {
+    if (watch && watch.child.exitCode === null) {
+      watch.child.kill('SIGINT');
+      await watch.exited;
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('says containers cannot survive a rootless restart', () => {
+    expect(started().output()).toContain("containers stop at each restart: a rootless daemon's live in rootlesskit's namespaces, which end with it");
+  });
+
+  it('rebuilds as root and restarts dockerd as the rootless user, in a new rootlesskit', async () => {
+    const before = readRecord(stateLayout(state));
+    writeFileSync(
+      join(checkout, 'daemon', 'info.go'),
+      `${readFileSync(join(checkout, 'daemon', 'info.go'), 'utf8')}\nvar watchEdit = "rootless"\n\nvar _ = watchEdit\n`,
+    );
+    const line = await started().waitFor(/ changed: .*restarted dockerd/);
+    expect(line).toContain(`GitCommit ${head}-unsupported`);
+    expect((await new Docker({ socketPath: stateLayout(state).socket }).version()).GitCommit).toBe(`${head}-unsupported`);
+    const after = readRecord(stateLayout(state));
+    expect(after?.rootless?.rootlesskitPid).not.toBe(before?.rootless?.rootlesskitPid);
+    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${after?.pid ?? 0}/status`, 'utf8'))?.[1];
+    expect(Number(uid)).toBe(after?.rootless?.uid);
+    expect(after?.rootless?.uid).not.toBe(0);
+    // The set-up check speaks at the first start only.
+    expect(started().output().split('dockerd-rootless-setuptool.sh check').length - 1).toBeLessThanOrEqual(2);
+  });
+
+  it('stops everything on Ctrl-C', async () => {
+    started().child.kill('SIGINT');
+    expect(await started().exited).toBe(0);
+    expect(processesUnder(state)).toEqual([]);
+    expect(mountsUnder(state)).toEqual([]);
   });
 });

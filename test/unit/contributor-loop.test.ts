@@ -25,6 +25,11 @@ describe('--watch and --debug-port arguments', () => {
     expect(args).toMatchObject({ watch: true, debugPort: '127.0.0.1:2345', dockerdArgs: ['--live-restore'] });
   });
 
+  it('takes --rootless with --watch, but not yet with --debug-port', () => {
+    expect(parseDevDaemonArgs(['--watch', '--rootless'])).toMatchObject({ watch: true, rootless: true });
+    expect(() => parseDevDaemonArgs(['--rootless', '--debug-port', '2345'])).toThrow(/--rootless does not combine with --debug-port yet/);
+  });
+
   it('refuses --watch with --detach', () => {
     expect(() => parseDevDaemonArgs(['--watch', '--detach'])).toThrow(/--watch runs in the foreground/);
   });
