@@ -16,10 +16,7 @@ import type { BuiltComponent } from './bundle.js';
  * each is still checked against its recorded sha256 before it is reused.
  */
 const RECORD_FILE = 'record.json';
-/**
- * Fingerprints kept per component: enough for a few undo steps without
- * hoarding 100 MB binaries.
- */
+/** Fingerprints kept per component: enough for a few undo steps without hoarding 100 MB binaries. */
 const KEEP_PER_COMPONENT = 3;
 
 const entrySchema = z.object({
