@@ -3,7 +3,7 @@ import { link, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } 
 import { basename, dirname, join } from 'node:path';
 import type { BundlePaths } from '../core/bundle-layout.js';
 import { digestFile, sha256File, sidecarLine } from '../core/hashing.js';
-import { MANIFEST_FILE, emptyManifest, serializeManifest, type ComponentRecord, type Manifest } from '../core/manifest.js';
+import { MANIFEST_FILE, emptyManifest, serializeManifest, type ComponentRecord, type FileRecord, type Manifest } from '../core/manifest.js';
 
 export interface BuiltComponent {
   name: string;
@@ -16,11 +16,15 @@ export interface BuiltComponent {
 /** True when every file the manifest lists for the component is present with its recorded sha256. */
 export async function componentIntact(bundleDir: string, manifest: Manifest, component: string): Promise<boolean> {
   const record = manifest.components[component];
-  if (!record) return false;
+  return record !== undefined && filesIntact(bundleDir, record.outputs, manifest.files);
+}
+
+/** True when each of `names` is in `dir` with the size and sha256 `files` records for it (hashed side by side, on worker threads). */
+export async function filesIntact(dir: string, names: readonly string[], files: Readonly<Record<string, FileRecord>>): Promise<boolean> {
   const intact = await Promise.all(
-    record.outputs.map(async (output) => {
-      const file = manifest.files[output];
-      const path = join(bundleDir, output);
+    names.map(async (name) => {
+      const file = files[name];
+      const path = join(dir, name);
       if (!file || !existsSync(path)) return false;
       return (await stat(path)).size === file.size && (await sha256File(path)) === file.sha256;
     }),

@@ -3,10 +3,9 @@ import { link, mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { BundlePaths } from '../core/bundle-layout.js';
-import { sha256File } from '../core/hashing.js';
 import { readJsonFile } from '../core/json-file.js';
 import { componentRecordSchema, fileRecordSchema, type FileRecord, type Manifest } from '../core/manifest.js';
-import type { BuiltComponent } from './bundle.js';
+import { filesIntact, type BuiltComponent } from './bundle.js';
 
 /**
  * Earlier builds of a component, by fingerprint: hard links to the files a
@@ -56,14 +55,7 @@ export async function recallBuild(paths: BundlePaths, component: string, fingerp
   const dir = cacheDir(paths, component, fingerprint);
   const entry = readJsonFile(join(dir, RECORD_FILE), entrySchema);
   if (!entry || entry.record.fingerprint !== fingerprint) return undefined;
-  const intact = await Promise.all(
-    entry.record.outputs.map(async (output) => {
-      const path = join(dir, output);
-      const expected = entry.files[output];
-      return Boolean(expected && existsSync(path) && (await stat(path)).size === expected.size && (await sha256File(path)) === expected.sha256);
-    }),
-  );
-  if (!intact.every(Boolean)) {
+  if (!(await filesIntact(dir, entry.record.outputs, entry.files))) {
     await rm(dir, { recursive: true, force: true });
     return undefined;
   }
