@@ -6,7 +6,7 @@ import { stateLayout } from '../devdaemon/layout.js';
 import { findClientBinary, prepareIntegration } from '../testrunner/integration.js';
 import { parseIntegrationOptions } from '../testrunner/options.js';
 import { runMain } from './cli/run-main.js';
-import { finishSuite, openSuite, loadFrozenImages, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
+import { finishSuite, frozenImageSteps, openSuite, loadFrozenImages, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
 
 const HELP = `Usage: npm run test-integration -- [options] [packages…]
 
@@ -69,6 +69,7 @@ async function main(): Promise<number> {
       resultsDir,
       daemon: { stateDir: daemonLayout.stateDir, socket: daemonLayout.socket, logFile: join(resultsDir, 'docker.log') },
       clientBinary: findClientBinary(env, bundlesDir),
+      onFrozenImage: frozenImageSteps(onEvent),
       debuggerSocket,
       onEvent,
       signal,

@@ -6,6 +6,7 @@
  * command of its own: the outside starts it with its configuration file.
  */
 import { formatLines } from '../core/events.js';
+import { layOutDevContainer } from '../testrunner/dev-container/layout.js';
 import { startDaemon } from '../devdaemon/start.js';
 import { stopDaemon } from '../devdaemon/stop.js';
 import type { TestRunEvent } from '../testrunner/events.js';
@@ -23,6 +24,7 @@ async function main(): Promise<number> {
   const signal = interruptSignal();
   const emit = (event: TestRunEvent) => void process.stdout.write(`${eventLine(event)}\n`);
 
+  if (config.devContainer) await layOutDevContainer(config.devContainer, (text) => emit({ type: 'step', text: `dev container: ${text}` }));
   const daemon = config.daemon
     ? await startDaemon({
         bundlesDir: config.bundlesDir,

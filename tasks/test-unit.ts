@@ -30,7 +30,7 @@ async function main(): Promise<number> {
   const suite = await openSuite('test-unit', options, env);
   const { renderer, onEvent, signal, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir } = suite;
   try {
-    const config = await prepareUnit({ options, source, go, env, bundlesDir, bundleDir, cacheDir, resultsDir, onEvent });
+    const config = await prepareUnit({ options, source, go, env, bundlesDir, bundleDir, cacheDir, resultsDir, onEvent, signal });
     const outcome = await runPreparedInside(config, resultsDir, suiteNamespace(suite), env, renderer, signal);
     return finishSuite(suite, outcome, []);
   } finally {

@@ -1,5 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { Listener } from '../core/events.js';
+import type { LayoutStep } from './dev-container/layout.js';
 import type { PackageResult, TestRunEvent } from './events.js';
 import { kernelDifferences, probeHostFacts } from './host-facts.js';
 import { runPackage, type PackageRun } from './run-package.js';
@@ -20,6 +21,8 @@ export interface InsideConfig {
   /** Under DELVE_PORT: delve's socket for each package in turn, and the host address that leads to it. */
   debugger?: { socket: string; listen: string };
   testEnv: Record<string, string>;
+  /** moby's dev container, laid out in the namespace before anything else (dev-container/). */
+  devContainer?: LayoutStep[];
 }
 
 export async function writeInsideConfig(file: string, config: InsideConfig): Promise<void> {

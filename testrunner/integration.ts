@@ -1,6 +1,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import type { Listener } from '../core/events.js';
+import { DEV_CLI } from './dev-container/layout.js';
+import { planDevContainer } from './dev-container/plan.js';
+import type { FrozenImageEvent } from './frozen-images/index.js';
 import type { Env } from '../core/env.js';
 import { compileTestBinary } from './compile.js';
 import type { InsideConfig } from './inside.js';
@@ -22,6 +26,8 @@ export interface IntegrationContext extends SuiteContext {
   daemon: { stateDir: string; socket: string; logFile: string };
   /** A docker CLI for integration-cli (TEST_CLIENT_BINARY), when there is one. */
   clientBinary: string | undefined;
+  /** Frozen images made for /docker-frozen-images, reported as they are made. */
+  onFrozenImage: Listener<FrozenImageEvent>;
   signal?: AbortSignal;
 }
 
@@ -65,6 +71,21 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     const [suite = '', reason = ''] = note.split(/: (.*)/s);
     onEvent({ type: 'suite-skipped', suite, reason });
   }
+  // Before anything is compiled: a package apt cannot find is an error now, not after ten minutes of compiling.
+  const devContainer = await planDevContainer({
+    source,
+    cacheDir: context.cacheDir,
+    env: context.env,
+    gopath: go.gopath,
+    resultsDir,
+    resultsName: basename(resultsDir),
+    clientDir: context.clientBinary ? dirname(context.clientBinary) : undefined,
+    frozenImages: context.onFrozenImage,
+    onStep: (text) => onEvent({ type: 'step', text }),
+    signal: context.signal ?? new AbortController().signal,
+  });
+  for (const note of devContainer.notes) onEvent({ type: 'step', text: note });
+  notes.push(...devContainer.notes);
 
   await rm(resultsDir, { recursive: true, force: true });
   await mkdir(join(resultsDir, 'fake-HOME'), { recursive: true });
@@ -88,7 +109,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
       const flags = [...integrationTestFlags(options, dir), ...(options.coverage ? [`-test.coverprofile=${join(resultsDir, `${name}-coverage.out`)}`] : [])];
       runs.push({
         dir: options.repeat > 1 ? `${dir} (round ${round}/${options.repeat})` : dir,
-        cwd: join(source.dir, dir),
+        cwd: join(devContainer.sourceDir, dir),
         command: [
           '--raw-command',
           '--',
@@ -112,9 +133,10 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
   const registry = await installGoTool(TEST_REGISTRY, tools, context.env, context.signal);
   const testEnv = mobyTestEnv({
     env: context.env,
-    dest: resultsDir,
+    dest: devContainer.dest,
     dockerHost: `unix://${context.daemon.socket}`,
     bundleDir: context.bundleDir,
+    ...(context.clientBinary ? { cliDir: DEV_CLI } : {}),
     goBinary: go.goBinary,
     tools: [registry],
     gocache: go.gocache,
@@ -133,6 +155,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
       runs,
       failFast: options.failFast,
       testEnv,
+      devContainer: devContainer.steps,
       ...(debug ? { debugger: { socket: debug.socket, listen: debug.listen } } : {}),
     },
   };

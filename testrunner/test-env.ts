@@ -27,6 +27,8 @@ export interface TestEnvInputs {
   dest: string;
   dockerHost?: string;
   bundleDir: string;
+  /** moby's dev container puts its docker CLI first on PATH (/usr/local/cli), right after the bundle. */
+  cliDir?: string;
   /** The `go` binary: its folder goes on PATH for `go tool test2json`. */
   goBinary: string;
   /** Binaries tests start by name (the test registry), on PATH after the bundle. */
@@ -49,7 +51,13 @@ export function mobyTestEnv(inputs: TestEnvInputs): Record<string, string> {
     const value = inputs.env[name];
     if (value) result[name] = value;
   }
-  const path = [inputs.bundleDir, ...(inputs.tools ?? []).map((tool) => dirname(tool)), dirname(inputs.goBinary), ...SYSTEM_PATH.split(delimiter)];
+  const path = [
+    inputs.bundleDir,
+    ...(inputs.cliDir ? [inputs.cliDir] : []),
+    ...(inputs.tools ?? []).map((tool) => dirname(tool)),
+    dirname(inputs.goBinary),
+    ...SYSTEM_PATH.split(delimiter),
+  ];
   Object.assign(result, {
     DEST: inputs.dest,
     GOCACHE: inputs.gocache,

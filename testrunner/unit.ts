@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { planDevContainer } from './dev-container/plan.js';
 import { UserError } from '../core/errors.js';
 import type { Env } from '../core/env.js';
 import { lastLine, run } from '../core/process.js';
@@ -13,6 +14,7 @@ import type { SuiteContext } from './context.js';
 
 export interface UnitContext extends SuiteContext {
   options: UnitOptions;
+  signal?: AbortSignal;
 }
 
 /** One gotestsum run of hack/test/unit: a module's packages, the main module's, libnetwork's (and its flaky rerun). */
@@ -39,6 +41,19 @@ export async function prepareUnit(context: UnitContext): Promise<InsideConfig> {
   const tags = (await hasLibsystemd(env)) ? 'netgo journald' : 'netgo';
   const batches = await planBatches(options, source.dir, env);
   if (batches.length === 0) throw new UserError(`TESTDIRS=${options.dirs} names no package with tests outside integration/ and vendor/`);
+  const devContainer = await planDevContainer({
+    source,
+    cacheDir: context.cacheDir,
+    env,
+    gopath: context.go.gopath,
+    resultsDir,
+    resultsName: basename(resultsDir),
+    clientDir: undefined,
+    frozenImages: undefined,
+    onStep: (text) => context.onEvent({ type: 'step', text }),
+    signal: context.signal ?? new AbortController().signal,
+  });
+  for (const note of devContainer.notes) context.onEvent({ type: 'step', text: note });
   await rm(resultsDir, { recursive: true, force: true });
   await mkdir(join(resultsDir, 'fake-HOME'), { recursive: true });
   const testFlags = [...options.testFlags, `-test.timeout=${options.timeout}`];
@@ -49,7 +64,7 @@ export async function prepareUnit(context: UnitContext): Promise<InsideConfig> {
     const report = (name: string) => join(resultsDir, `${batch.prefix}${name}`);
     return {
       dir: batch.label,
-      cwd: join(source.dir, batch.moduleDir),
+      cwd: join(devContainer.sourceDir, batch.moduleDir),
       command: [
         ...batch.extraGotestsumFlags,
         '--',
@@ -75,9 +90,10 @@ export async function prepareUnit(context: UnitContext): Promise<InsideConfig> {
     gotestsum: context.go.gotestsum,
     runs,
     failFast: false,
+    devContainer: devContainer.steps,
     testEnv: mobyTestEnv({
       env,
-      dest: resultsDir,
+      dest: devContainer.dest,
       bundleDir: context.bundleDir,
       goBinary: context.go.goBinary,
       gocache: context.go.gocache,

@@ -3,7 +3,7 @@ import { UserError } from '../../core/errors.js';
 import type { Env } from '../../core/env.js';
 import Docker from 'dockerode';
 import { formatLines, type Listener, type Renderer } from '../../core/events.js';
-import { ensureFrozenImages } from '../../testrunner/frozen-images/index.js';
+import { ensureFrozenImages, type FrozenImageEvent } from '../../testrunner/frozen-images/index.js';
 import { frozenImageLines } from '../render/frozen-image-lines.js';
 import { ensureRequirements, installPolicy, type Requirement } from '../../core/requirements.js';
 import type { PackageResult, TestRunEvent } from '../../testrunner/events.js';
@@ -46,18 +46,16 @@ export function testRenderer(requested: string | undefined, env: Env): Renderer<
   }
 }
 
+/** Frozen-image events as the run's step lines. */
+export function frozenImageSteps(onEvent: Listener<TestRunEvent>): Listener<FrozenImageEvent> {
+  return (event) => {
+    for (const line of formatLines(frozenImageLines, event)) onEvent({ type: 'step', text: typeof line === 'string' ? line : line.stderr });
+  };
+}
+
 /** moby's TestMain needs the frozen images in the daemon: made here (no registry), loaded through its socket. */
 export function loadFrozenImages(cacheDir: string, env: Env, signal: AbortSignal, onEvent: Listener<TestRunEvent>): (socket: string) => Promise<void> {
-  return (socket) =>
-    ensureFrozenImages({
-      docker: new Docker({ socketPath: socket }),
-      cacheDir,
-      env,
-      signal,
-      onEvent: (event) => {
-        for (const line of formatLines(frozenImageLines, event)) onEvent({ type: 'step', text: typeof line === 'string' ? line : line.stderr });
-      },
-    });
+  return (socket) => ensureFrozenImages({ docker: new Docker({ socketPath: socket }), cacheDir, env, signal, onEvent: frozenImageSteps(onEvent) });
 }
 
 /** Namespaces, mounts and moby's tests need root, as in moby's dev container. */

@@ -48,8 +48,7 @@ export type FrozenImageEvent =
   /** Missing prerequisites (mmdebstrap, gcc, …) being installed with apt-get. */
   | { type: 'installing'; packages: readonly string[] };
 
-export interface FrozenImagesOptions {
-  docker: Docker;
+export interface FrozenArchivesOptions {
   /** The persistent cache root; the images live in <cacheDir>/frozen-images. */
   cacheDir: string;
   env: Env;
@@ -59,30 +58,51 @@ export interface FrozenImagesOptions {
   recipes?: readonly Recipe[];
 }
 
-/**
- * Makes sure every frozen image is in the daemon with the right tags: made
- * once per recipe key (no registry), kept in the cache as `docker save`
- * output, loaded with POST /images/load when the daemon lacks it.
- */
-export async function ensureFrozenImages(options: FrozenImagesOptions): Promise<void> {
+export interface FrozenImagesOptions extends FrozenArchivesOptions {
+  docker: Docker;
+}
+
+/** One made image: its `docker save` folder in the cache and what it holds. */
+export interface FrozenArchive {
+  /** The folder POST /images/load reads as a tar. */
+  dir: string;
+  info: ArchiveInfo;
+}
+
+/** Every recipe's `docker save` folder, made once per recipe key (no registry) and kept in the cache. */
+export async function makeFrozenArchives(options: FrozenArchivesOptions): Promise<FrozenArchive[]> {
   const root = join(options.cacheDir, 'frozen-images');
   await mkdir(join(root, 'logs'), { recursive: true });
+  const archives: FrozenArchive[] = [];
   for (const recipe of options.recipes ?? RECIPES) {
     options.signal.throwIfAborted();
     const { dir, info } = await ensureArchive(recipe, root, options);
-    const image = recipe.tags[0] ?? recipe.id;
-    if (await daemonHas(options.docker, info)) {
-      options.onEvent({ type: 'present', image, tags: info.tags });
-      continue;
-    }
-    const started = performance.now();
-    await loadArchive(options.docker, join(dir, 'archive'), info, options.signal);
-    options.onEvent({ type: 'loaded', image, tags: info.tags, seconds: (performance.now() - started) / 1000 });
+    archives.push({ dir: join(dir, 'archive'), info });
   }
+  return archives;
+}
+
+/**
+ * Makes sure every frozen image is in the daemon with the right tags: made
+ * when missing from the cache, loaded with POST /images/load when the daemon lacks it.
+ */
+export async function ensureFrozenImages(options: FrozenImagesOptions): Promise<void> {
+  for (const archive of await makeFrozenArchives(options)) await loadFrozenArchive(options, archive);
+}
+
+export async function loadFrozenArchive(options: Pick<FrozenImagesOptions, 'docker' | 'signal' | 'onEvent'>, { dir, info }: FrozenArchive): Promise<void> {
+  const image = info.tags[0] ?? dir;
+  if (await daemonHas(options.docker, info)) {
+    options.onEvent({ type: 'present', image, tags: info.tags });
+    return;
+  }
+  const started = performance.now();
+  await loadArchive(options.docker, dir, info, options.signal);
+  options.onEvent({ type: 'loaded', image, tags: info.tags, seconds: (performance.now() - started) / 1000 });
 }
 
 /** The recipe's cache entry (<root>/<id>/<key>/{archive/,image.json}), made when missing. */
-async function ensureArchive(recipe: Recipe, root: string, options: FrozenImagesOptions): Promise<{ dir: string; info: ArchiveInfo }> {
+async function ensureArchive(recipe: Recipe, root: string, options: FrozenArchivesOptions): Promise<{ dir: string; info: ArchiveInfo }> {
   const image = recipe.tags[0] ?? recipe.id;
   const work = join(root, '.work');
   await mkdir(work, { recursive: true });

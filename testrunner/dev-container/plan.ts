@@ -1,0 +1,104 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Env } from '../../core/env.js';
+import type { Listener } from '../../core/events.js';
+import { makeFrozenArchives, type FrozenImageEvent } from '../frozen-images/index.js';
+import type { TestSource } from '../source.js';
+import { readDevStage } from './dockerfile.js';
+import { ensureFrozenFolder } from './frozen-folder.js';
+import { DEV_CLI, DEV_FROZEN_IMAGES, DEV_SOURCE, type LayoutStep } from './layout.js';
+import { ensurePackageLayer } from './packages.js';
+
+export interface DevContainerInputs {
+  source: TestSource;
+  cacheDir: string;
+  env: Env;
+  gopath: string;
+  /** moby's DEST on the host; inside it is bound at /usr/src/moby/bundles/<name>, where the harness looks for ../../integration. */
+  resultsDir: string;
+  resultsName: string;
+  /** The bundle's docker CLI folder, for /usr/local/cli. */
+  clientDir: string | undefined;
+  /** With a listener for the images as they are made, /docker-frozen-images (the integration suites'; unit tests load none). */
+  frozenImages: Listener<FrozenImageEvent> | undefined;
+  onStep: (text: string) => void;
+  signal: AbortSignal;
+}
+
+export interface DevContainer {
+  steps: LayoutStep[];
+  /** DEST as the tests see it. */
+  dest: string;
+  /** The source tree as the tests see it (moby's WORKDIR). */
+  sourceDir: string;
+  /** What the dev container has, for the run's notes: the packages layer, what could not be made. */
+  notes: string[];
+}
+
+/**
+ * moby's dev container (its Dockerfile's dev stage at the source under
+ * test) made true inside the tests' namespace: the stage's Debian packages
+ * over /usr and /etc, /docker-frozen-images, the source at /usr/src/moby
+ * with DEST under its bundles/, /usr/local/cli, the stage's users, and
+ * hack/dind's securityfs. Everything the host would have to gain lives in
+ * our cache and is only mounted in the namespace.
+ */
+export async function planDevContainer(inputs: DevContainerInputs): Promise<DevContainer> {
+  const { source, cacheDir, env, signal } = inputs;
+  const stage = readDevStage(source.dir);
+  inputs.onStep(`moby's dev container: ${stage.aptPackages.length} packages from ${join(source.dir, 'Dockerfile')} (dev stage)`);
+  const layer = await ensurePackageLayer(stage.aptPackages, cacheDir, env, signal);
+  const notes = [
+    layer.dir
+      ? `dev container: the dev stage's ${stage.aptPackages.length} packages need ${layer.archives.length} Debian archives the host lacks, laid over /usr and /etc from ${layer.dir}`
+      : `dev container: the host has all ${stage.aptPackages.length} of the dev stage's packages`,
+  ];
+  const steps: LayoutStep[] = [{ kind: 'own-root', folders: inputs.frozenImages ? [DEV_FROZEN_IMAGES] : [] }];
+  steps.push(
+    { kind: 'overlay', target: '/usr', layers: layer.dir ? [join(layer.dir, 'usr')] : [] },
+    { kind: 'overlay', target: '/etc', layers: layer.dir && existsSync(join(layer.dir, 'etc')) ? [join(layer.dir, 'etc')] : [] },
+    // useradd --create-home, and tests' own writes there, stay in the namespace.
+    { kind: 'overlay', target: '/home', layers: [] },
+    { kind: 'ldconfig' },
+    { kind: 'user', name: 'unprivilegeduser', group: 'docker' },
+    { kind: 'securityfs' },
+    { kind: 'bind', source: source.dir, target: DEV_SOURCE, readOnly: false },
+  );
+  if (source.kind === 'module') steps.push(...moduleZipRepairs(source.dir));
+  const dest = join(DEV_SOURCE, 'bundles', inputs.resultsName);
+  steps.push({ kind: 'bind', source: inputs.resultsDir, target: dest, readOnly: false });
+  // Plugin tests build into $GOPATH/bin (moby's /go/bin): those binaries go with the namespace. Last, as it covers the module cache's own overlay.
+  steps.push({ kind: 'overlay', target: inputs.gopath, layers: [] });
+  if (inputs.clientDir) steps.push({ kind: 'bind', source: inputs.clientDir, target: DEV_CLI, readOnly: true });
+  if (inputs.frozenImages) {
+    const archives = await makeFrozenArchives({ cacheDir, env, signal, onEvent: inputs.frozenImages });
+    const folder = await ensureFrozenFolder(archives, stage.frozenImages, cacheDir);
+    steps.push({ kind: 'bind', source: folder.dir, target: DEV_FROZEN_IMAGES, readOnly: true });
+    if (folder.missing.length > 0) notes.push(`dev container: ${DEV_FROZEN_IMAGES} lacks ${folder.missing.join(', ')} (no recipe here makes them)`);
+  }
+  return { steps, dest, sourceDir: DEV_SOURCE, notes };
+}
+
+/**
+ * What a module zip loses against moby's git tree: modes (scripts such as
+ * integration-cli/fixtures/auth/docker-credential-shell-test must run) and
+ * symlinks — integration-cli/fixtures/https links to integration/testdata/https
+ * (hack/generate-test-certs.sh says so). Done in the namespace's overlay of
+ * the tree, on its path there.
+ */
+export function moduleZipRepairs(sourceDir: string): LayoutStep[] {
+  const steps: LayoutStep[] = [{ kind: 'scripts-executable', dir: DEV_SOURCE }];
+  const certs = join(sourceDir, 'integration', 'testdata', 'https');
+  const linked = join(sourceDir, 'integration-cli', 'fixtures', 'https');
+  if (existsSync(certs) && existsSync(linked)) {
+    for (const name of readdirSync(certs)) {
+      if (existsSync(join(linked, name))) continue;
+      steps.push({
+        kind: 'symlink',
+        path: join(DEV_SOURCE, 'integration-cli', 'fixtures', 'https', name),
+        target: `../../../integration/testdata/https/${name}`,
+      });
+    }
+  }
+  return steps;
+}
