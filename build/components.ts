@@ -1,3 +1,4 @@
+import { DAEMON_BUNDLE } from '../core/bundle-layout.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -45,7 +46,8 @@ function checkUnique(specs: ComponentSpec[]): void {
   for (const spec of specs) {
     if (names.has(spec.name)) throw new UserError(`two components are named '${spec.name}'`);
     names.add(spec.name);
-    for (const output of outputsOf(spec)) {
+    // A file name is unique within its bundle: the client bundles each have their own `docker`.
+    for (const output of outputsOf(spec).map((name) => `${spec.bundle ?? DAEMON_BUNDLE}/${name}`)) {
       const owner = owners.get(output);
       if (owner) throw new UserError(`components '${owner}' and '${spec.name}' both produce ${output}`);
       owners.set(output, spec.name);

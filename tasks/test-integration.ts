@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
 import { forwardDebugger, type DebugForward } from '../testrunner/debug-forward.js';
 import { stateLayout } from '../devdaemon/layout.js';
-import { findClientBinary, prepareIntegration } from '../testrunner/integration.js';
+import { findClients, prepareIntegration } from '../testrunner/integration.js';
 import { parseIntegrationOptions } from '../testrunner/options.js';
 import { runMain } from './cli/run-main.js';
 import { finishSuite, frozenImageSteps, openSuite, loadFrozenImages, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
@@ -68,7 +68,7 @@ async function main(): Promise<number> {
       cacheDir,
       resultsDir,
       daemon: { stateDir: daemonLayout.stateDir, socket: daemonLayout.socket, logFile: join(resultsDir, 'docker.log') },
-      clientBinary: findClientBinary(env, bundlesDir),
+      clients: findClients(env, bundlesDir),
       onFrozenImage: frozenImageSteps(onEvent),
       debuggerSocket,
       onEvent,

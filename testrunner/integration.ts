@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Listener } from '../core/events.js';
+import { CLIENT_BUNDLE } from '../core/bundle-layout.js';
 import { DEV_CLI } from './dev-container/layout.js';
-import { planDevContainer } from './dev-container/plan.js';
+import { planDevContainer, type Clients } from './dev-container/plan.js';
 import type { FrozenImageEvent } from './frozen-images/index.js';
 import type { Env } from '../core/env.js';
 import { compileTestBinary } from './compile.js';
@@ -24,8 +25,8 @@ export interface IntegrationContext extends SuiteContext {
   /** With DELVE_PORT: the unix socket delve's API listens on, for each package in turn. */
   debuggerSocket: string;
   daemon: { stateDir: string; socket: string; logFile: string };
-  /** A docker CLI for integration-cli (TEST_CLIENT_BINARY), when there is one. */
-  clientBinary: string | undefined;
+  /** The docker CLIs the dev container has (findClients). */
+  clients: Clients;
   /** Frozen images made for /docker-frozen-images, reported as they are made. */
   onFrozenImage: Listener<FrozenImageEvent>;
   signal?: AbortSignal;
@@ -64,8 +65,8 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
   const notes = [...plan.notes];
   const dirs = [...plan.integrationDirs];
   if (plan.runIntegrationCli) {
-    if (context.clientBinary) dirs.push(INTEGRATION_CLI_DIR);
-    else notes.push('integration-cli: skipped: no docker CLI (set TEST_CLIENT_BINARY, or build bundles/binary-client/docker)');
+    if (context.clients.integrationCli) dirs.push(INTEGRATION_CLI_DIR);
+    else notes.push(`integration-cli: skipped: no docker CLI (set TEST_CLIENT_BINARY, or build it: npm run make -- --only ${CLI_INTEGRATION_COMPONENT})`);
   }
   for (const note of notes) {
     const [suite = '', reason = ''] = note.split(/: (.*)/s);
@@ -79,7 +80,8 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     gopath: go.gopath,
     resultsDir,
     resultsName: basename(resultsDir),
-    clientDir: context.clientBinary ? dirname(context.clientBinary) : undefined,
+    clients: context.clients,
+    bundlesDir: context.bundlesDir,
     frozenImages: context.onFrozenImage,
     onStep: (text) => onEvent({ type: 'step', text }),
     signal: context.signal ?? new AbortController().signal,
@@ -136,14 +138,14 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     dest: devContainer.dest,
     dockerHost: `unix://${context.daemon.socket}`,
     bundleDir: context.bundleDir,
-    ...(context.clientBinary ? { cliDir: DEV_CLI } : {}),
+    ...(context.clients.cliDir ? { cliDir: DEV_CLI } : {}),
     goBinary: go.goBinary,
     tools: [registry],
     gocache: go.gocache,
     gopath: go.gopath,
     graphDriver: options.graphDriver,
     userlandProxy: options.userlandProxy,
-    ...(context.clientBinary ? { clientBinary: context.clientBinary } : {}),
+    ...(devContainer.testClientBinary ? { clientBinary: devContainer.testClientBinary } : {}),
   });
   return {
     notes,
@@ -170,9 +172,23 @@ function underDelve(debug: { dlv: string; socket: string }, binary: string): str
   return [debug.dlv, 'exec', '--headless', '--api-version=2', `--listen=unix:${debug.socket}`, binary, '--'];
 }
 
-/** TEST_CLIENT_BINARY when given, else the bundled CLI (bundles/binary-client/docker) when it exists. */
-export function findClientBinary(env: Env, bundlesDir: string): string | undefined {
-  if (env.TEST_CLIENT_BINARY) return env.TEST_CLIENT_BINARY;
-  const bundled = join(bundlesDir, 'binary-client', 'docker');
-  return existsSync(bundled) ? bundled : undefined;
+/** The component that builds DOCKERCLI_INTEGRATION_VERSION's client, and its bundle. */
+export const CLI_INTEGRATION_COMPONENT = 'cli-integration';
+const CLI_INTEGRATION_BUNDLE = 'binary-cli-integration';
+
+/**
+ * The dev container's two clients: the bundle's (/usr/local/cli, first on
+ * PATH) and integration-cli's TEST_CLIENT_BINARY — the caller's when set,
+ * else the bundle of DOCKERCLI_INTEGRATION_VERSION (/usr/local/cli-integration),
+ * else the bundle's client, which the run then says.
+ */
+export function findClients(env: Env, bundlesDir: string): Clients {
+  const inBundle = (bundle: string) => (existsSync(join(bundlesDir, bundle, 'docker')) ? join(bundlesDir, bundle) : undefined);
+  const cliDir = inBundle(CLIENT_BUNDLE);
+  if (env.TEST_CLIENT_BINARY) return { ...(cliDir ? { cliDir } : {}), integrationCli: { binary: env.TEST_CLIENT_BINARY, ownBundle: false } };
+  const integrationDir = inBundle(CLI_INTEGRATION_BUNDLE) ?? cliDir;
+  return {
+    ...(cliDir ? { cliDir } : {}),
+    ...(integrationDir ? { integrationCli: { binary: join(integrationDir, 'docker'), ownBundle: integrationDir !== cliDir } } : {}),
+  };
 }

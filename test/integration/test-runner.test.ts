@@ -125,20 +125,23 @@ describe('npm run test-integration on a fixture package', () => {
   it('runs the package against a test daemon in namespaces where moby harness assumptions hold, and leaves nothing behind', async () => {
     const result = await runTask(
       'test-integration',
-      ['--bundles', bundles, '--run', 'TestHarnessEnvironment|TestSubtests|TestSkipped', '--output', 'json'],
+      ['--bundles', bundles, '--run', 'TestHarnessEnvironment|TestDevContainer|TestSubtests|TestSkipped', '--output', 'json'],
       env,
     );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const summary = summaryOf(result.stdout);
-    expect(summary.packages.map((p) => [p.dir, p.counts, p.failures])).toEqual([['./integration/fixture', { passed: 4, failed: 0, skipped: 1 }, []]]);
+    expect(summary.packages.map((p) => [p.dir, p.counts, p.failures])).toEqual([['./integration/fixture', { passed: 5, failed: 0, skipped: 1 }, []]]);
+    expect(existsSync('/mmk-fixture-root-write')).toBe(false);
     const finished = events(result.stdout).filter((event) => event.type === 'test-finished');
     expect(finished.map((event) => event.type === 'test-finished' && event.test)).toContain('TestSubtests/second');
     const results = join(bundles, 'test-integration');
     const report = readFileSync(join(results, 'amd64-integration-fixture-go-test-report.json'), 'utf8');
     expect(report).toContain('"Test":"TestHarnessEnvironment"');
     expect(readFileSync(join(results, 'amd64-integration-fixture-junit-report.xml'), 'utf8')).toContain('TestHarnessEnvironment');
-    expect(summary.notes).toContain('integration-cli: skipped, the filter "TestHarnessEnvironment|TestSubtests|TestSkipped" omits all integration-cli tests');
+    expect(summary.notes).toContain(
+      'integration-cli: skipped, the filter "TestHarnessEnvironment|TestDevContainer|TestSubtests|TestSkipped" omits all integration-cli tests',
+    );
     expect(leftovers(bundles)).toEqual([]);
     expect(existsSync('/sys/class/net/docker0')).toBe(docker0Before);
   });

@@ -3,7 +3,8 @@ import { goSteps } from '../../build/builders/go.js';
 import { stepsFor } from '../../build/builders/index.js';
 import { stampContext } from '../../build/make.js';
 import type { ResolvedSource } from '../../build/model.js';
-import cli, { cliStamps } from '../../components/cli.js';
+import cli, { CLI_BUILD } from '../../components/cli.js';
+import { cliStamps } from '../../components/lib/docker-cli.js';
 import { mobyGitCommit, mobyVersion, mobyVersionStamps } from '../../components/lib/moby.js';
 
 const source: ResolvedSource = {
@@ -71,13 +72,13 @@ describe('docker CLI stamping (docker/cli scripts/build/.variables)', () => {
   const module: ResolvedSource = { kind: 'module', dir: '/m', identity: 'm', version: 'v29.7.1+incompatible', commitTime: new Date('2026-07-31T17:03:37Z') };
 
   it('stamps the tag without v or +incompatible, BuildTime in UTC seconds, PlatformName only when PLATFORM is set', () => {
-    const stamps = cliStamps({}, module, stampContext(module, {}));
+    const stamps = cliStamps({}, module, stampContext(module, {}), CLI_BUILD);
     expect(stamps[version('Version')]).toBe('29.7.1');
     expect(stamps[version('BuildTime')]).toBe('2026-07-31T17:03:37Z');
     expect(stamps[version('GitCommit')]).toBe('e9452d6');
     expect(stamps).not.toHaveProperty(version('PlatformName'));
     expect(
-      cliStamps({ PLATFORM: 'Docker Engine - Community', SOURCE_DATE_EPOCH: '0' }, module, stampContext(module, { SOURCE_DATE_EPOCH: '0' })),
+      cliStamps({ PLATFORM: 'Docker Engine - Community', SOURCE_DATE_EPOCH: '0' }, module, stampContext(module, { SOURCE_DATE_EPOCH: '0' }), CLI_BUILD),
     ).toMatchObject({
       [version('PlatformName')]: 'Docker Engine - Community',
       [version('BuildTime')]: '1970-01-01T00:00:00Z',
@@ -86,7 +87,7 @@ describe('docker CLI stamping (docker/cli scripts/build/.variables)', () => {
 
   it("stamps a checkout's short HEAD and marks a dirty tree .m, as git describe --dirty='.m' does", () => {
     const checkout: ResolvedSource = { ...source, version: 'v29.7.1-3-gabcdef0-dirty', dirty: true };
-    const stamps = cliStamps({}, checkout, stampContext(checkout, {}));
+    const stamps = cliStamps({}, checkout, stampContext(checkout, {}), CLI_BUILD);
     expect(stamps[version('Version')]).toBe('29.7.1-3-gabcdef0.m');
     expect(stamps[version('GitCommit')]).toBe(source.commit!.slice(0, 7));
   });

@@ -8,24 +8,53 @@ import { UserError } from '../../core/errors.js';
  * moby tree brings its own list.
  */
 export interface DevStage {
-  /** Every package the `dev-base` stage installs with apt-get, in the file's order. */
+  /** The packages of the dev stage's base image and every package its stages install with apt-get, in order. */
   aptPackages: string[];
+  /** The image the stages start from, e.g. golang:1.26.5-bookworm. */
+  baseImage: string;
   /** `name:tag` of each image the `frozen-images` stage downloads into /docker-frozen-images. */
   frozenImages: string[];
   /** The `ARG NAME=value` defaults, e.g. DOCKERCLI_INTEGRATION_VERSION. */
   args: Record<string, string>;
 }
 
-/** The stage every dev container is built on; the apt lists of the systemd and firewalld variants are not in it. */
-const DEV_STAGE = 'dev-base';
+/** `make shell`'s stage; the chain back to its base image is followed with the ARG defaults (SYSTEMD=false, FIREWALLD=false). */
+const DEV_STAGE = 'dev';
 const FROZEN_STAGE = 'frozen-images';
+
+/**
+ * What the official golang:<version>-<debian> image has before moby's
+ * stages add theirs: buildpack-deps:<debian>-scm's packages and golang's own
+ * (docker-library's Dockerfiles), so curl, wget, git, procps and g++ are
+ * there as in moby's dev container.
+ */
+const GOLANG_IMAGE_PACKAGES = [
+  'ca-certificates',
+  'curl',
+  'gnupg',
+  'netbase',
+  'wget',
+  'git',
+  'mercurial',
+  'openssh-client',
+  'subversion',
+  'procps',
+  'g++',
+  'gcc',
+  'libc6-dev',
+  'make',
+  'pkg-config',
+];
 
 export function readDevStage(sourceDir: string): DevStage {
   const file = join(sourceDir, 'Dockerfile');
   if (!existsSync(file)) throw new UserError(`${file} is missing`, "moby's dev container is read from the Dockerfile of the source under test.");
   const stage = parseDevStage(readFileSync(file, 'utf8'));
   if (stage.aptPackages.length === 0) {
-    throw new UserError(`${file} has no apt-get install in its ${DEV_STAGE} stage`, 'The runner reads the dev container from that stage; check the tree.');
+    throw new UserError(
+      `${file} has no apt-get install in its ${DEV_STAGE} stage or those it builds on`,
+      'The runner reads the dev container from that stage; check the tree.',
+    );
   }
   return stage;
 }
@@ -57,28 +86,45 @@ function instructions(text: string): string[] {
 
 export function parseDevStage(text: string): DevStage {
   const args: Record<string, string> = {};
-  const byStage = new Map<string, string[]>();
-  let stage: string | undefined;
+  const stages = new Map<string, { from: string; instructions: string[] }>();
+  let current: { from: string; instructions: string[] } | undefined;
+  const expand = (word: string) => word.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, a?: string, b?: string) => args[a ?? b ?? ''] ?? whole);
   for (const instruction of instructions(text)) {
     const [keyword = '', ...rest] = instruction.split(/\s+/);
     switch (keyword.toUpperCase()) {
       case 'FROM': {
-        const as = rest.findIndex((word) => word.toUpperCase() === 'AS');
-        stage = as >= 0 ? rest[as + 1] : undefined;
+        const words = rest.filter((word) => !word.startsWith('--'));
+        const as = words.findIndex((word) => word.toUpperCase() === 'AS');
+        current = { from: expand(words[0] ?? ''), instructions: [] };
+        if (as >= 0 && words[as + 1]) stages.set(words[as + 1] ?? '', current);
         break;
       }
       case 'ARG': {
         const match = /^(\w+)=["']?([^"'\s]*)["']?$/.exec(rest[0] ?? '');
-        if (match?.[1] && match[2] !== undefined && !(match[1] in args)) args[match[1]] = match[2];
+        // Global ARGs only (before the first FROM): a stage's ARG NAME re-declares, it does not set.
+        if (current === undefined && match?.[1] && match[2] !== undefined) args[match[1]] = expand(match[2]);
         break;
       }
       default:
-        if (stage !== undefined) byStage.set(stage, [...(byStage.get(stage) ?? []), instruction]);
+        current?.instructions.push(instruction);
     }
   }
-  const aptPackages = (byStage.get(DEV_STAGE) ?? []).flatMap(aptInstalled);
-  const frozenImages = (byStage.get(FROZEN_STAGE) ?? []).flatMap(frozenDownloads);
-  return { aptPackages: [...new Set(aptPackages)], frozenImages, args };
+  const chain: string[][] = [];
+  let baseImage = '';
+  for (let name: string | undefined = DEV_STAGE; name !== undefined;) {
+    const stage = stages.get(name);
+    if (!stage || chain.length > stages.size) break;
+    chain.unshift(stage.instructions);
+    if (stages.has(stage.from)) name = stage.from;
+    else {
+      baseImage = stage.from;
+      name = undefined;
+    }
+  }
+  const fromBase = /^golang:/.test(baseImage) ? GOLANG_IMAGE_PACKAGES : [];
+  const aptPackages = [...fromBase, ...chain.flat().flatMap(aptInstalled)];
+  const frozenImages = (stages.get(FROZEN_STAGE)?.instructions ?? []).flatMap(frozenDownloads);
+  return { aptPackages: [...new Set(aptPackages)], baseImage, frozenImages, args };
 }
 
 /** The package names after `apt-get install` (options left out) up to the end of that command. */

@@ -1,5 +1,5 @@
 import { existsSync, lstatSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Env } from '../../core/env.js';
 import { UserError } from '../../core/errors.js';
@@ -69,7 +69,10 @@ export async function ensurePackageLayer(packages: readonly string[], cacheDir: 
   if (archives.length === 0) return { dir: undefined, archives, key };
   const root = join(cacheDir, 'dev-container', 'packages');
   const dir = join(root, key);
-  if (existsSync(join(dir, 'layer.json'))) return { dir, archives, key };
+  if (existsSync(join(dir, 'layer.json'))) {
+    await utimes(dir, new Date(), new Date()); // most recently used, for the pruning below
+    return { dir, archives, key };
+  }
 
   const downloads = join(cacheDir, 'dev-container', 'apt-archives');
   await mkdir(join(downloads, 'partial'), { recursive: true });
@@ -185,6 +188,12 @@ async function mergeIntoUsr(layer: string): Promise<void> {
   }
 }
 
+/** Layers kept: a few, since two trees (a checkout and the module, or the test fixture) want different ones. */
+const KEPT_LAYERS = 3;
+
 async function pruneExcept(root: string, keep: string): Promise<void> {
-  for (const name of await readdir(root)) if (name !== keep && !name.startsWith('.')) await rm(join(root, name), { recursive: true, force: true });
+  const others = (await readdir(root)).filter((name) => name !== keep && !name.startsWith('.'));
+  const byAge = await Promise.all(others.map(async (name) => ({ name, used: (await stat(join(root, name))).mtimeMs })));
+  byAge.sort((a, b) => b.used - a.used);
+  for (const { name } of byAge.slice(KEPT_LAYERS - 1)) await rm(join(root, name), { recursive: true, force: true });
 }

@@ -1,12 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Env } from '../../core/env.js';
 import type { Listener } from '../../core/events.js';
 import { makeFrozenArchives, type FrozenImageEvent } from '../frozen-images/index.js';
 import type { TestSource } from '../source.js';
 import { readDevStage } from './dockerfile.js';
 import { ensureFrozenFolder } from './frozen-folder.js';
-import { DEV_CLI, DEV_FROZEN_IMAGES, DEV_SOURCE, type LayoutStep } from './layout.js';
+import { DEV_CLI, DEV_CLI_INTEGRATION, DEV_FROZEN_IMAGES, DEV_SOURCE, type LayoutStep } from './layout.js';
 import { ensurePackageLayer } from './packages.js';
 
 export interface DevContainerInputs {
@@ -17,18 +17,28 @@ export interface DevContainerInputs {
   /** moby's DEST on the host; inside it is bound at /usr/src/moby/bundles/<name>, where the harness looks for ../../integration. */
   resultsDir: string;
   resultsName: string;
-  /** The bundle's docker CLI folder, for /usr/local/cli. */
-  clientDir: string | undefined;
+  /** The bundles root: a client from it is bound at the dev container's path. */
+  bundlesDir: string;
+  clients: Clients;
   /** With a listener for the images as they are made, /docker-frozen-images (the integration suites'; unit tests load none). */
   frozenImages: Listener<FrozenImageEvent> | undefined;
   onStep: (text: string) => void;
   signal: AbortSignal;
 }
 
+/** The docker CLIs of a run: the bundle's folder (for /usr/local/cli), and integration-cli's client. */
+export interface Clients {
+  cliDir?: string;
+  /** TEST_CLIENT_BINARY: the caller's (used where it is), or a bundle's (bound at /usr/local/cli-integration). */
+  integrationCli?: { binary: string; ownBundle: boolean };
+}
+
 export interface DevContainer {
   steps: LayoutStep[];
   /** DEST as the tests see it. */
   dest: string;
+  /** TEST_CLIENT_BINARY as the tests see it. */
+  testClientBinary: string | undefined;
   /** The source tree as the tests see it (moby's WORKDIR). */
   sourceDir: string;
   /** What the dev container has, for the run's notes: the packages layer, what could not be made. */
@@ -69,14 +79,25 @@ export async function planDevContainer(inputs: DevContainerInputs): Promise<DevC
   steps.push({ kind: 'bind', source: inputs.resultsDir, target: dest, readOnly: false });
   // Plugin tests build into $GOPATH/bin (moby's /go/bin): those binaries go with the namespace. Last, as it covers the module cache's own overlay.
   steps.push({ kind: 'overlay', target: inputs.gopath, layers: [] });
-  if (inputs.clientDir) steps.push({ kind: 'bind', source: inputs.clientDir, target: DEV_CLI, readOnly: true });
+  const { cliDir, integrationCli } = inputs.clients;
+  if (cliDir) steps.push({ kind: 'bind', source: cliDir, target: DEV_CLI, readOnly: true });
+  let testClientBinary = integrationCli?.binary;
+  if (integrationCli && integrationCli.binary.startsWith(`${inputs.bundlesDir}/`)) {
+    steps.push({ kind: 'bind', source: dirname(integrationCli.binary), target: DEV_CLI_INTEGRATION, readOnly: true });
+    testClientBinary = join(DEV_CLI_INTEGRATION, 'docker');
+    if (!integrationCli.ownBundle) {
+      notes.push(
+        `integration-cli: drives the bundle's client, not DOCKERCLI_INTEGRATION_VERSION's (${stage.args.DOCKERCLI_INTEGRATION_VERSION ?? 'unknown'}): build it with npm run make -- --only cli-integration`,
+      );
+    }
+  }
   if (inputs.frozenImages) {
     const archives = await makeFrozenArchives({ cacheDir, env, signal, onEvent: inputs.frozenImages });
     const folder = await ensureFrozenFolder(archives, stage.frozenImages, cacheDir);
     steps.push({ kind: 'bind', source: folder.dir, target: DEV_FROZEN_IMAGES, readOnly: true });
     if (folder.missing.length > 0) notes.push(`dev container: ${DEV_FROZEN_IMAGES} lacks ${folder.missing.join(', ')} (no recipe here makes them)`);
   }
-  return { steps, dest, sourceDir: DEV_SOURCE, notes };
+  return { steps, dest, testClientBinary, sourceDir: DEV_SOURCE, notes };
 }
 
 /**
