@@ -12,6 +12,14 @@ interface CauseRule {
   pattern: RegExp;
   /** The rule holds only on a host where this is true; without facts (a unit test's tally) it is not assumed. */
   when?: (facts: HostFacts) => boolean;
+  /** Only for failures in these packages (moby's directory names). */
+  dir?: RegExp;
+}
+
+/** Where a failure happened, for rules that hold in one package only. */
+export interface FailurePlace {
+  dir: string;
+  test: string;
 }
 
 const RULES: readonly CauseRule[] = [
@@ -44,6 +52,15 @@ const RULES: readonly CauseRule[] = [
   },
   { cause: 'kernel lacks dummy links (CONFIG_DUMMY)', pattern: /type dummy[\s\S]*Unknown device type/, when: (facts) => !facts.dummyLinks },
   {
+    cause: 'kernel lacks ipvlan links (CONFIG_IPVLAN)',
+    dir: /\/ipvlan$/,
+    pattern: /operation not supported|Unknown device type/,
+    when: (facts) => !facts.ipvlanLinks,
+  },
+  // A macvlan network without a parent gets a dummy link made by the driver: EOPNOTSUPP from the daemon.
+  { cause: 'kernel lacks dummy links (CONFIG_DUMMY)', dir: /\/macvlan$/, pattern: /operation not supported/, when: (facts) => !facts.dummyLinks },
+  { cause: 'kernel lacks VLAN sub-interfaces (CONFIG_VLAN_8021Q)', pattern: /type vlan[\s\S]*Unknown device type/, when: (facts) => !facts.vlanLinks },
+  {
     cause: 'kernel keeps IPv6 multicast routes in the local table; the test counts them in main',
     pattern: /expected \d+ routes, got \d+:\n(?:.*\n)*?\s*(?:fe80::|fd[0-9a-f]{2}:)/,
     when: (facts) => facts.ipv6MulticastRouteTable === 'local',
@@ -56,7 +73,10 @@ const RULES: readonly CauseRule[] = [
   { cause: 'timed out (TIMEOUT)', pattern: /panic: test timed out after/ },
 ];
 
-export function classifyFailure(lines: readonly string[], facts?: HostFacts): string | undefined {
+export function classifyFailure(lines: readonly string[], facts?: HostFacts, place?: FailurePlace): string | undefined {
   const text = lines.join('\n');
-  return RULES.find((rule) => (!rule.when || (facts !== undefined && rule.when(facts))) && rule.pattern.test(text))?.cause;
+  return RULES.find(
+    (rule) =>
+      (!rule.when || (facts !== undefined && rule.when(facts))) && (!rule.dir || (place !== undefined && rule.dir.test(place.dir))) && rule.pattern.test(text),
+  )?.cause;
 }

@@ -10,8 +10,12 @@ import { run } from '../core/process.js';
 export interface HostFacts {
   /** CONFIG_BRIDGE_VLAN_FILTERING: moby's harness re-creates docker0 with every attribute it had, this one included. */
   bridgeVlanFiltering: boolean;
-  /** CONFIG_DUMMY: network tests build their topologies from dummy links. */
+  /** CONFIG_DUMMY: network tests build their topologies from dummy links, and the macvlan and ipvlan drivers make one when a network has no parent. */
   dummyLinks: boolean;
+  /** CONFIG_IPVLAN: the ipvlan driver's links. */
+  ipvlanLinks: boolean;
+  /** CONFIG_VLAN_8021Q: sub-interfaces (parent eth0.10) of the macvlan and ipvlan tests. */
+  vlanLinks: boolean;
   /** Where a link's IPv6 multicast route (ff00::/8) goes: moby's route-counting tests expect it in the main table, as older kernels put it. */
   ipv6MulticastRouteTable: 'main' | 'local' | 'none';
 }
@@ -27,6 +31,19 @@ async function linkAddWorks(...type: string[]): Promise<boolean> {
   const { ok } = await ip('link', 'add', PROBE, 'type', ...type);
   if (ok) await ip('link', 'del', PROBE);
   return ok;
+}
+
+/** A link of `type` on top of a bridge (ipvlan and vlan links need a parent; a bridge is there on every kernel moby runs on). */
+async function childLinkWorks(...type: string[]): Promise<boolean> {
+  const parent = `${PROBE}-br`;
+  if (!(await ip('link', 'add', parent, 'type', 'bridge')).ok) return false;
+  try {
+    const { ok } = await ip('link', 'add', 'link', parent, 'name', PROBE, 'type', ...type);
+    if (ok) await ip('link', 'del', PROBE);
+    return ok;
+  } finally {
+    await ip('link', 'del', parent);
+  }
 }
 
 async function multicastRouteTable(): Promise<HostFacts['ipv6MulticastRouteTable']> {
@@ -47,6 +64,8 @@ export async function probeHostFacts(): Promise<HostFacts> {
   return {
     bridgeVlanFiltering: await linkAddWorks('bridge', 'vlan_filtering', '0'),
     dummyLinks: await linkAddWorks('dummy'),
+    ipvlanLinks: await childLinkWorks('ipvlan', 'mode', 'l2'),
+    vlanLinks: await childLinkWorks('vlan', 'id', '10'),
     ipv6MulticastRouteTable: await multicastRouteTable(),
   };
 }
@@ -56,6 +75,8 @@ export function kernelDifferences(facts: HostFacts): string[] {
   const differences: string[] = [];
   if (!facts.bridgeVlanFiltering) differences.push('no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)');
   if (!facts.dummyLinks) differences.push('no dummy links (CONFIG_DUMMY)');
+  if (!facts.ipvlanLinks) differences.push('no ipvlan links (CONFIG_IPVLAN)');
+  if (!facts.vlanLinks) differences.push('no VLAN sub-interfaces (CONFIG_VLAN_8021Q)');
   if (facts.ipv6MulticastRouteTable === 'local') differences.push('IPv6 multicast routes in the local table, not main');
   return differences;
 }

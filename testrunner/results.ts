@@ -113,7 +113,7 @@ export class PackageTally {
     const lines = state.output.filter((line) => !/^(?:=== (?:RUN|PAUSE|CONT|NAME)|--- (?:FAIL|PASS|SKIP):)/.test(line.trimStart()));
     // A panic's message says what happened; the goroutine dump after it rarely does.
     const shown = state.panic ?? lines.slice(-SHOWN_LINES);
-    const cause = classifyFailure([...lines, ...(state.panic ?? [])], this.facts);
+    const cause = classifyFailure([...lines, ...(state.panic ?? [])], this.facts, { dir: this.dir, test });
     return { dir: this.dir, test, lines: shown, ...(cause ? { cause } : {}) };
   }
 

@@ -230,6 +230,25 @@ describe('the source the tests come from', () => {
   });
 });
 
+describe("moby's dev container, from the source's Dockerfile", () => {
+  it('names a dev-stage package apt cannot find, before anything is compiled, and starts nothing', async () => {
+    const broken = fixtureSource();
+    const dockerfile = readFileSync(join(broken.dir, 'Dockerfile'), 'utf8').replace(
+      '            jq \\\n',
+      '            jq \\\n            not-a-debian-package \\\n',
+    );
+    const commit = new FixtureRepo(broken.dir).commit({ Dockerfile: dockerfile }, 'a package that does not exist');
+    const brokenBundles = fixtureBundles({ dir: broken.dir, commit });
+    const result = await runTask('test-integration', ['--bundles', brokenBundles, '--output', 'plain'], { DAEMON_SRC: broken.dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error: the dev container's package not-a-debian-package \(moby's Dockerfile, dev stage\) is not in this machine's apt sources$/m,
+    );
+    expect(result.stdout).not.toMatch(/compiled /);
+    expect(leftovers(brokenBundles)).toEqual([]);
+  });
+});
+
 describe('npm run test-unit on a fixture package', () => {
   it('runs go test through gotestsum in the namespaces, with hack/test/unit report names', async () => {
     const result = await runTask('test-unit', ['--bundles', bundles, '--dirs', './...', '--output', 'json'], env);

@@ -244,8 +244,8 @@ describe('failure causes', () => {
     expect(classifyFailure(['assertion failed: 1 (int) != 2 (int)'])).toBeUndefined();
   });
 
-  const thisKindOfKernel: HostFacts = { bridgeVlanFiltering: false, dummyLinks: false, ipv6MulticastRouteTable: 'local' };
-  const fullKernel: HostFacts = { bridgeVlanFiltering: true, dummyLinks: true, ipv6MulticastRouteTable: 'main' };
+  const thisKindOfKernel: HostFacts = { bridgeVlanFiltering: false, dummyLinks: false, ipvlanLinks: false, vlanLinks: false, ipv6MulticastRouteTable: 'local' };
+  const fullKernel: HostFacts = { bridgeVlanFiltering: true, dummyLinks: true, ipvlanLinks: true, vlanLinks: true, ipv6MulticastRouteTable: 'main' };
   const routeCount = [
     'network_linux_test.go:265: assertion failed: 5 (int) != 7 (expRoutes int): expected 7 routes, got 5:',
     '    fd54:7a1b:8269::/64 dev eth0  metric 256 ',
@@ -263,6 +263,20 @@ describe('failure causes', () => {
     expect(classifyFailure(routeCount)).toBeUndefined();
   });
 
+  it("names the kernel's missing ipvlan and dummy links in the packages whose drivers need them, and nowhere else", () => {
+    const refused = ['ipvlan_test.go:159: assertion failed: error is not nil: Error response from daemon: operation not supported'];
+    const ipvlan = { dir: './integration/network/ipvlan', test: 'TestDockerNetworkIpvlan/L2NilParent' };
+    const macvlan = { dir: './integration/network/macvlan', test: 'TestDockerNetworkMacvlan/NilParent' };
+    expect(classifyFailure(refused, thisKindOfKernel, ipvlan)).toBe('kernel lacks ipvlan links (CONFIG_IPVLAN)');
+    expect(classifyFailure(refused, thisKindOfKernel, macvlan)).toBe('kernel lacks dummy links (CONFIG_DUMMY)');
+    expect(classifyFailure(refused, fullKernel, ipvlan)).toBe('needs a kernel module or feature this host lacks');
+    expect(classifyFailure(refused, thisKindOfKernel, { dir: './integration/container', test: 'TestX' })).toBe(
+      'needs a kernel module or feature this host lacks',
+    );
+    const vlan = ['Command:  ip link add link dm-dummy0 name dm-dummy0.60 type vlan id 60', 'Stderr:   Error: Unknown device type.'];
+    expect(classifyFailure(vlan, { ...fullKernel, vlanLinks: false })).toBe('kernel lacks VLAN sub-interfaces (CONFIG_VLAN_8021Q)');
+  });
+
   it('names the search endpoint’s bare 500 as Docker Hub’s absence', () => {
     expect(classifyFailure(['search_test.go:23: assertion failed: 500 (res.StatusCode int) != 200 (http.StatusOK int)'])).toMatch(
       /image search asks Docker Hub/,
@@ -270,7 +284,7 @@ describe('failure causes', () => {
   });
 
   it('says how this kernel differs, and nothing for a kernel like moby CI’s', () => {
-    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(3);
+    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(5);
     expect(kernelDifferences(fullKernel)).toEqual([]);
   });
 });
