@@ -28,6 +28,11 @@ const RULES: readonly CauseRule[] = [
     pattern:
       /(?:registry-1\.docker\.io|index\.docker\.io|auth\.docker\.io|production\.cloudflare\.docker\.com)|pull access denied|failed to resolve reference "docker\.io\/|failed to do request: Head "https:\/\/[^"]*docker\.io/,
   },
+  // integration-cli's requirements_test.go Network() panics instead of skipping when hub.docker.com does not answer: the rest of that suite's binary does not run.
+  {
+    cause: "needs a registry: Docker Hub unreachable (integration-cli's Network() panics, ending its suite)",
+    pattern: /Timeout for GET request on https:\/\/hub\.docker\.com/,
+  },
   // The search endpoint always asks Docker Hub's index; without it the daemon answers a bare 500.
   { cause: 'needs a registry: image search asks Docker Hub', pattern: /search_test\.go:\d+: assertion failed: 500 \(res\.StatusCode int\)/ },
   {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { run } from '../core/process.js';
 
 /**
@@ -16,6 +17,8 @@ export interface HostFacts {
   ipvlanLinks: boolean;
   /** CONFIG_VLAN_8021Q: sub-interfaces (parent eth0.10) of the macvlan and ipvlan tests. */
   vlanLinks: boolean;
+  /** CONFIG_IP_VS: swarm's service load balancing (the routing mesh, service VIPs) programs IPVS. */
+  ipvs: boolean;
   /** Where a link's IPv6 multicast route (ff00::/8) goes: moby's route-counting tests expect it in the main table, as older kernels put it. */
   ipv6MulticastRouteTable: 'main' | 'local' | 'none';
 }
@@ -66,6 +69,8 @@ export async function probeHostFacts(): Promise<HostFacts> {
     dummyLinks: await linkAddWorks('dummy'),
     ipvlanLinks: await childLinkWorks('ipvlan', 'mode', 'l2'),
     vlanLinks: await childLinkWorks('vlan', 'id', '10'),
+    // Per network namespace, as the kernel shows it once the module is in; nothing here can load it (no modprobe, no module).
+    ipvs: existsSync('/proc/net/ip_vs'),
     ipv6MulticastRouteTable: await multicastRouteTable(),
   };
 }
@@ -77,6 +82,7 @@ export function kernelDifferences(facts: HostFacts): string[] {
   if (!facts.dummyLinks) differences.push('no dummy links (CONFIG_DUMMY)');
   if (!facts.ipvlanLinks) differences.push('no ipvlan links (CONFIG_IPVLAN)');
   if (!facts.vlanLinks) differences.push('no VLAN sub-interfaces (CONFIG_VLAN_8021Q)');
+  if (!facts.ipvs) differences.push("no IPVS (CONFIG_IP_VS: swarm's service load balancing)");
   if (facts.ipv6MulticastRouteTable === 'local') differences.push('IPv6 multicast routes in the local table, not main');
   return differences;
 }

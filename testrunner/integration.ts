@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Listener } from '../core/events.js';
@@ -103,15 +103,24 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     onEvent({ type: 'compiled', dir, seconds: (performance.now() - began) / 1000, index: index + 1, total: dirs.length });
     compiled.push({ dir, stem, binary });
   }
+  const parts = compiled.flatMap(({ dir, stem, binary }) =>
+    splitsIntoSuites(options, dir)
+      ? cliSuites(source.dir).map((suite) => ({ dir: `${dir} ${suite}`, pkgDir: dir, stem: `${stem}-${suite}`, binary, only: ['-test.run', `(${suite})/`] }))
+      : [{ dir, pkgDir: dir, stem, binary, only: [] }],
+  );
   // TEST_REPEAT runs the whole list again, as moby's repeat(); each round keeps its own reports (moby's overwrite each other).
   const runs: PackageRun[] = [];
   for (let round = 1; round <= options.repeat; round += 1) {
-    for (const { dir, stem, binary } of compiled) {
+    for (const { dir, pkgDir, stem, binary, only } of parts) {
       const name = options.repeat > 1 ? `${stem}-round-${round}` : stem;
-      const flags = [...integrationTestFlags(options, dir), ...(options.coverage ? [`-test.coverprofile=${join(resultsDir, `${name}-coverage.out`)}`] : [])];
+      const flags = [
+        ...only,
+        ...integrationTestFlags(options, pkgDir),
+        ...(options.coverage ? [`-test.coverprofile=${join(resultsDir, `${name}-coverage.out`)}`] : []),
+      ];
       runs.push({
         dir: options.repeat > 1 ? `${dir} (round ${round}/${options.repeat})` : dir,
-        cwd: join(devContainer.sourceDir, dir),
+        cwd: join(devContainer.sourceDir, pkgDir),
         command: [
           '--raw-command',
           '--',
@@ -119,7 +128,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
           'tool',
           'test2json',
           '-p',
-          junitPackageName(dir, go.goarch),
+          junitPackageName(pkgDir, go.goarch),
           '-t',
           ...(debug ? underDelve(debug, binary) : [binary]),
           ...flags,
@@ -127,7 +136,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
         jsonFile: join(resultsDir, `${name}-go-test-report.json`),
         junitFile: join(resultsDir, `${name}-junit-report.xml`),
         index: runs.length + 1,
-        total: compiled.length * options.repeat,
+        total: parts.length * options.repeat,
       });
     }
   }
@@ -161,6 +170,22 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
       ...(debug ? { debugger: { socket: debug.socket, listen: debug.listen } } : {}),
     },
   };
+}
+
+/**
+ * integration-cli runs one suite per test binary run, as moby CI's shards
+ * run it (`-test.run (Suites)/`): each suite gets its own reports and row,
+ * and a panic — requirements_test.go's Network() panics when Docker Hub does
+ * not answer — ends only its own suite. Not when the caller picks tests.
+ */
+function splitsIntoSuites(options: IntegrationOptions, dir: string): boolean {
+  return dir === INTEGRATION_CLI_DIR && options.filter === undefined && !options.testFlags.some((flag) => /^-(test\.)?run(=|$)/.test(flag));
+}
+
+/** The Test*Suite entry points of integration-cli/check_test.go, in the file's order. */
+export function cliSuites(sourceDir: string): string[] {
+  const text = readFileSync(join(sourceDir, 'integration-cli', 'check_test.go'), 'utf8');
+  return [...text.matchAll(/^func (Test\w+Suite)\(t \*testing\.T\)/gm)].map((match) => match[1] ?? '');
 }
 
 /**

@@ -276,4 +276,22 @@ describe('npm run test-integration on a real moby package', () => {
     expect(leftovers(join(inject('bundlesDir'), 'test-integration-daemon'))).toEqual([]);
     expect(leftovers(join(inject('bundlesDir'), 'test-integration'))).toEqual([]);
   });
+
+  it("passes integration-cli's TestDockerCLIInfoSuite through DOCKERCLI_INTEGRATION_VERSION's client", { timeout: 1_800_000 }, async () => {
+    const result = await runTask('test-integration', ['--output', 'json'], {
+      TEST_INTEGRATION_DIR: './integration-cli',
+      TESTFLAGS: '-test.run (TestDockerCLIInfoSuite)/',
+    });
+    const summary = summaryOf(result.stdout);
+    expect(summary.packages.flatMap((p) => p.failures)).toEqual([]);
+    expect(result.code).toBe(0);
+    const [cli] = summary.packages;
+    expect(cli?.dir).toBe('./integration-cli');
+    expect(cli?.counts.passed).toBeGreaterThan(5);
+    // integration-cli's TestMain prints `docker version` of TEST_CLIENT_BINARY: the cli-integration bundle's, not the current client.
+    expect(readFileSync(join(inject('bundlesDir'), 'test-integration', 'amd64-integration-cli-go-test-report.json'), 'utf8')).toMatch(
+      /"Output":" Version: +25\.0\.3\\n"/,
+    );
+    expect(leftovers(join(inject('bundlesDir'), 'test-integration'))).toEqual([]);
+  });
 });

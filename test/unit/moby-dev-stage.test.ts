@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDevStage, readDevStage } from '../../testrunner/dev-container/dockerfile.js';
 import { parseAlternatives } from '../../testrunner/dev-container/packages.js';
 import { moduleZipRepairs } from '../../testrunner/dev-container/plan.js';
+import { cliSuites } from '../../testrunner/integration.js';
 import { projectRoot } from '../../tasks/paths.js';
 import { tempDir } from '../support/temp.js';
 
@@ -64,5 +65,17 @@ describe("what a module zip drops from moby's tree", () => {
       { kind: 'scripts-executable', dir: '/usr/src/moby' },
       { kind: 'symlink', path: '/usr/src/moby/integration-cli/fixtures/https/server-cert.pem', target: '../../../integration/testdata/https/server-cert.pem' },
     ]);
+  });
+});
+
+describe("integration-cli's suites", () => {
+  it("are check_test.go's Test*Suite entry points, in the file's order", () => {
+    const tree = tempDir('cli-suites');
+    mkdirSync(join(tree, 'integration-cli'));
+    writeFileSync(
+      join(tree, 'integration-cli', 'check_test.go'),
+      'func TestMain(m *testing.M) {}\nfunc TestDockerAPISuite(t *testing.T) {\n}\nfunc TestDockerCLIPsSuite(t *testing.T) {\n}\nfunc helperSuite(t *testing.T) {}\n',
+    );
+    expect(cliSuites(tree)).toEqual(['TestDockerAPISuite', 'TestDockerCLIPsSuite']);
   });
 });

@@ -233,6 +233,10 @@ describe('failure causes', () => {
     ['panic: test timed out after 10m0s', 'timed out (TIMEOUT)'],
     [';; connection timed out; no servers could be reached', 'needs internet DNS'],
     ["** server can't find docker.com: NXDOMAIN", 'needs internet DNS'],
+    [
+      'panic: Timeout for GET request on https://hub.docker.com',
+      "needs a registry: Docker Hub unreachable (integration-cli's Network() panics, ending its suite)",
+    ],
     ['pull_test.go:126: exec: "registry": executable file not found in $PATH', 'needs a registry: no test registry (registry:2 binary or image)'],
     ['Error: Unknown device type.', 'needs a kernel module or feature this host lacks'],
     ['Failed to re-create default bridge after test: operation not supported', 'needs a kernel module or feature this host lacks'],
@@ -244,8 +248,22 @@ describe('failure causes', () => {
     expect(classifyFailure(['assertion failed: 1 (int) != 2 (int)'])).toBeUndefined();
   });
 
-  const thisKindOfKernel: HostFacts = { bridgeVlanFiltering: false, dummyLinks: false, ipvlanLinks: false, vlanLinks: false, ipv6MulticastRouteTable: 'local' };
-  const fullKernel: HostFacts = { bridgeVlanFiltering: true, dummyLinks: true, ipvlanLinks: true, vlanLinks: true, ipv6MulticastRouteTable: 'main' };
+  const thisKindOfKernel: HostFacts = {
+    bridgeVlanFiltering: false,
+    dummyLinks: false,
+    ipvlanLinks: false,
+    vlanLinks: false,
+    ipvs: false,
+    ipv6MulticastRouteTable: 'local',
+  };
+  const fullKernel: HostFacts = {
+    bridgeVlanFiltering: true,
+    dummyLinks: true,
+    ipvlanLinks: true,
+    vlanLinks: true,
+    ipvs: true,
+    ipv6MulticastRouteTable: 'main',
+  };
   const routeCount = [
     'network_linux_test.go:265: assertion failed: 5 (int) != 7 (expRoutes int): expected 7 routes, got 5:',
     '    fd54:7a1b:8269::/64 dev eth0  metric 256 ',
@@ -284,7 +302,7 @@ describe('failure causes', () => {
   });
 
   it('says how this kernel differs, and nothing for a kernel like moby CI’s', () => {
-    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(5);
+    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(6);
     expect(kernelDifferences(fullKernel)).toEqual([]);
   });
 });
