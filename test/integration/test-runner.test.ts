@@ -133,6 +133,7 @@ describe('npm run test-integration on a fixture package', () => {
     const summary = summaryOf(result.stdout);
     expect(summary.packages.map((p) => [p.dir, p.counts, p.failures])).toEqual([['./integration/fixture', { passed: 5, failed: 0, skipped: 1 }, []]]);
     expect(existsSync('/mmk-fixture-root-write')).toBe(false);
+    expect(existsSync('/etc/docker/plugins')).toBe(false);
     const finished = events(result.stdout).filter((event) => event.type === 'test-finished');
     expect(finished.map((event) => event.type === 'test-finished' && event.test)).toContain('TestSubtests/second');
     const results = join(bundles, 'test-integration');

@@ -12,6 +12,8 @@ export interface DevStage {
   aptPackages: string[];
   /** The image the stages start from, e.g. golang:1.26.5-bookworm. */
   baseImage: string;
+  /** Files the stages copy from the tree to an absolute path (hack/dockerfile/etc/docker/ → /etc/docker/). */
+  copies: { from: string; to: string }[];
   /** `name:tag` of each image the `frozen-images` stage downloads into /docker-frozen-images. */
   frozenImages: string[];
   /** The `ARG NAME=value` defaults, e.g. DOCKERCLI_INTEGRATION_VERSION. */
@@ -124,7 +126,7 @@ export function parseDevStage(text: string): DevStage {
   const fromBase = /^golang:/.test(baseImage) ? GOLANG_IMAGE_PACKAGES : [];
   const aptPackages = [...fromBase, ...chain.flat().flatMap(aptInstalled)];
   const frozenImages = (stages.get(FROZEN_STAGE)?.instructions ?? []).flatMap(frozenDownloads);
-  return { aptPackages: [...new Set(aptPackages)], baseImage, frozenImages, args };
+  return { aptPackages: [...new Set(aptPackages)], baseImage, copies: chain.flat().flatMap(treeCopies), frozenImages, args };
 }
 
 /** The package names after `apt-get install` (options left out) up to the end of that command. */
@@ -134,6 +136,16 @@ function aptInstalled(instruction: string): string[] {
     for (const word of (match[1] ?? '').trim().split(/\s+/)) if (/^[a-z0-9][a-z0-9+.-]+$/.test(word)) packages.push(word);
   }
   return packages;
+}
+
+/** `COPY [--link] SRC… DEST` from the build context (no --from) to an absolute DEST. */
+function treeCopies(instruction: string): { from: string; to: string }[] {
+  const [keyword, ...words] = instruction.split(/\s+/);
+  if (keyword?.toUpperCase() !== 'COPY' || words.some((word) => word.startsWith('--from'))) return [];
+  const paths = words.filter((word) => !word.startsWith('--'));
+  const to = paths.pop();
+  if (!to?.startsWith('/')) return [];
+  return paths.map((from) => ({ from: from.replace(/^\.\//, ''), to }));
 }
 
 /** `download-frozen-image-v2.sh DIR name:tag@sha256:… …`: the references without their digests. */

@@ -22,6 +22,8 @@ export type LayoutStep =
   /** An overlay on `target` with `layers` above its own content and a tmpfs for writes, which go with the namespace. */
   | { kind: 'overlay'; target: string; layers: readonly string[] }
   | { kind: 'bind'; source: string; target: string; readOnly: boolean }
+  /** The Dockerfile's COPY from the tree (into an overlaid folder, so tests may change what it wrote). */
+  | { kind: 'copy'; source: string; target: string }
   /** A link the module zip dropped (Go module zips keep no symlinks). */
   | { kind: 'symlink'; path: string; target: string }
   /** Files starting with `#!` made executable (module zips keep no modes). */
@@ -49,6 +51,8 @@ export function describeStep(step: LayoutStep): string {
       return `${step.target} ← ${step.source}${step.readOnly ? ' (read-only)' : ''}`;
     case 'symlink':
       return `${step.path} → ${step.target}`;
+    case 'copy':
+      return `${step.target} ← a copy of ${step.source}`;
     case 'scripts-executable':
       return `scripts in ${step.dir} made executable`;
     case 'user':
@@ -71,6 +75,9 @@ async function carryOut(step: LayoutStep): Promise<void> {
       await must(['mount', '--rbind', step.source, step.target], `binding ${step.source} at ${step.target}`);
       if (step.readOnly) await must(['mount', '-o', 'remount,bind,ro', step.target], `making ${step.target} read-only`);
       return;
+    case 'copy':
+      await mkdir(step.target.endsWith('/') ? step.target : dirname(step.target), { recursive: true });
+      return must(['cp', '-a', `${step.source}${step.source.endsWith('/') ? '.' : ''}`, step.target], `copying ${step.source} to ${step.target}`);
     case 'symlink':
       if (await lstat(step.path).catch(() => undefined)) return;
       await mkdir(dirname(step.path), { recursive: true });

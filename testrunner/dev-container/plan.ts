@@ -70,6 +70,8 @@ export async function planDevContainer(inputs: DevContainerInputs): Promise<DevC
     // useradd --create-home, and tests' own writes there, stay in the namespace.
     { kind: 'overlay', target: '/home', layers: [] },
     { kind: 'ldconfig' },
+    // The dev stage's /etc/docker/daemon.json: dockerd run by a test without --config-file reads it (TestDaemonConfigValidation).
+    ...stage.copies.map((copy): LayoutStep => ({ kind: 'copy', source: join(source.dir, copy.from), target: copy.to })),
     { kind: 'user', name: 'unprivilegeduser', group: 'docker' },
     { kind: 'securityfs' },
     { kind: 'bind', source: source.dir, target: DEV_SOURCE, readOnly: false },
