@@ -56,6 +56,17 @@ const RULES: readonly CauseRule[] = [
     when: (facts) => !facts.bridgeVlanFiltering,
   },
   { cause: 'kernel lacks dummy links (CONFIG_DUMMY)', pattern: /type dummy[\s\S]*Unknown device type/, when: (facts) => !facts.dummyLinks },
+  // A network create the daemon refused, as the log of a daemon the test started records it, with the request.
+  {
+    cause: 'kernel lacks ipvlan links (CONFIG_IPVLAN)',
+    pattern: /error-response="operation not supported" form-data="[^\n]*\\"Driver\\":\\"ipvlan\\"/,
+    when: (facts) => !facts.ipvlanLinks,
+  },
+  {
+    cause: 'kernel lacks dummy links (CONFIG_DUMMY)',
+    pattern: /error-response="operation not supported" form-data="[^\n]*\\"Driver\\":\\"macvlan\\"/,
+    when: (facts) => !facts.dummyLinks,
+  },
   {
     cause: 'kernel lacks ipvlan links (CONFIG_IPVLAN)',
     dir: /\/ipvlan$/,
@@ -64,6 +75,12 @@ const RULES: readonly CauseRule[] = [
   },
   // A macvlan network without a parent gets a dummy link made by the driver: EOPNOTSUPP from the daemon.
   { cause: 'kernel lacks dummy links (CONFIG_DUMMY)', dir: /\/macvlan$/, pattern: /operation not supported/, when: (facts) => !facts.dummyLinks },
+  // A published service port that never answers, from a swarm daemon that logged it has no IPVS to balance with.
+  {
+    cause: "kernel lacks IPVS (CONFIG_IP_VS): swarm's routing mesh cannot reach the service",
+    pattern: /(?:Connection refused|connection refused|timeout hit after)[\s\S]*Could not get ipvs family information/,
+    when: (facts) => !facts.ipvs,
+  },
   { cause: 'kernel lacks VLAN sub-interfaces (CONFIG_VLAN_8021Q)', pattern: /type vlan[\s\S]*Unknown device type/, when: (facts) => !facts.vlanLinks },
   {
     cause: 'kernel keeps IPv6 multicast routes in the local table; the test counts them in main',

@@ -44,10 +44,15 @@ export class PackageTally {
   private readonly tests = new Map<string, TestState & { pkg: string; name: string }>();
   private readonly packages = new Map<string, TestState>();
 
-  /** `facts`: what the kernel can do, so a failure it explains is labelled so (see classify.ts). */
+  /**
+   * `facts`: what the kernel can do, so a failure it explains is labelled so
+   * (see classify.ts); `evidence`: more lines about a failed test from outside
+   * its output (the logs of daemons it started), read only to classify.
+   */
   constructor(
     private readonly dir: string,
     private readonly facts?: HostFacts,
+    private readonly evidence: (test: string) => string[] = () => [],
   ) {}
 
   /** Returns the test that finished with this event, if one did. */
@@ -113,7 +118,7 @@ export class PackageTally {
     const lines = state.output.filter((line) => !/^(?:=== (?:RUN|PAUSE|CONT|NAME)|--- (?:FAIL|PASS|SKIP):)/.test(line.trimStart()));
     // A panic's message says what happened; the goroutine dump after it rarely does.
     const shown = state.panic ?? lines.slice(-SHOWN_LINES);
-    const cause = classifyFailure([...lines, ...(state.panic ?? [])], this.facts, { dir: this.dir, test });
+    const cause = classifyFailure([...lines, ...(state.panic ?? []), ...this.evidence(test)], this.facts, { dir: this.dir, test });
     return { dir: this.dir, test, lines: shown, ...(cause ? { cause } : {}) };
   }
 

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Listener } from '../core/events.js';
 import type { PackageResult, TestRunEvent } from './events.js';
@@ -35,7 +37,7 @@ export async function runPackage(
 ): Promise<PackageResult> {
   const started = performance.now();
   onEvent({ type: 'package-started', dir: pkg.dir, index: pkg.index, total: pkg.total });
-  const tally = new PackageTally(pkg.dir, facts);
+  const tally = new PackageTally(pkg.dir, facts, env.DEST ? testDaemonRefusals(env.DEST) : undefined);
   const child = spawn(gotestsum, ['--format=standard-json', `--jsonfile=${pkg.jsonFile}`, `--junitfile=${pkg.junitFile}`, ...pkg.command], {
     cwd: pkg.cwd,
     env,
@@ -80,6 +82,28 @@ export async function runPackage(
   };
   onEvent({ type: 'package-finished', result });
   return result;
+}
+
+/**
+ * What the daemons a test started (moby's DEST/<Test>/<id>/docker.log)
+ * refused, with the request — a bare "operation not supported" from the API
+ * says which driver asked the kernel for what only there — and whether they
+ * found IPVS, without which swarm's routing mesh answers nothing.
+ */
+const DAEMON_EVIDENCE = /error response for POST request|Could not get ipvs family information/;
+
+export function testDaemonRefusals(dest: string): (test: string) => string[] {
+  return (test) => {
+    const dir = join(dest, test.split('/')[0] ?? test);
+    if (!existsSync(dir)) return [];
+    const lines: string[] = [];
+    for (const daemon of readdirSync(dir)) {
+      const log = join(dir, daemon, 'docker.log');
+      if (!existsSync(log)) continue;
+      for (const line of readFileSync(log, 'utf8').split('\n')) if (DAEMON_EVIDENCE.test(line)) lines.push(line.slice(0, 600));
+    }
+    return lines;
+  };
 }
 
 function killGroup(pid: number): void {

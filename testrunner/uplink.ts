@@ -9,9 +9,10 @@ import { childrenOf, running } from '../core/procfs.js';
  * slirp4netns: a user-space NAT that lives in a process of ours, so the host
  * gains no interface, route or iptables rule, and the uplink ends with that
  * process. Host loopback stays out of reach (--disable-host-loopback), so a
- * test cannot talk to services on the host's 127.0.0.1.
+ * test cannot talk to services on the host's 127.0.0.1. The device is eth0,
+ * as in the dev container: networking tests add addresses to "eth0".
  */
-export const UPLINK_DEVICE = 'mmk-uplink0';
+export const UPLINK_DEVICE = 'eth0';
 
 /**
  * 10.0.2.0/24 (slirp's default) is a subnet moby's network tests create

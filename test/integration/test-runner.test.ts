@@ -66,7 +66,7 @@ function leftovers(root: string): string[] {
     .split('\n')
     .filter((line) => line.includes(root) || line.includes(source.dir) || /^mmk-(run|tmp) /.test(line));
   const processes = allPids()
-    .filter((pid) => (exeOf(pid) ?? '').startsWith(root) || argvOf(pid).includes(UPLINK_DEVICE))
+    .filter((pid) => (exeOf(pid) ?? '').startsWith(root) || ((argvOf(pid)[0] ?? '').endsWith('slirp4netns') && argvOf(pid).includes(UPLINK_DEVICE)))
     .map((pid) => `${pid} ${argvOf(pid).join(' ')}`);
   return [...mounts, ...processes];
 }

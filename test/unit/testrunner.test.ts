@@ -291,6 +291,21 @@ describe('failure causes', () => {
     expect(classifyFailure(refused, thisKindOfKernel, { dir: './integration/container', test: 'TestX' })).toBe(
       'needs a kernel module or feature this host lacks',
     );
+    // Elsewhere, the request in the log of a daemon the test started says which driver asked.
+    const logged = (driver: string) => [
+      ...refused,
+      `time="…" level=debug msg="error response for POST request" error-response="operation not supported" form-data="{\\"Attachable\\":false,\\"Driver\\":\\"${driver}\\",\\"EnableIPv6\\":true}"`,
+    ];
+    const networking = { dir: './integration/networking', test: 'TestEtcHostsDisconnect' };
+    expect(classifyFailure(logged('ipvlan'), thisKindOfKernel, networking)).toBe('kernel lacks ipvlan links (CONFIG_IPVLAN)');
+    expect(classifyFailure(logged('macvlan'), thisKindOfKernel, networking)).toBe('kernel lacks dummy links (CONFIG_DUMMY)');
+    expect(classifyFailure(logged('bridge'), thisKindOfKernel, networking)).toBe('needs a kernel module or feature this host lacks');
+    const mesh = [
+      'network_linux_test.go:268: timeout hit after 30s: 404 Not Found not found in: Connecting to 192.168.111.222:8080... failed: Connection refused.',
+      'level=error msg="Could not get ipvs family information from the kernel. It is possible that ipvs is not enabled in your kernel."',
+    ];
+    expect(classifyFailure(mesh, thisKindOfKernel)).toMatch(/kernel lacks IPVS/);
+    expect(classifyFailure(mesh, fullKernel)).toBeUndefined();
     const vlan = ['Command:  ip link add link dm-dummy0 name dm-dummy0.60 type vlan id 60', 'Stderr:   Error: Unknown device type.'];
     expect(classifyFailure(vlan, { ...fullKernel, vlanLinks: false })).toBe('kernel lacks VLAN sub-interfaces (CONFIG_VLAN_8021Q)');
   });
