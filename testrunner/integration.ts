@@ -43,9 +43,9 @@ export function integrationDaemonArgs(options: IntegrationOptions): string[] {
 }
 
 /** moby's flags for run_test_integration_suites. */
-export function integrationTestFlags(options: IntegrationOptions, dir: string): string[] {
+export function integrationTestFlags(options: IntegrationOptions, dir: string, testFlags = options.testFlags): string[] {
   const cli = dir === INTEGRATION_CLI_DIR;
-  const flags = ['-test.v', `-test.timeout=${cli ? CLI_TIMEOUT : options.timeout}`, ...options.testFlags];
+  const flags = ['-test.v', `-test.timeout=${cli ? CLI_TIMEOUT : options.timeout}`, ...testFlags];
   if (options.filter !== undefined) flags.push('-test.run', cli ? `/${options.filter}` : options.filter);
   return flags;
 }
@@ -103,21 +103,23 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     onEvent({ type: 'compiled', dir, seconds: (performance.now() - began) / 1000, index: index + 1, total: dirs.length });
     compiled.push({ dir, stem, binary });
   }
-  const parts = compiled.flatMap(({ dir, stem, binary }) =>
-    splitsIntoSuites(options, dir)
-      ? cliSuites(source.dir).map((suite) => ({ dir: `${dir} ${suite}`, pkgDir: dir, stem: `${stem}-${suite}`, binary, only: ['-test.run', `(${suite})/`] }))
-      : [{ dir, pkgDir: dir, stem, binary, only: [] }],
-  );
+  const parts = compiled.flatMap(({ dir, stem, binary }) => {
+    const split = dir === INTEGRATION_CLI_DIR ? suiteSplit(options, source.dir) : undefined;
+    if (!split) return [{ dir, pkgDir: dir, stem, binary, flags: integrationTestFlags(options, dir) }];
+    return split.suites.map((suite) => ({
+      dir: `${dir} ${suite}`,
+      pkgDir: dir,
+      stem: `${stem}-${suite}`,
+      binary,
+      flags: ['-test.run', `(${suite})/`, ...integrationTestFlags(options, dir, split.otherFlags)],
+    }));
+  });
   // TEST_REPEAT runs the whole list again, as moby's repeat(); each round keeps its own reports (moby's overwrite each other).
   const runs: PackageRun[] = [];
   for (let round = 1; round <= options.repeat; round += 1) {
-    for (const { dir, pkgDir, stem, binary, only } of parts) {
+    for (const { dir, pkgDir, stem, binary, flags: partFlags } of parts) {
       const name = options.repeat > 1 ? `${stem}-round-${round}` : stem;
-      const flags = [
-        ...only,
-        ...integrationTestFlags(options, pkgDir),
-        ...(options.coverage ? [`-test.coverprofile=${join(resultsDir, `${name}-coverage.out`)}`] : []),
-      ];
+      const flags = [...partFlags, ...(options.coverage ? [`-test.coverprofile=${join(resultsDir, `${name}-coverage.out`)}`] : [])];
       runs.push({
         dir: options.repeat > 1 ? `${dir} (round ${round}/${options.repeat})` : dir,
         cwd: join(devContainer.sourceDir, pkgDir),
@@ -174,12 +176,24 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
 
 /**
  * integration-cli runs one suite per test binary run, as moby CI's shards
- * run it (`-test.run (Suites)/`): each suite gets its own reports and row,
- * and a panic — requirements_test.go's Network() panics when Docker Hub does
- * not answer — ends only its own suite. Not when the caller picks tests.
+ * run it: each suite gets its own reports and row, and a panic —
+ * requirements_test.go's Network() panics when Docker Hub does not answer —
+ * ends only its own suite. All suites, or those a shard's
+ * `-test.run (SuiteA|SuiteB)/` names; not when the caller picks tests otherwise.
  */
-function splitsIntoSuites(options: IntegrationOptions, dir: string): boolean {
-  return dir === INTEGRATION_CLI_DIR && options.filter === undefined && !options.testFlags.some((flag) => /^-(test\.)?run(=|$)/.test(flag));
+export function suiteSplit(options: IntegrationOptions, sourceDir: string): { suites: string[]; otherFlags: string[] } | undefined {
+  if (options.filter !== undefined) return undefined;
+  const flags = options.testFlags;
+  const at = flags.findIndex((flag) => /^-(test\.)?run(=|$)/.test(flag));
+  if (at < 0) return { suites: cliSuites(sourceDir), otherFlags: flags };
+  const inline = /^-(?:test\.)?run=(.*)$/.exec(flags[at] ?? '');
+  const value = inline ? inline[1] : flags[at + 1];
+  const named = /^\((Test\w+Suite(?:\|Test\w+Suite)*)\)\/$/.exec(value ?? '');
+  if (!named?.[1]) return undefined;
+  const known = cliSuites(sourceDir);
+  const suites = named[1].split('|');
+  if (suites.some((suite) => !known.includes(suite))) return undefined; // the binary says what it does not know
+  return { suites, otherFlags: flags.filter((_, index) => index !== at && (inline || index !== at + 1)) };
 }
 
 /** The Test*Suite entry points of integration-cli/check_test.go, in the file's order. */

@@ -286,11 +286,12 @@ describe('npm run test-integration on a real moby package', () => {
     const summary = summaryOf(result.stdout);
     expect(summary.packages.flatMap((p) => p.failures)).toEqual([]);
     expect(result.code).toBe(0);
+    // A shard's -test.run (Suites)/ runs each suite on its own, with its own row and reports.
     const [cli] = summary.packages;
-    expect(cli?.dir).toBe('./integration-cli');
+    expect(cli?.dir).toBe('./integration-cli TestDockerCLIInfoSuite');
     expect(cli?.counts.passed).toBeGreaterThan(5);
     // integration-cli's TestMain prints `docker version` of TEST_CLIENT_BINARY: the cli-integration bundle's, not the current client.
-    expect(readFileSync(join(inject('bundlesDir'), 'test-integration', 'amd64-integration-cli-go-test-report.json'), 'utf8')).toMatch(
+    expect(readFileSync(join(inject('bundlesDir'), 'test-integration', 'amd64-integration-cli-TestDockerCLIInfoSuite-go-test-report.json'), 'utf8')).toMatch(
       /"Output":" Version: +25\.0\.3\\n"/,
     );
     expect(leftovers(join(inject('bundlesDir'), 'test-integration'))).toEqual([]);

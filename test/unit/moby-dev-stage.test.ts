@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseDevStage, readDevStage } from '../../testrunner/dev-container/dockerfile.js';
 import { parseAlternatives } from '../../testrunner/dev-container/packages.js';
 import { moduleZipRepairs } from '../../testrunner/dev-container/plan.js';
-import { cliSuites } from '../../testrunner/integration.js';
+import { cliSuites, suiteSplit } from '../../testrunner/integration.js';
+import { parseIntegrationOptions } from '../../testrunner/options.js';
 import { projectRoot } from '../../tasks/paths.js';
 import { tempDir } from '../support/temp.js';
 
@@ -79,5 +80,17 @@ describe("integration-cli's suites", () => {
       'func TestMain(m *testing.M) {}\nfunc TestDockerAPISuite(t *testing.T) {\n}\nfunc TestDockerCLIPsSuite(t *testing.T) {\n}\nfunc helperSuite(t *testing.T) {}\n',
     );
     expect(cliSuites(tree)).toEqual(['TestDockerAPISuite', 'TestDockerCLIPsSuite']);
+    const options = (testflags: string, env: Record<string, string> = {}) => parseIntegrationOptions([], { TESTFLAGS: testflags, ...env });
+    // Each suite a run of its own: all of them, or those a shard of moby CI names.
+    expect(suiteSplit(options('-test.failfast'), tree)).toEqual({ suites: ['TestDockerAPISuite', 'TestDockerCLIPsSuite'], otherFlags: ['-test.failfast'] });
+    expect(suiteSplit(options('-test.run (TestDockerCLIPsSuite)/ -test.count 1'), tree)).toEqual({
+      suites: ['TestDockerCLIPsSuite'],
+      otherFlags: ['-test.count', '1'],
+    });
+    expect(suiteSplit(options('-test.run=(TestDockerAPISuite|TestDockerCLIPsSuite)/'), tree)?.suites).toEqual(['TestDockerAPISuite', 'TestDockerCLIPsSuite']);
+    // Anything else runs as the caller wrote it, in one binary run.
+    expect(suiteSplit(options('-test.run (TestDockerCLIPsSuite)/TestPsListContainersSize'), tree)).toBeUndefined();
+    expect(suiteSplit(options('-test.run (TestNoSuchSuite)/'), tree)).toBeUndefined();
+    expect(suiteSplit(options('', { TEST_FILTER: 'TestPs' }), tree)).toBeUndefined();
   });
 });
