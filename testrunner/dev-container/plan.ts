@@ -63,8 +63,8 @@ export async function planDevContainer(inputs: DevContainerInputs): Promise<DevC
       ? `dev container: the dev stage's ${stage.aptPackages.length} packages need ${layer.archives.length} Debian archives the host lacks, laid over /usr and /etc from ${layer.dir}`
       : `dev container: the host has all ${stage.aptPackages.length} of the dev stage's packages`,
   ];
-  const steps: LayoutStep[] = [{ kind: 'own-root', folders: inputs.frozenImages ? [DEV_FROZEN_IMAGES] : [] }];
-  steps.push(
+  const steps: LayoutStep[] = [
+    { kind: 'own-root', folders: inputs.frozenImages ? [DEV_FROZEN_IMAGES] : [] },
     { kind: 'overlay', target: '/usr', layers: layer.dir ? [join(layer.dir, 'usr')] : [] },
     { kind: 'overlay', target: '/etc', layers: layer.dir && existsSync(join(layer.dir, 'etc')) ? [join(layer.dir, 'etc')] : [] },
     // useradd --create-home, and tests' own writes there, stay in the namespace.
@@ -75,7 +75,7 @@ export async function planDevContainer(inputs: DevContainerInputs): Promise<DevC
     { kind: 'user', name: 'unprivilegeduser', group: 'docker' },
     { kind: 'securityfs' },
     { kind: 'bind', source: source.dir, target: DEV_SOURCE, readOnly: false },
-  );
+  ];
   if (source.kind === 'module') steps.push(...moduleZipRepairs(source.dir));
   const dest = join(DEV_SOURCE, 'bundles', inputs.resultsName);
   steps.push({ kind: 'bind', source: inputs.resultsDir, target: dest, readOnly: false });
