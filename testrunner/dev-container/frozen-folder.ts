@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { pruneCacheEntries, touchCacheEntry } from '../../core/cache-entries.js';
 import { join } from 'node:path';
 import { sha256Text } from '../../core/hashing.js';
 import { populateAtomically } from '../../core/populate-atomically.js';
@@ -43,7 +44,8 @@ export async function ensureFrozenFolder(archives: readonly FrozenArchive[], wan
   const key = sha256Text(JSON.stringify(chosen.map((archive) => [archive.info.configDigest, archive.info.tags, wanted]))).slice(0, 32);
   const root = join(cacheDir, 'dev-container', 'frozen-images');
   const dir = join(root, key);
-  if (!existsSync(join(dir, 'manifest.json'))) {
+  if (existsSync(join(dir, 'manifest.json'))) await touchCacheEntry(dir);
+  else {
     await populateAtomically(dir, async (temp) => {
       const blobs = join(temp, 'blobs', 'sha256');
       await mkdir(blobs, { recursive: true });
@@ -78,7 +80,8 @@ export async function ensureFrozenFolder(archives: readonly FrozenArchive[], wan
       await writeFile(join(temp, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: index }));
       await writeFile(join(temp, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     });
-    for (const name of await readdir(root)) if (name !== key && !name.startsWith('.')) await rm(join(root, name), { recursive: true, force: true });
+    // A few: the fixture tree and moby's want different folders.
+    await pruneCacheEntries(root, key, 3);
   }
   return { dir, missing };
 }

@@ -1,5 +1,6 @@
 import { existsSync, lstatSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { pruneCacheEntries, touchCacheEntry } from '../../core/cache-entries.js';
 import { dirname, join } from 'node:path';
 import type { Env } from '../../core/env.js';
 import { UserError } from '../../core/errors.js';
@@ -29,6 +30,8 @@ export interface PackageLayer {
 
 /** Bumped when the way a layer is unpacked changes, so old layers are made again. */
 const LAYER_FORMAT = 2;
+/** Layers kept: a few, since two trees (a checkout and the module, or the test fixture) want different ones. */
+const KEPT_LAYERS = 3;
 /** The top-level folders a layer keeps: what the namespace overlays. */
 const OVERLAID = ['usr', 'etc'] as const;
 
@@ -70,7 +73,7 @@ export async function ensurePackageLayer(packages: readonly string[], cacheDir: 
   const root = join(cacheDir, 'dev-container', 'packages');
   const dir = join(root, key);
   if (existsSync(join(dir, 'layer.json'))) {
-    await utimes(dir, new Date(), new Date()); // most recently used, for the pruning below
+    await touchCacheEntry(dir);
     return { dir, archives, key };
   }
 
@@ -95,7 +98,7 @@ export async function ensurePackageLayer(packages: readonly string[], cacheDir: 
     const linked = await linkAlternatives(temp, alternatives);
     await writeFile(join(temp, 'layer.json'), `${JSON.stringify({ packages, archives, alternatives: linked }, null, 2)}\n`);
   });
-  await pruneExcept(root, key);
+  await pruneCacheEntries(root, key, KEPT_LAYERS);
   // The unpacked layer is the cache; the archives would only double it.
   await rm(downloads, { recursive: true, force: true });
   return { dir, archives, key };
@@ -186,14 +189,4 @@ async function mergeIntoUsr(layer: string): Promise<void> {
     if (copied.exitCode !== 0) throw new UserError(`could not merge ${from} into usr/${top}: ${lastLine(copied.stderr)}`);
     await rm(from, { recursive: true, force: true });
   }
-}
-
-/** Layers kept: a few, since two trees (a checkout and the module, or the test fixture) want different ones. */
-const KEPT_LAYERS = 3;
-
-async function pruneExcept(root: string, keep: string): Promise<void> {
-  const others = (await readdir(root)).filter((name) => name !== keep && !name.startsWith('.'));
-  const byAge = await Promise.all(others.map(async (name) => ({ name, used: (await stat(join(root, name))).mtimeMs })));
-  byAge.sort((a, b) => b.used - a.used);
-  for (const { name } of byAge.slice(KEPT_LAYERS - 1)) await rm(join(root, name), { recursive: true, force: true });
 }

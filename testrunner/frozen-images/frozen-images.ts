@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { InterruptedError } from '../../core/errors.js';
 import type { Listener } from '../../core/events.js';
 import { sha256Text } from '../../core/hashing.js';
 import { readJsonFile } from '../../core/json-file.js';
+import { pruneCacheEntries } from '../../core/cache-entries.js';
 import { populateAtomically } from '../../core/populate-atomically.js';
 import { installPolicy } from '../../core/requirements.js';
 import { busyboxGlibc } from './busybox-glibc.js';
@@ -132,7 +133,8 @@ async function ensureArchive(recipe: Recipe, root: string, options: FrozenArchiv
       const info = await writeDockerArchive(join(temp, 'archive'), made.layerTar, made.spec);
       await writeFile(join(temp, 'image.json'), `${JSON.stringify(info, null, 2)}\n`);
     });
-    await pruneOtherKeys(join(root, recipe.id), key);
+    // Older keys of the same image are dead weight (the Debian layer alone is ~85 MB).
+    await pruneCacheEntries(join(root, recipe.id), key);
     options.onEvent({ type: 'made', image, seconds: (performance.now() - started) / 1000, archive: join(dir, 'archive') });
     const info = readInfo(dir);
     if (!info) throw new Error(`${dir}/image.json is missing right after it was written`);
@@ -156,11 +158,4 @@ const archiveInfoSchema = z.object({
 /** A cache entry's image.json; a damaged one reads as a missing entry, so the image is made again. */
 function readInfo(dir: string): ArchiveInfo | undefined {
   return readJsonFile(join(dir, 'image.json'), archiveInfoSchema);
-}
-
-/** Older keys of the same image are dead weight (the Debian layer alone is ~85 MB). */
-async function pruneOtherKeys(imageDir: string, keep: string): Promise<void> {
-  for (const name of await readdir(imageDir)) {
-    if (name !== keep && !name.startsWith('.')) await rm(join(imageDir, name), { recursive: true, force: true });
-  }
 }
