@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
 import { forwardDebugger, type DebugForward } from '../testrunner/debug-forward.js';
 import { stateLayout } from '../devdaemon/layout.js';
-import { findClients, prepareIntegration } from '../testrunner/integration.js';
+import { findClients, integrationResultsName, prepareIntegration } from '../testrunner/integration.js';
 import { parseIntegrationOptions } from '../testrunner/options.js';
 import { runMain } from './cli/run-main.js';
 import { finishSuite, frozenImageSteps, openSuite, loadFrozenImages, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
@@ -30,9 +30,28 @@ Options (each also a variable, as in moby's hack/make/.integration-test-helpers)
   --timeout DURATION       TIMEOUT                per package (default: 10m; integration-cli 360m)
   --repeat N               TEST_REPEAT            run everything N times (TIMEOUT grows with it)
   --coverage               TESTCOVERAGE           -cover binaries, a coverage profile per package
+  --testflags-integration "FLAGS"      TESTFLAGS_INTEGRATION      flags for integration/ only
+  --testflags-integration-cli "FLAGS"  TESTFLAGS_INTEGRATION_CLI  flags for integration-cli only
+  --testdebug              TESTDEBUG              show each command as it starts (moby's set -x)
   --debug-port ADDR        DELVE_PORT             each test binary under delve, stopped until a client
                                                   continues it: dlv connect ADDR (loopback only; a bare
                                                   port means 127.0.0.1:PORT)
+
+moby CI's daemon modes (.github/workflows/.test.yml):
+  --mode NAME              one of CI's legs, words joined with +: default, graphdriver,
+                           rootless, userns, nftables, iptables, embedded
+                           (e.g. graphdriver+rootless); sets the variables below as
+                           CI does, with DOCKER_EXPERIMENTAL=1 and DOCKER_GRAPHDRIVER
+                           overlayfs (overlay2 with graphdriver). Reports go to
+                           bundles/test-integration-<mode>/. systemd and firewalld
+                           modes need an init system, which the namespaces lack.
+  --rootless               DOCKER_ROOTLESS        dockerd-rootless.sh as unprivilegeduser
+  --userns-remap NAME      DOCKER_REMAP_ROOT      dockerd --userns-remap (CI: default)
+  --firewall-backend NAME  DOCKER_FIREWALL_BACKEND  iptables or nftables
+  --use-graphdriver        TEST_INTEGRATION_USE_GRAPHDRIVER  tests expect a graphdriver
+  --storage-opts "A,B"     DOCKER_STORAGE_OPTS    dockerd --storage-opt for each
+  --dockerd-args "FLAGS"   DOCKERD_ARGS           more flags for the test daemon
+
   --output tty|plain|json  progress rows on a terminal, plain lines in CI, JSON lines
   --bundles DIR            bundles root (default: bundles/, or $MOBY_MAKE_BUNDLES)
   --help                   this text
@@ -49,12 +68,12 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const suite = await openSuite('test-integration', options, env);
+  const suite = await openSuite('test-integration', { ...options, resultsName: integrationResultsName(options) }, env);
   const { renderer, onEvent, signal, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir } = suite;
   let forward: DebugForward | undefined;
   try {
     // Outside the results folder, which each run empties: a daemon's data-root is slow to delete and must not be under DEST.
-    const daemonLayout = stateLayout(join(bundlesDir, 'test-integration-daemon'));
+    const daemonLayout = stateLayout(`${resultsDir}-daemon`);
     // Every run starts from an empty daemon, as moby's does; what a run left is only files (its mounts died with its namespace).
     await rm(daemonLayout.stateDir, { recursive: true, force: true });
     const debuggerSocket = join(resultsDir, 'delve', 'dlv.sock');
@@ -87,7 +106,8 @@ async function main(): Promise<number> {
     const outcome = await runPreparedInside(
       config,
       resultsDir,
-      suiteNamespace(suite, daemonLayout.execRoot),
+      // A rootless daemon makes its exec-root as its user, and its containerd is no one else's: nothing to bind at /run/docker.
+      suiteNamespace(suite, options.mode.rootless ? undefined : daemonLayout.execRoot),
       env,
       renderer,
       signal,

@@ -13,6 +13,8 @@ import type { TestRunEvent } from '../testrunner/events.js';
 import { GO } from '../testrunner/host.js';
 import { eventLine, readInsideConfig, runPackages } from '../testrunner/inside.js';
 import { createInterface } from 'node:readline';
+import { UserError } from '../core/errors.js';
+import { run } from '../core/process.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
 import { devDaemonLines } from './render/dev-daemon-lines.js';
 
@@ -25,6 +27,10 @@ async function main(): Promise<number> {
   const emit = (event: TestRunEvent) => void process.stdout.write(`${eventLine(event)}\n`);
 
   if (config.devContainer) await layOutDevContainer(config.devContainer, (text) => emit({ type: 'step', text: `dev container: ${text}` }));
+  for (const sysctl of config.daemon?.sysctls ?? []) await mustRun(['sysctl', '-w', sysctl], `sysctl -w ${sysctl}`);
+  const rootlessUser = config.daemon?.rootlessUser;
+  // moby's start script: the unprivileged daemons tests start keep their data under DEST.
+  if (rootlessUser && config.testEnv.DEST) await mustRun(['chmod', '-R', 'o+w', config.testEnv.DEST], `chmod -R o+w ${config.testEnv.DEST}`);
   const daemon = config.daemon
     ? await startDaemon({
         bundlesDir: config.bundlesDir,
@@ -37,6 +43,8 @@ async function main(): Promise<number> {
         },
         signal,
         defaultBridge: true,
+        // Inside, apt would write the host's dpkg database under the namespace's /usr: the dev container brings what rootless needs.
+        ...(rootlessUser ? { rootless: { user: rootlessUser }, env: { ...env, MOBY_MAKE_NO_INSTALL: '1' } } : {}),
       })
     : undefined;
   try {
@@ -52,6 +60,11 @@ async function main(): Promise<number> {
       await stopDaemon(daemon.layout, env);
     }
   }
+}
+
+async function mustRun(argv: string[], what: string): Promise<void> {
+  const result = await run(argv);
+  if (result.exitCode !== 0) throw new UserError(`${what}: ${result.stderr.trim()}`);
 }
 
 function firstLine(input: NodeJS.ReadableStream): Promise<string | undefined> {

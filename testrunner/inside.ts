@@ -15,7 +15,15 @@ export interface InsideConfig {
   cacheDir: string;
   gotestsum: string;
   /** Present for the integration suites: the test daemon to start first. */
-  daemon?: { stateDir: string; logFile: string; dockerdArgs: string[] };
+  daemon?: {
+    stateDir: string;
+    logFile: string;
+    dockerdArgs: string[];
+    /** DOCKER_ROOTLESS: the account dockerd-rootless.sh runs as, as moby's start script does. */
+    rootlessUser?: string;
+    /** `name=value` sysctls of the namespace's, set before the daemon starts. */
+    sysctls: string[];
+  };
   runs: PackageRun[];
   failFast: boolean;
   /** Under DELVE_PORT: delve's socket for each package in turn, and the host address that leads to it. */

@@ -16,6 +16,12 @@ import { mobyTestEnv } from './test-env.js';
 import { TEST_REGISTRY } from './toolchain.js';
 import { DELVE, installGoTool } from '../core/go-tools.js';
 import type { SuiteContext } from './context.js';
+import { UserError } from '../core/errors.js';
+import { checkModeHere } from './mode-checks.js';
+import { modeDaemonArgs, modeSummary, modeTestEnv } from './modes.js';
+
+/** The dev stage's account that moby's rootless test daemon (and internal/testutil's) runs as. */
+export const ROOTLESS_TEST_USER = 'unprivilegeduser';
 
 /** integration-cli runs with TIMEOUT=360m in moby, whatever TIMEOUT says. */
 const CLI_TIMEOUT = '360m';
@@ -37,15 +43,23 @@ export interface PreparedRun {
   notes: string[];
 }
 
-/** dockerd's flags in hack/make/.integration-daemon-start. */
+/** dockerd's flags in hack/make/.integration-daemon-start, with the mode's (modes.ts). */
 export function integrationDaemonArgs(options: IntegrationOptions): string[] {
-  return ['--debug', '--storage-driver', options.graphDriver, `--userland-proxy=${options.userlandProxy}`, ...(options.experimental ? ['--experimental'] : [])];
+  return [
+    '--debug',
+    '--storage-driver',
+    options.graphDriver,
+    `--userland-proxy=${options.userlandProxy}`,
+    ...(options.experimental ? ['--experimental'] : []),
+    ...modeDaemonArgs(options.mode),
+  ];
 }
 
-/** moby's flags for run_test_integration_suites. */
+/** moby's flags for run_test_integration_suites; TESTFLAGS_INTEGRATION(_CLI) after TESTFLAGS, for their suite only. */
 export function integrationTestFlags(options: IntegrationOptions, dir: string, testFlags = options.testFlags): string[] {
   const cli = dir === INTEGRATION_CLI_DIR;
-  const flags = ['-test.v', `-test.timeout=${cli ? CLI_TIMEOUT : options.timeout}`, ...testFlags];
+  const suiteFlags = cli ? options.suiteTestFlags.integrationCli : options.suiteTestFlags.integration;
+  const flags = ['-test.v', `-test.timeout=${cli ? CLI_TIMEOUT : options.timeout}`, ...testFlags, ...suiteFlags];
   if (options.filter !== undefined) flags.push('-test.run', cli ? `/${options.filter}` : options.filter);
   return flags;
 }
@@ -62,13 +76,21 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     ? { dlv: await installGoTool(DELVE, tools, context.env, context.signal), socket: context.debuggerSocket, listen: options.debugListen }
     : undefined;
   const plan = await planSuites(options, source.dir, context.env);
-  const notes = [...plan.notes];
+  const notes = [modeSummary(options.mode, options.graphDriver, options.experimental), ...plan.notes];
+  await checkModeHere(options.mode, options.graphDriver);
   const dirs = [...plan.integrationDirs];
-  if (plan.runIntegrationCli) {
+  if (plan.runIntegrationCli && options.mode.rootless) {
+    // .integration-daemon-start refuses it: integration-cli's tests assume a rootful daemon.
+    if (options.dirs?.includes(INTEGRATION_CLI_DIR)) {
+      throw new UserError('DOCKER_ROOTLESS: moby runs integration-cli only against a rootful daemon', 'Leave ./integration-cli out of a rootless run.');
+    }
+    notes.push('integration-cli: skipped (DOCKER_ROOTLESS: moby runs it only against a rootful daemon)');
+  } else if (plan.runIntegrationCli) {
     if (context.clients.integrationCli) dirs.push(INTEGRATION_CLI_DIR);
     else notes.push(`integration-cli: skipped: no docker CLI (set TEST_CLIENT_BINARY, or build it: npm run make -- --only ${CLI_INTEGRATION_COMPONENT})`);
   }
-  for (const note of notes) {
+  onEvent({ type: 'step', text: notes[0] ?? '' });
+  for (const note of notes.slice(1)) {
     const [suite = '', reason = ''] = note.split(/: (.*)/s);
     onEvent({ type: 'suite-skipped', suite, reason });
   }
@@ -85,6 +107,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     frozenImages: context.onFrozenImage,
     onStep: (text) => onEvent({ type: 'step', text }),
     signal: context.signal ?? new AbortController().signal,
+    rootless: options.mode.rootless,
   });
   for (const note of devContainer.notes) onEvent({ type: 'step', text: note });
   notes.push(...devContainer.notes);
@@ -156,6 +179,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     gopath: go.gopath,
     graphDriver: options.graphDriver,
     userlandProxy: options.userlandProxy,
+    modeEnv: modeTestEnv(options.mode),
     ...(devContainer.testClientBinary ? { clientBinary: devContainer.testClientBinary } : {}),
   });
   return {
@@ -164,7 +188,14 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
       bundlesDir: context.bundlesDir,
       cacheDir: context.cacheDir,
       gotestsum: go.gotestsum,
-      daemon: { stateDir: context.daemon.stateDir, logFile: context.daemon.logFile, dockerdArgs: integrationDaemonArgs(options) },
+      daemon: {
+        stateDir: context.daemon.stateDir,
+        logFile: context.daemon.logFile,
+        dockerdArgs: integrationDaemonArgs(options),
+        ...(options.mode.rootless ? { rootlessUser: ROOTLESS_TEST_USER } : {}),
+        // .integration-daemon-start: dockerd with nftables does not turn forwarding on itself.
+        sysctls: options.mode.firewallBackend === 'nftables' ? ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'] : [],
+      },
       runs,
       failFast: options.failFast,
       testEnv,
@@ -209,6 +240,13 @@ export function cliSuites(sourceDir: string): string[] {
  */
 function underDelve(debug: { dlv: string; socket: string }, binary: string): string[] {
   return [debug.dlv, 'exec', '--headless', '--api-version=2', `--listen=unix:${debug.socket}`, binary, '--'];
+}
+
+/** bundles/test-integration, or -<mode> and -shard-I-of-N beside it, so modes and shards keep their reports apart. */
+export function integrationResultsName(options: Pick<IntegrationOptions, 'mode' | 'shard'>): string {
+  const mode = options.mode.name === 'default' ? '' : `-${options.mode.name}`;
+  const shard = options.shard ? `-shard-${options.shard.index}-of-${options.shard.count}` : '';
+  return `test-integration${mode}${shard}`;
 }
 
 /** The component that builds DOCKERCLI_INTEGRATION_VERSION's client, and its bundle. */

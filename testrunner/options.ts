@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors.js';
 import type { Env } from '../core/env.js';
 import { debugListenAddress } from '../core/loopback.js';
+import { modeVariables, readDaemonMode, type DaemonMode } from './modes.js';
 
 /**
  * What moby's hack/make/.integration-test-helpers and .integration-daemon-start
@@ -29,6 +30,18 @@ export interface IntegrationOptions {
   repeat: number;
   /** TESTCOVERAGE / --coverage: binaries built with -cover, a coverage profile per package. */
   coverage: boolean;
+  /** --mode and the variables it stands for (DOCKER_ROOTLESS, DOCKER_REMAP_ROOT, ...): see modes.ts. */
+  mode: DaemonMode;
+  /** TESTFLAGS_INTEGRATION / TESTFLAGS_INTEGRATION_CLI: flags for one suite only, after TESTFLAGS. */
+  suiteTestFlags: { integration: string[]; integrationCli: string[] };
+  /** TESTDEBUG / --testdebug: every command the runner starts, shown as it starts (moby's set -x). */
+  testDebug: boolean;
+  /** --shard I/N: the I-th of N groups of the run's packages and suites (shards.ts). */
+  shard: { index: number; count: number } | undefined;
+  /** --list-shards N: print the N shards (a CI's matrix) instead of running. */
+  listShards: number | undefined;
+  /** --jobs N: N shards side by side on this machine, each in namespaces of its own. */
+  jobs: number;
   output: string | undefined;
   bundlesDir: string | undefined;
   help: boolean;
@@ -74,6 +87,23 @@ export function scaleDuration(duration: string, n: number): string {
   return `${Math.round(seconds * n)}s`;
 }
 
+function positiveWhole(text: string, source: string, example: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 1) throw new UserError(`${source} ${text} is not a positive whole number`, `Give e.g. ${source} ${example}.`);
+  return value;
+}
+
+/** `I/N` with 1 ≤ I ≤ N, as CI jobs number their shards. */
+export function parseShard(text: string): { index: number; count: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index < 1 || index > count) {
+    throw new UserError(`--shard ${text} is not one of N shards`, 'Give I/N with 1 ≤ I ≤ N, e.g. --shard 2/4 (the second of four).');
+  }
+  return { index, count };
+}
+
 function checkDirs(dirs: string[], source: string): string[] {
   for (const dir of dirs) {
     if (dir.startsWith('/') || dir.split('/').includes('..')) {
@@ -104,12 +134,40 @@ export function parseIntegrationOptions(argv: readonly string[], env: Env): Inte
       'debug-port': { type: 'string' },
       repeat: { type: 'string' },
       coverage: { type: 'boolean' },
+      mode: { type: 'string' },
+      rootless: { type: 'boolean' },
+      'userns-remap': { type: 'string' },
+      'firewall-backend': { type: 'string' },
+      'use-graphdriver': { type: 'boolean' },
+      'dockerd-args': { type: 'string' },
+      'storage-opts': { type: 'string' },
+      'testflags-integration': { type: 'string' },
+      'testflags-integration-cli': { type: 'string' },
+      testdebug: { type: 'boolean' },
+      shard: { type: 'string' },
+      'list-shards': { type: 'string' },
+      jobs: { type: 'string' },
       output: { type: 'string' },
       bundles: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+  // --mode stands for moby CI's variables; a flag of its own still wins over both.
+  const flagVars: Record<string, string | undefined> = {
+    DOCKER_ROOTLESS: values.rootless ? '1' : undefined,
+    DOCKER_REMAP_ROOT: values['userns-remap'],
+    DOCKER_FIREWALL_BACKEND: values['firewall-backend'],
+    TEST_INTEGRATION_USE_GRAPHDRIVER: values['use-graphdriver'] ? '1' : undefined,
+    DOCKERD_ARGS: values['dockerd-args'],
+    DOCKER_STORAGE_OPTS: values['storage-opts'],
+    DOCKER_GRAPHDRIVER: values.graphdriver,
+  };
+  const vars: Env = {
+    ...env,
+    ...(values.mode !== undefined ? modeVariables(values.mode) : {}),
+    ...Object.fromEntries(Object.entries(flagVars).filter(([, value]) => value !== undefined)),
+  };
   const debugSpec = values['debug-port'] ?? nonEmpty(env.DELVE_PORT);
   const repeatText = values.repeat ?? nonEmpty(env.TEST_REPEAT) ?? '1';
   const repeat = Number(repeatText);
@@ -134,13 +192,22 @@ export function parseIntegrationOptions(argv: readonly string[], env: Env): Inte
     failFast: values['fail-fast'] ?? isSet(env.TEST_INTEGRATION_FAIL_FAST),
     skipIntegration: values['skip-integration'] ?? isSet(env.TEST_SKIP_INTEGRATION),
     skipIntegrationCli: values['skip-integration-cli'] ?? isSet(env.TEST_SKIP_INTEGRATION_CLI),
-    graphDriver: values.graphdriver ?? nonEmpty(env.DOCKER_GRAPHDRIVER) ?? 'native',
+    graphDriver: nonEmpty(vars.DOCKER_GRAPHDRIVER) ?? 'native',
     userlandProxy,
-    experimental: values.experimental ?? isSet(env.DOCKER_EXPERIMENTAL),
+    experimental: values.experimental ?? isSet(vars.DOCKER_EXPERIMENTAL),
     // moby's set_repeat_timeout: TIMEOUT grows with TEST_REPEAT, or a premature time out may happen.
     timeout: repeat > 1 ? scaleDuration(timeout, repeat) : timeout,
     repeat,
     coverage: values.coverage ?? isSet(env.TESTCOVERAGE),
+    mode: readDaemonMode(vars, splitWords),
+    suiteTestFlags: {
+      integration: splitWords(values['testflags-integration'] ?? env.TESTFLAGS_INTEGRATION),
+      integrationCli: splitWords(values['testflags-integration-cli'] ?? env.TESTFLAGS_INTEGRATION_CLI),
+    },
+    testDebug: values.testdebug ?? isSet(env.TESTDEBUG),
+    shard: values.shard === undefined ? undefined : parseShard(values.shard),
+    listShards: values['list-shards'] === undefined ? undefined : positiveWhole(values['list-shards'], '--list-shards', '6'),
+    jobs: values.jobs === undefined ? 1 : positiveWhole(values.jobs, '--jobs', '2'),
     debugListen: debugSpec === undefined ? undefined : debugListenAddress(debugSpec),
     output: values.output,
     bundlesDir: values.bundles,

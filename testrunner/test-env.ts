@@ -38,6 +38,8 @@ export interface TestEnvInputs {
   graphDriver?: string;
   userlandProxy?: string;
   clientBinary?: string;
+  /** The daemon mode's variables (modes.ts), whatever the caller's environment says. */
+  modeEnv?: Record<string, string>;
 }
 
 /**
@@ -71,5 +73,5 @@ export function mobyTestEnv(inputs: TestEnvInputs): Record<string, string> {
   if (inputs.graphDriver) result.DOCKER_GRAPHDRIVER = inputs.graphDriver;
   if (inputs.userlandProxy) result.DOCKER_USERLANDPROXY = inputs.userlandProxy;
   if (inputs.clientBinary) result.TEST_CLIENT_BINARY = inputs.clientBinary;
-  return result;
+  return { ...result, ...inputs.modeEnv };
 }

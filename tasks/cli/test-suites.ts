@@ -123,7 +123,7 @@ export interface OpenedSuite {
   cacheDir: string;
   source: TestSource;
   go: GoSetup;
-  /** bundles/test-integration or bundles/test-unit. */
+  /** bundles/test-integration (or a mode's or shard's folder beside it) or bundles/test-unit. */
   resultsDir: string;
 }
 
@@ -132,7 +132,7 @@ export interface OpenedSuite {
  * bundle's manifest, the exact source its dockerd was built from, and Go with
  * gotestsum. On failure the renderer has finished and the lock is released.
  */
-export async function openSuite(suite: Suite, options: { output?: string; bundlesDir?: string }, env: Env): Promise<OpenedSuite> {
+export async function openSuite(suite: Suite, options: { output?: string; bundlesDir?: string; resultsName?: string }, env: Env): Promise<OpenedSuite> {
   const renderer = testRenderer(options.output, env);
   const { onEvent } = renderer;
   const signal = interruptSignal();
@@ -141,7 +141,9 @@ export async function openSuite(suite: Suite, options: { output?: string; bundle
   let release: () => Promise<void> = () => Promise.resolve();
   try {
     await checkTestPrerequisites(env, onEvent);
-    release = await acquireLock(join(bundlesDir, `${suite}.lock`), `npm run ${suite}`);
+    const resultsName = options.resultsName ?? suite;
+    // One run per results folder: two modes (or shards) of the same suite may run side by side.
+    release = await acquireLock(join(bundlesDir, `${resultsName}.lock`), `npm run ${suite}`);
     const bundleDir = bundlePaths(bundlesDir).current;
     const manifest = readManifest(bundleDir);
     if (!manifest.components.daemon) throw new UserError(`no bundle in ${bundleDir}`, 'Build it first: npm run make');
@@ -150,7 +152,7 @@ export async function openSuite(suite: Suite, options: { output?: string; bundle
     onEvent({ type: 'source', kind: source.kind, version: source.version, dir: source.dir });
     onEvent({ type: 'step', text: 'checking Go and installing gotestsum' });
     const go = await prepareGo(source.dir, cacheDir, env, signal);
-    return { renderer, onEvent, signal, began, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir: join(bundlesDir, suite) };
+    return { renderer, onEvent, signal, began, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir: join(bundlesDir, resultsName) };
   } catch (error) {
     await release();
     await renderer.finished();

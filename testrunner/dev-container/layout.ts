@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, readlink, symlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import { lastLine, run } from '../../core/process.js';
+import { missingSubids, SUBID_FILES, usermodArgv } from '../../devdaemon/rootless/subids.js';
+import { octal, TUN_DEVICE, TUN_MODE } from '../../devdaemon/rootless/tun.js';
 
 /** Where moby's dev container keeps the source (its WORKDIR) and what its Dockerfile puts at fixed paths. */
 export const DEV_SOURCE = '/usr/src/moby';
@@ -31,7 +33,15 @@ export type LayoutStep =
   /** A group and a user of the dev stage (groupadd -r docker; useradd --create-home --gid docker unprivilegeduser). */
   | { kind: 'user'; name: string; group: string }
   | { kind: 'securityfs' }
-  | { kind: 'ldconfig' };
+  | { kind: 'ldconfig' }
+  /**
+   * /dev/net/tun openable by everyone (Debian's udev mode) in the namespace
+   * alone: a node of our own bound over the host's, whose mode stays as it is.
+   * Rootless daemons open it as the unprivileged user.
+   */
+  | { kind: 'tun-for-everyone' }
+  /** A file of the namespace's own (in an overlaid folder). */
+  | { kind: 'file'; path: string; content: string };
 
 /** Carries out the steps, reporting each; a step that fails is an error naming it. */
 export async function layOutDevContainer(steps: readonly LayoutStep[], onStep: (text: string) => void): Promise<void> {
@@ -61,6 +71,10 @@ export function describeStep(step: LayoutStep): string {
       return 'securityfs on /sys/kernel/security (hack/dind)';
     case 'ldconfig':
       return 'ldconfig';
+    case 'file':
+      return `${step.path} written`;
+    case 'tun-for-everyone':
+      return `${TUN_DEVICE} openable by the unprivileged user (a node of the namespace's, mode ${octal(TUN_MODE)})`;
   }
 }
 
@@ -87,6 +101,11 @@ async function carryOut(step: LayoutStep): Promise<void> {
       return makeScriptsExecutable(step.dir);
     case 'user':
       return addUser(step.name, step.group);
+    case 'tun-for-everyone':
+      return tunForEveryone();
+    case 'file':
+      await mkdir(dirname(step.path), { recursive: true });
+      return writeFile(step.path, step.content, { mode: 0o440 });
     case 'securityfs':
       if (!existsSync('/sys/kernel/security') || (await run(['mountpoint', '-q', '/sys/kernel/security'])).exitCode === 0) return;
       await run(['mount', '-t', 'securityfs', 'securityfs', '/sys/kernel/security']); // as in hack/dind, a failure only weakens AppArmor detection
@@ -196,4 +215,18 @@ async function addUser(name: string, group: string): Promise<void> {
       .some((line) => line.startsWith(`${entry}:`));
   if (!has('/etc/group', group)) await must(['groupadd', '-r', group], `groupadd ${group}`);
   if (!has('/etc/passwd', name)) await must(['useradd', '--create-home', '--gid', group, name], `useradd ${name}`);
+  // useradd gives ranges only where /etc/subuid exists; rootless daemons need them (newuidmap).
+  for (const file of Object.values(SUBID_FILES)) if (!existsSync(file)) await writeFile(file, ''); // usermod refuses to create them
+  const missing = missingSubids(name, undefined);
+  if (missing.length > 0) await must(usermodArgv(name, missing), `subordinate ids for ${name}`);
+}
+
+/** Under the namespace's own root (a tmpfs), so neither the node nor its folder exists on the host. */
+const PRIVATE_DEVICES = '/.moby-make-devices';
+
+async function tunForEveryone(): Promise<void> {
+  const node = join(PRIVATE_DEVICES, 'tun');
+  await mkdir(PRIVATE_DEVICES, { recursive: true });
+  if (!existsSync(node)) await must(['mknod', '-m', octal(TUN_MODE), node, 'c', '10', '200'], `mknod ${node}`);
+  await must(['mount', '--bind', node, TUN_DEVICE], `binding ${node} over ${TUN_DEVICE}`);
 }

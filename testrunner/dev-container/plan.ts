@@ -24,6 +24,8 @@ export interface DevContainerInputs {
   frozenImages: Listener<FrozenImageEvent> | undefined;
   onStep: (text: string) => void;
   signal: AbortSignal;
+  /** DOCKER_ROOTLESS: the unprivileged user's daemons need /dev/net/tun. */
+  rootless?: boolean;
 }
 
 /** The docker CLIs of a run: the bundle's folder (for /usr/local/cli), and integration-cli's client. */
@@ -73,6 +75,10 @@ export async function planDevContainer(inputs: DevContainerInputs): Promise<DevC
     // The dev stage's /etc/docker/daemon.json: dockerd run by a test without --config-file reads it (TestDaemonConfigValidation).
     ...stage.copies.map((copy): LayoutStep => ({ kind: 'copy', source: join(source.dir, copy.from), target: copy.to })),
     { kind: 'user', name: 'unprivilegeduser', group: 'docker' },
+    // internal/testutil/daemon starts rootless daemons with `sudo --preserve-env=PATH -- dockerd-rootless.sh`, counting on the
+    // dev container's sudo (trixie's) to keep PATH; the host's release's sudo applies secure_path all the same.
+    { kind: 'file', path: '/etc/sudoers.d/moby-make-keep-path', content: 'Defaults:root !secure_path\n' },
+    ...(inputs.rootless ? [{ kind: 'tun-for-everyone' } as const] : []),
     { kind: 'securityfs' },
     { kind: 'bind', source: source.dir, target: DEV_SOURCE, readOnly: false },
   ];
