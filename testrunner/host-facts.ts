@@ -62,6 +62,9 @@ async function multicastRouteTable(): Promise<HostFacts['ipv6MulticastRouteTable
   }
 }
 
+/** What the probe found, kept beside a run's reports. */
+export const HOST_FACTS_FILE = 'host-facts.json';
+
 /** Must run in a network namespace of the runner's own: it adds and removes links. */
 export async function probeHostFacts(): Promise<HostFacts> {
   return {

@@ -1,8 +1,9 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Listener } from '../core/events.js';
 import type { LayoutStep } from './dev-container/layout.js';
 import type { PackageResult, TestRunEvent } from './events.js';
-import { kernelDifferences, probeHostFacts } from './host-facts.js';
+import { HOST_FACTS_FILE, kernelDifferences, probeHostFacts } from './host-facts.js';
 import { runPackage, type PackageRun } from './run-package.js';
 
 /**
@@ -45,6 +46,9 @@ export async function readInsideConfig(file: string): Promise<InsideConfig> {
 export async function runPackages(config: InsideConfig, onEvent: Listener<TestRunEvent>, signal?: AbortSignal): Promise<PackageResult[]> {
   const results: PackageResult[] = [];
   const facts = await probeHostFacts();
+  // Beside the reports, so a merge of them elsewhere (npm run test-report) names the same causes.
+  const first = config.runs[0];
+  if (first) await writeFile(join(dirname(first.jsonFile), HOST_FACTS_FILE), `${JSON.stringify(facts)}\n`);
   const differences = kernelDifferences(facts);
   if (differences.length > 0) onEvent({ type: 'kernel-differences', differences });
   for (const pkg of config.runs) {
