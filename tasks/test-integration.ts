@@ -3,8 +3,18 @@ import { mkdir, rm } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
 import { forwardDebugger, type DebugForward } from '../testrunner/debug-forward.js';
 import { stateLayout } from '../devdaemon/layout.js';
-import { findClients, integrationResultsName, prepareIntegration } from '../testrunner/integration.js';
-import { parseIntegrationOptions } from '../testrunner/options.js';
+import { findClients, integrationResultsName, planIntegrationWork, prepareIntegration } from '../testrunner/integration.js';
+import { parseIntegrationOptions, type IntegrationOptions } from '../testrunner/options.js';
+import { resolve } from 'node:path';
+import type { Env } from '../core/env.js';
+import type { Listener } from '../core/events.js';
+import { bundlePaths } from '../core/bundle-layout.js';
+import { readManifest } from '../core/manifest.js';
+import type { TestRunEvent } from '../testrunner/events.js';
+import { splitIntoShards, unitName } from '../testrunner/shards.js';
+import { resolveTestSource } from '../testrunner/source.js';
+import { prepareGo } from '../testrunner/toolchain.js';
+import { defaultBundlesDir, defaultCacheDir } from './paths.js';
 import { runMain } from './cli/run-main.js';
 import { finishSuite, frozenImageSteps, openSuite, loadFrozenImages, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
 
@@ -68,16 +78,22 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  if (options.listShards !== undefined) return listShards(options, options.listShards, env);
+  if (options.jobs > 1 && options.debugListen) {
+    throw new UserError('--jobs with --debug-port: delve stops one test binary at a time', 'Debug with --jobs 1 (the default).');
+  }
   const suite = await openSuite('test-integration', { ...options, resultsName: integrationResultsName(options) }, env);
   const { renderer, onEvent, signal, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir } = suite;
   let forward: DebugForward | undefined;
   try {
     // Outside the results folder, which each run empties: a daemon's data-root is slow to delete and must not be under DEST.
-    const daemonLayout = stateLayout(`${resultsDir}-daemon`);
-    // Every run starts from an empty daemon, as moby's does; what a run left is only files (its mounts died with its namespace).
-    await rm(daemonLayout.stateDir, { recursive: true, force: true });
+    const daemonFor = (job: number | undefined) => stateLayout(`${resultsDir}-daemon${job === undefined ? '' : `-${job}`}`);
+    // Every run starts from empty daemons, as moby's does; what a run left is only files (its mounts died with its namespace).
+    for (const job of [undefined, ...Array.from({ length: options.jobs }, (_, at) => at + 1)]) {
+      await rm(daemonFor(job).stateDir, { recursive: true, force: true });
+    }
     const debuggerSocket = join(resultsDir, 'delve', 'dlv.sock');
-    const { config, notes } = await prepareIntegration({
+    const { jobs, notes } = await prepareIntegration({
       options,
       source,
       go,
@@ -86,14 +102,14 @@ async function main(): Promise<number> {
       bundleDir,
       cacheDir,
       resultsDir,
-      daemon: { stateDir: daemonLayout.stateDir, socket: daemonLayout.socket, logFile: join(resultsDir, 'docker.log') },
+      daemonFor,
       clients: findClients(env, bundlesDir),
       onFrozenImage: frozenImageSteps(onEvent),
       debuggerSocket,
       onEvent,
       signal,
     });
-    if (config.runs.length === 0) return finishSuite(suite, { results: [], exitCode: 0 }, notes);
+    if (jobs.length === 0) return finishSuite(suite, { results: [], exitCode: 0 }, notes);
     if (options.debugListen) {
       await mkdir(dirname(debuggerSocket), { recursive: true, mode: 0o700 });
       forward = await forwardDebugger(options.debugListen, debuggerSocket).catch((error: unknown) => {
@@ -103,22 +119,86 @@ async function main(): Promise<number> {
         );
       });
     }
-    const outcome = await runPreparedInside(
-      config,
-      resultsDir,
-      // A rootless daemon makes its exec-root as its user, and its containerd is no one else's: nothing to bind at /run/docker.
-      suiteNamespace(suite, options.mode.rootless ? undefined : daemonLayout.execRoot),
-      env,
-      renderer,
-      signal,
-      loadFrozenImages(cacheDir, env, signal, onEvent),
+    if (jobs.length > 1) onEvent({ type: 'jobs-started', jobs: jobs.map((job) => job.job ?? 0) });
+    // Side by side: each lane its own namespaces and daemon; one lane's failure to start ends the others too.
+    const outcomes = await Promise.all(
+      jobs.map((job) =>
+        runPreparedInside(
+          job.config,
+          resultsDir,
+          // A rootless daemon makes its exec-root as its user, and its containerd is no one else's: nothing to bind at /run/docker.
+          suiteNamespace(suite, options.mode.rootless ? undefined : job.execRoot),
+          env,
+          job.job === undefined ? onEvent : inLane(job.job, onEvent),
+          signal,
+          loadFrozenImages(cacheDir, env, signal, onEvent),
+          `inside${job.job === undefined ? '' : `-${job.job}`}.json`,
+        ),
+      ),
     );
-    return finishSuite(suite, outcome, notes);
+    const results = outcomes.flatMap((outcome) => outcome.results);
+    return finishSuite(suite, { results, exitCode: Math.max(...outcomes.map((outcome) => outcome.exitCode)) }, notes);
   } finally {
     await forward?.close();
     await release();
     await renderer.finished();
   }
+}
+
+/** A lane's events: its packages tagged with it (a row each), its other lines prefixed. */
+function inLane(job: number, onEvent: Listener<TestRunEvent>): Listener<TestRunEvent> {
+  return (event) => {
+    switch (event.type) {
+      case 'package-started':
+      case 'test-finished':
+      case 'debugger-waiting':
+      case 'package-finished':
+        return onEvent({ ...event, job });
+      case 'step':
+        return onEvent({ ...event, text: `[job ${job}] ${event.text}` });
+      case 'daemon-ready':
+        return onEvent({ type: 'step', text: `[job ${job}] test daemon ready in ${event.seconds.toFixed(1)}s: unix://${event.socket}` });
+      case 'source':
+      case 'installing':
+      case 'compiled':
+      case 'suite-skipped':
+      case 'kernel-differences':
+      case 'jobs-started':
+      case 'summary':
+        return onEvent(event);
+    }
+  };
+}
+
+/**
+ * --list-shards N: the matrix a CI spreads over its runners, one entry per
+ * shard with the `--shard` that runs it; JSON (`--output json`) for GitHub
+ * Actions' fromJSON or a GitLab child pipeline, else a table.
+ */
+async function listShards(options: IntegrationOptions, count: number, env: Env): Promise<number> {
+  const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
+  const manifest = readManifest(bundlePaths(bundlesDir).current);
+  const cacheDir = defaultCacheDir(env);
+  const source = await resolveTestSource(manifest, env, cacheDir);
+  const go = await prepareGo(source.dir, cacheDir, env);
+  const work = await planIntegrationWork(options, { source, env, go, bundlesDir, clients: findClients(env, bundlesDir) });
+  const shards = splitIntoShards(work.units, count, work.entryPoints);
+  const matrix = shards.map((shard) => ({
+    shard: `${shard.index}/${shard.count}`,
+    units: shard.units.map(unitName),
+    tests: shard.tests,
+    ...(shard.seconds !== undefined ? { seconds: Math.round(shard.seconds) } : {}),
+  }));
+  if (options.output === 'json') {
+    console.log(JSON.stringify({ include: matrix }));
+    return 0;
+  }
+  for (const entry of matrix) {
+    const time = entry.seconds !== undefined ? `, about ${(entry.seconds / 60).toFixed(1)} min` : '';
+    console.log(`--shard ${entry.shard}: ${entry.units.length} packages and suites, ${entry.tests} tests${time}`);
+    for (const unit of entry.units) console.log(`    ${unit}`);
+  }
+  return 0;
 }
 
 await runMain(main);

@@ -31,7 +31,7 @@ async function main(): Promise<number> {
   const { renderer, onEvent, signal, release, bundlesDir, bundleDir, cacheDir, source, go, resultsDir } = suite;
   try {
     const config = await prepareUnit({ options, source, go, env, bundlesDir, bundleDir, cacheDir, resultsDir, onEvent, signal });
-    const outcome = await runPreparedInside(config, resultsDir, suiteNamespace(suite), env, renderer, signal);
+    const outcome = await runPreparedInside(config, resultsDir, suiteNamespace(suite), env, renderer.onEvent, signal);
     return finishSuite(suite, outcome, []);
   } finally {
     await release();

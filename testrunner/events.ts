@@ -38,11 +38,14 @@ export type TestRunEvent =
   /** The test daemon answers; the inside waits for the outside to prepare it (frozen images) before running tests. */
   | { type: 'daemon-ready'; socket: string; seconds: number; logFile: string }
   | { type: 'compiled'; dir: string; seconds: number; index: number; total: number }
-  | { type: 'package-started'; dir: string; index: number; total: number }
+  /** `job`: the --jobs lane the package runs in, when there are several. */
+  | { type: 'package-started'; dir: string; index: number; total: number; job?: number }
   /** Under DELVE_PORT: the package's test binary waits, stopped, for a delve client. */
-  | { type: 'debugger-waiting'; dir: string; listen: string; socket: string }
-  | { type: 'test-finished'; dir: string; test: string; outcome: Outcome; seconds: number; counts: Counts; elapsed: number }
-  | { type: 'package-finished'; result: PackageResult }
+  | { type: 'debugger-waiting'; dir: string; listen: string; socket: string; job?: number }
+  | { type: 'test-finished'; dir: string; test: string; outcome: Outcome; seconds: number; counts: Counts; elapsed: number; job?: number }
+  | { type: 'package-finished'; result: PackageResult; job?: number }
+  /** --jobs: these lanes run side by side from now on. */
+  | { type: 'jobs-started'; jobs: number[] }
   | { type: 'suite-skipped'; suite: string; reason: string }
   /** Probed in the tests' namespace; failures these explain are labelled with them. */
   | { type: 'kernel-differences'; differences: string[] }

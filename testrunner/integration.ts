@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Listener } from '../core/events.js';
@@ -19,6 +19,7 @@ import type { SuiteContext } from './context.js';
 import { UserError } from '../core/errors.js';
 import { checkModeHere } from './mode-checks.js';
 import { modeDaemonArgs, modeSummary, modeTestEnv } from './modes.js';
+import { declaredTests, recordedSeconds, splitIntoShards, unitName, type Shard, type WorkUnit } from './shards.js';
 
 /** The dev stage's account that moby's rootless test daemon (and internal/testutil's) runs as. */
 export const ROOTLESS_TEST_USER = 'unprivilegeduser';
@@ -30,7 +31,8 @@ export interface IntegrationContext extends SuiteContext {
   options: IntegrationOptions;
   /** With DELVE_PORT: the unix socket delve's API listens on, for each package in turn. */
   debuggerSocket: string;
-  daemon: { stateDir: string; socket: string; logFile: string };
+  /** The test daemon of a lane (undefined: the run has one lane). */
+  daemonFor: (job: number | undefined) => { stateDir: string; socket: string; execRoot: string };
   /** The docker CLIs the dev container has (findClients). */
   clients: Clients;
   /** Frozen images made for /docker-frozen-images, reported as they are made. */
@@ -38,8 +40,19 @@ export interface IntegrationContext extends SuiteContext {
   signal?: AbortSignal;
 }
 
-export interface PreparedRun {
+/** One lane of a run: its namespaces, its test daemon, its DEST; without --jobs there is one. */
+export interface PreparedJob {
+  /** --jobs: 1..N; absent for a run of one lane. */
+  job?: number;
+  /** moby's DEST on the host for this lane (the tests' daemons keep their data and logs there). */
+  destDir: string;
+  /** The daemon's exec-root, bound at /run/docker in the namespace (not for a rootless daemon). */
+  execRoot: string;
   config: InsideConfig;
+}
+
+export interface PreparedRun {
+  jobs: PreparedJob[];
   notes: string[];
 }
 
@@ -75,25 +88,23 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
   const debug = options.debugListen
     ? { dlv: await installGoTool(DELVE, tools, context.env, context.signal), socket: context.debuggerSocket, listen: options.debugListen }
     : undefined;
-  const plan = await planSuites(options, source.dir, context.env);
-  const notes = [modeSummary(options.mode, options.graphDriver, options.experimental), ...plan.notes];
+  const work = await planIntegrationWork(options, context);
+  const notes = [...work.notes];
   await checkModeHere(options.mode, options.graphDriver);
-  const dirs = [...plan.integrationDirs];
-  if (plan.runIntegrationCli && options.mode.rootless) {
-    // .integration-daemon-start refuses it: integration-cli's tests assume a rootful daemon.
-    if (options.dirs?.includes(INTEGRATION_CLI_DIR)) {
-      throw new UserError('DOCKER_ROOTLESS: moby runs integration-cli only against a rootful daemon', 'Leave ./integration-cli out of a rootless run.');
-    }
-    notes.push('integration-cli: skipped (DOCKER_ROOTLESS: moby runs it only against a rootful daemon)');
-  } else if (plan.runIntegrationCli) {
-    if (context.clients.integrationCli) dirs.push(INTEGRATION_CLI_DIR);
-    else notes.push(`integration-cli: skipped: no docker CLI (set TEST_CLIENT_BINARY, or build it: npm run make -- --only ${CLI_INTEGRATION_COMPONENT})`);
-  }
   onEvent({ type: 'step', text: notes[0] ?? '' });
   for (const note of notes.slice(1)) {
     const [suite = '', reason = ''] = note.split(/: (.*)/s);
     onEvent({ type: 'suite-skipped', suite, reason });
   }
+  let units = work.units;
+  if (options.shard) {
+    const shard = splitIntoShards(units, options.shard.count, work.entryPoints)[options.shard.index - 1];
+    units = shard?.units ?? [];
+    const note = `shard ${options.shard.index}/${options.shard.count}: ${units.length} of ${work.units.length} packages and suites (${shardBasis(shard)})`;
+    onEvent({ type: 'step', text: note });
+    notes.push(note);
+  }
+  if (units.length === 0) return { notes, jobs: [] };
   // Before anything is compiled: a package apt cannot find is an error now, not after ten minutes of compiling.
   const devContainer = await planDevContainer({
     source,
@@ -113,96 +124,173 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
   notes.push(...devContainer.notes);
 
   await rm(resultsDir, { recursive: true, force: true });
-  await mkdir(join(resultsDir, 'fake-HOME'), { recursive: true });
-  const compiled: { dir: string; stem: string; binary: string }[] = [];
+  const binaries = new Map<string, string>();
+  const dirs = [...new Set(units.map((unit) => unit.dir))];
   for (const [index, dir] of dirs.entries()) {
     const began = performance.now();
-    const stem = reportStem(junitPackageName(dir, go.goarch));
-    const binary = await compileTestBinary(source.dir, dir, join(resultsDir, 'bin', stem), context.env, {
+    const binary = await compileTestBinary(source.dir, dir, join(resultsDir, 'bin', reportStem(junitPackageName(dir, go.goarch))), context.env, {
       ...(context.signal ? { signal: context.signal } : {}),
       forDebugger: debug !== undefined,
       coverage: options.coverage,
     });
     onEvent({ type: 'compiled', dir, seconds: (performance.now() - began) / 1000, index: index + 1, total: dirs.length });
-    compiled.push({ dir, stem, binary });
-  }
-  const parts = compiled.flatMap(({ dir, stem, binary }) => {
-    const split = dir === INTEGRATION_CLI_DIR ? suiteSplit(options, source.dir) : undefined;
-    if (!split) return [{ dir, pkgDir: dir, stem, binary, flags: integrationTestFlags(options, dir) }];
-    return split.suites.map((suite) => ({
-      dir: `${dir} ${suite}`,
-      pkgDir: dir,
-      stem: `${stem}-${suite}`,
-      binary,
-      flags: ['-test.run', `(${suite})/`, ...integrationTestFlags(options, dir, split.otherFlags)],
-    }));
-  });
-  // TEST_REPEAT runs the whole list again, as moby's repeat(); each round keeps its own reports (moby's overwrite each other).
-  const runs: PackageRun[] = [];
-  for (let round = 1; round <= options.repeat; round += 1) {
-    for (const { dir, pkgDir, stem, binary, flags: partFlags } of parts) {
-      const name = options.repeat > 1 ? `${stem}-round-${round}` : stem;
-      const flags = [...partFlags, ...(options.coverage ? [`-test.coverprofile=${join(resultsDir, `${name}-coverage.out`)}`] : [])];
-      runs.push({
-        dir: options.repeat > 1 ? `${dir} (round ${round}/${options.repeat})` : dir,
-        cwd: join(devContainer.sourceDir, pkgDir),
-        command: [
-          '--raw-command',
-          '--',
-          'go',
-          'tool',
-          'test2json',
-          '-p',
-          junitPackageName(pkgDir, go.goarch),
-          '-t',
-          ...(debug ? underDelve(debug, binary) : [binary]),
-          ...flags,
-        ],
-        jsonFile: join(resultsDir, `${name}-go-test-report.json`),
-        junitFile: join(resultsDir, `${name}-junit-report.xml`),
-        index: runs.length + 1,
-        total: parts.length * options.repeat,
-      });
-    }
+    binaries.set(dir, binary);
   }
   onEvent({ type: 'step', text: `checking the test registry (${TEST_REGISTRY.pkg}@${TEST_REGISTRY.version})` });
   const registry = await installGoTool(TEST_REGISTRY, tools, context.env, context.signal);
-  const testEnv = mobyTestEnv({
-    env: context.env,
-    dest: devContainer.dest,
-    dockerHost: `unix://${context.daemon.socket}`,
-    bundleDir: context.bundleDir,
-    ...(context.clients.cliDir ? { cliDir: DEV_CLI } : {}),
-    goBinary: go.goBinary,
-    tools: [registry],
-    gocache: go.gocache,
-    gopath: go.gopath,
-    graphDriver: options.graphDriver,
-    userlandProxy: options.userlandProxy,
-    modeEnv: modeTestEnv(options.mode),
-    ...(devContainer.testClientBinary ? { clientBinary: devContainer.testClientBinary } : {}),
-  });
-  return {
-    notes,
-    config: {
-      bundlesDir: context.bundlesDir,
-      cacheDir: context.cacheDir,
-      gotestsum: go.gotestsum,
-      daemon: {
-        stateDir: context.daemon.stateDir,
-        logFile: context.daemon.logFile,
-        dockerdArgs: integrationDaemonArgs(options),
-        ...(options.mode.rootless ? { rootlessUser: ROOTLESS_TEST_USER } : {}),
-        // .integration-daemon-start: dockerd with nftables does not turn forwarding on itself.
-        sysctls: options.mode.firewallBackend === 'nftables' ? ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'] : [],
+
+  // --jobs: the units split as shards are, each lane with its own namespaces, daemon and DEST; the reports all in resultsDir.
+  const lanes = options.jobs > 1 ? splitIntoShards(units, options.jobs).filter((shard) => shard.units.length > 0) : [{ units, index: 1 }];
+  const jobs: PreparedJob[] = [];
+  for (const lane of lanes) {
+    const job = lanes.length > 1 ? lane.index : undefined;
+    const destDir = job === undefined ? resultsDir : join(resultsDir, `job-${job}`);
+    await mkdir(join(destDir, 'fake-HOME'), { recursive: true });
+    const daemon = context.daemonFor(job);
+    const runs = unitRuns(lane.units, { options, go, resultsDir, binaries, sourceDir: devContainer.sourceDir, debug, sourceTree: source.dir });
+    const testEnv = mobyTestEnv({
+      env: context.env,
+      dest: devContainer.dest,
+      dockerHost: `unix://${daemon.socket}`,
+      bundleDir: context.bundleDir,
+      ...(context.clients.cliDir ? { cliDir: DEV_CLI } : {}),
+      goBinary: go.goBinary,
+      tools: [registry],
+      gocache: go.gocache,
+      gopath: go.gopath,
+      graphDriver: options.graphDriver,
+      userlandProxy: options.userlandProxy,
+      modeEnv: modeTestEnv(options.mode),
+      ...(devContainer.testClientBinary ? { clientBinary: devContainer.testClientBinary } : {}),
+    });
+    if (options.testDebug) {
+      for (const run of runs) onEvent({ type: 'step', text: `+ ${job ? `[job ${job}] ` : ''}cd ${run.cwd} && gotestsum ${run.command.join(' ')}` });
+    }
+    jobs.push({
+      ...(job !== undefined ? { job } : {}),
+      destDir,
+      execRoot: daemon.execRoot,
+      config: {
+        bundlesDir: context.bundlesDir,
+        cacheDir: context.cacheDir,
+        gotestsum: go.gotestsum,
+        daemon: {
+          stateDir: daemon.stateDir,
+          logFile: join(destDir, 'docker.log'),
+          dockerdArgs: integrationDaemonArgs(options),
+          ...(options.mode.rootless ? { rootlessUser: ROOTLESS_TEST_USER } : {}),
+          // .integration-daemon-start: dockerd with nftables does not turn forwarding on itself.
+          sysctls: options.mode.firewallBackend === 'nftables' ? ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'] : [],
+        },
+        runs,
+        failFast: options.failFast,
+        testEnv,
+        devContainer: devContainer.steps.map((step) => (step.kind === 'bind' && step.target === devContainer.dest ? { ...step, source: destDir } : step)),
+        ...(debug ? { debugger: { socket: debug.socket, listen: debug.listen } } : {}),
       },
-      runs,
-      failFast: options.failFast,
-      testEnv,
-      devContainer: devContainer.steps,
-      ...(debug ? { debugger: { socket: debug.socket, listen: debug.listen } } : {}),
-    },
-  };
+    });
+  }
+  return { notes, jobs };
+}
+
+function shardBasis(shard: Shard | undefined): string {
+  if (shard?.seconds !== undefined) return `about ${(shard.seconds / 60).toFixed(1)} min by earlier runs' reports`;
+  return `${shard?.tests ?? 0} tests, split as gotestlist splits them; a run's reports make the next split by time`;
+}
+
+/** The packages and suites a run could run, before any shard is picked: the same for every shard of a matrix. */
+export interface IntegrationWork {
+  units: WorkUnit[];
+  /** The mode first, then why a suite does not run. */
+  notes: string[];
+  /** integration-cli's Test*Suite entry points among the units (gotestlist counts them as tests). */
+  entryPoints: number;
+}
+
+export async function planIntegrationWork(
+  options: IntegrationOptions,
+  context: Pick<IntegrationContext, 'source' | 'env' | 'clients' | 'go' | 'bundlesDir'>,
+): Promise<IntegrationWork> {
+  const sourceDir = context.source.dir;
+  const plan = await planSuites(options, sourceDir, context.env);
+  const notes = [modeSummary(options.mode, options.graphDriver, options.experimental), ...plan.notes];
+  const units: WorkUnit[] = plan.integrationDirs.map((dir) => ({ dir, tests: declaredTests(join(sourceDir, dir)).topLevel.length }));
+  let entryPoints = 0;
+  if (plan.runIntegrationCli && options.mode.rootless) {
+    // .integration-daemon-start refuses it: integration-cli's tests assume a rootful daemon.
+    if (options.dirs?.includes(INTEGRATION_CLI_DIR)) {
+      throw new UserError('DOCKER_ROOTLESS: moby runs integration-cli only against a rootful daemon', 'Leave ./integration-cli out of a rootless run.');
+    }
+    notes.push('integration-cli: skipped (DOCKER_ROOTLESS: moby runs it only against a rootful daemon)');
+  } else if (plan.runIntegrationCli && !context.clients.integrationCli) {
+    notes.push(`integration-cli: skipped: no docker CLI (set TEST_CLIENT_BINARY, or build it: npm run make -- --only ${CLI_INTEGRATION_COMPONENT})`);
+  } else if (plan.runIntegrationCli) {
+    const declared = declaredTests(join(sourceDir, INTEGRATION_CLI_DIR));
+    const split = suiteSplit(options, sourceDir);
+    const methods = (suite: string) => declared.bySuite.get(suite.replace(/^Test/, '')) ?? 0;
+    if (split) {
+      units.push(...split.suites.map((suite) => ({ dir: INTEGRATION_CLI_DIR, suite, tests: methods(suite) })));
+      entryPoints = split.suites.length;
+    } else {
+      units.push({ dir: INTEGRATION_CLI_DIR, tests: [...declared.bySuite.values()].reduce((a, b) => a + b, declared.topLevel.length) });
+    }
+  }
+  const seconds = recordedSeconds(modeResultsDirs(context.bundlesDir, options), (dir) => junitPackageName(dir, context.go.goarch), units);
+  for (const unit of units) {
+    const recorded = seconds.get(unitName(unit));
+    if (recorded !== undefined) unit.seconds = recorded;
+  }
+  return { units, notes, entryPoints };
+}
+
+/** Where earlier runs of the same mode kept their reports: its own folder and its shards'. */
+function modeResultsDirs(bundlesDir: string, options: IntegrationOptions): string[] {
+  const own = integrationResultsName({ mode: options.mode, shard: undefined });
+  if (!existsSync(bundlesDir)) return [];
+  return readdirSync(bundlesDir)
+    .filter((name) => name === own || new RegExp(`^${own}-shard-\\d+-of-\\d+$`).test(name))
+    .map((name) => join(bundlesDir, name));
+}
+
+interface RunInputs {
+  options: IntegrationOptions;
+  go: IntegrationContext['go'];
+  resultsDir: string;
+  binaries: ReadonlyMap<string, string>;
+  /** The tree as the tests see it (/usr/src/moby), for each run's folder. */
+  sourceDir: string;
+  sourceTree: string;
+  debug: { dlv: string; socket: string } | undefined;
+}
+
+/** One gotestsum run per unit (TEST_REPEAT runs the list again, as moby's repeat(); each round keeps its own reports). */
+function unitRuns(units: readonly WorkUnit[], inputs: RunInputs): PackageRun[] {
+  const { options, go, resultsDir, debug } = inputs;
+  const otherFlags = suiteSplit(options, inputs.sourceTree)?.otherFlags ?? options.testFlags;
+  const runs: PackageRun[] = [];
+  for (let round = 1; round <= options.repeat; round += 1) {
+    for (const unit of units) {
+      const pkgname = junitPackageName(unit.dir, go.goarch);
+      const stem = unit.suite ? `${reportStem(pkgname)}-${unit.suite}` : reportStem(pkgname);
+      const name = options.repeat > 1 ? `${stem}-round-${round}` : stem;
+      const binary = inputs.binaries.get(unit.dir) ?? '';
+      const flags = [
+        ...(unit.suite ? ['-test.run', `(${unit.suite})/`, ...integrationTestFlags(options, unit.dir, otherFlags)] : integrationTestFlags(options, unit.dir)),
+        ...(options.coverage ? [`-test.coverprofile=${join(resultsDir, `${name}-coverage.out`)}`] : []),
+      ];
+      const label = unitName(unit);
+      runs.push({
+        dir: options.repeat > 1 ? `${label} (round ${round}/${options.repeat})` : label,
+        cwd: join(inputs.sourceDir, unit.dir),
+        command: ['--raw-command', '--', 'go', 'tool', 'test2json', '-p', pkgname, '-t', ...(debug ? underDelve(debug, binary) : [binary]), ...flags],
+        jsonFile: join(resultsDir, `${name}-go-test-report.json`),
+        junitFile: join(resultsDir, `${name}-junit-report.xml`),
+        index: runs.length + 1,
+        total: units.length * options.repeat,
+      });
+    }
+  }
+  return runs;
 }
 
 /**
@@ -219,10 +307,11 @@ export function suiteSplit(options: IntegrationOptions, sourceDir: string): { su
   if (at < 0) return { suites: cliSuites(sourceDir), otherFlags: flags };
   const inline = /^-(?:test\.)?run=(.*)$/.exec(flags[at] ?? '');
   const value = inline ? inline[1] : flags[at + 1];
-  const named = /^\((Test\w+Suite(?:\|Test\w+Suite)*)\)\/$/.exec(value ?? '');
+  // moby CI's matrix names suites by their type, as gotestlist does (DockerAPISuite for TestDockerAPISuite).
+  const named = /^\((\w+Suite(?:\|\w+Suite)*)\)\/$/.exec(value ?? '');
   if (!named?.[1]) return undefined;
   const known = cliSuites(sourceDir);
-  const suites = named[1].split('|');
+  const suites = named[1].split('|').map((name) => (known.includes(name) ? name : `Test${name}`));
   if (suites.some((suite) => !known.includes(suite))) return undefined; // the binary says what it does not know
   return { suites, otherFlags: flags.filter((_, index) => index !== at && (inline || index !== at + 1)) };
 }

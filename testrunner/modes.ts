@@ -44,6 +44,10 @@ export function modeVariables(mode: string): Record<string, string> {
   if (words.includes('nftables') && words.includes('iptables'))
     throw new UserError(`--mode ${mode}: one firewall backend at a time`, 'Give nftables or iptables.');
   const graphdriver = words.includes('graphdriver');
+  if (words.includes('userns') && !graphdriver) {
+    // dockerd turns the containerd snapshotter off under --userns-remap, and then refuses DOCKER_GRAPHDRIVER=overlayfs.
+    throw new UserError(`--mode ${mode}: moby CI runs userns only on its graphdriver legs`, 'Use --mode graphdriver+userns.');
+  }
   const has = (word: ModeWord) => words.includes(word);
   return {
     DOCKER_EXPERIMENTAL: '1',

@@ -78,15 +78,16 @@ export async function runPreparedInside(
   resultsDir: string,
   namespace: NamespacePlan,
   env: Env,
-  renderer: Renderer<TestRunEvent>,
+  onEvent: Listener<TestRunEvent>,
   signal: AbortSignal,
   prepareDaemon?: (socket: string) => Promise<void>,
+  configName = 'inside.json',
 ): Promise<{ results: PackageResult[]; exitCode: number }> {
-  const configFile = join(resultsDir, 'inside.json');
+  const configFile = join(resultsDir, configName);
   await writeInsideConfig(configFile, config);
   const command = [process.execPath, '--import', import.meta.resolve('tsx'), join(projectRoot, 'tasks', 'test-suites-inside.ts'), configFile];
   const plan: NamespacePlan = { ...namespace, keep: [...namespace.keep, resultsDir, projectRoot, process.execPath] };
-  return runInside(plan, command, env, renderer.onEvent, signal, prepareDaemon);
+  return runInside(plan, command, env, onEvent, signal, prepareDaemon);
 }
 
 export type Suite = 'test-integration' | 'test-unit';

@@ -15,7 +15,8 @@ export const testLines: LineFormats<TestRunEvent> = {
   'daemon-ready': (event) => `test daemon ready in ${event.seconds.toFixed(1)}s: unix://${event.socket} (log ${event.logFile})`,
   installing: (event) => `installing missing prerequisites with apt-get: ${event.packages.join(' ')} (set MOBY_MAKE_NO_INSTALL=1 to turn this off)`,
   compiled: (event) => `compiled ${event.dir} (${event.index}/${event.total}) in ${event.seconds.toFixed(1)}s`,
-  'package-started': (event) => `=== ${event.dir} (${event.index}/${event.total})`,
+  'package-started': (event) => `=== ${event.job !== undefined ? `[job ${event.job}] ` : ''}${event.dir} (${event.index}/${event.total})`,
+  'jobs-started': (event) => `running ${event.jobs.length} jobs side by side, each with its own namespaces, test daemon and DEST (job-N/)`,
   'debugger-waiting': (event) => `${event.dir} waits under delve: dlv connect ${event.listen} (or unix:${event.socket}); set breakpoints, then continue`,
   'test-finished': (event) =>
     `${OUTCOME[event.outcome]} ${event.dir} ${event.test} (${event.seconds.toFixed(2)}s) [${countsText(event.counts)}; ${event.elapsed.toFixed(0)}s]`,

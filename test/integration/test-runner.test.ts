@@ -250,6 +250,71 @@ describe("moby's dev container, from the source's Dockerfile", () => {
   });
 });
 
+describe("moby CI's matrix on the fixture tree: shards, --jobs, the report merge", () => {
+  const both = ['--run', 'TestSubtests|TestSecondPackage'];
+  it('--list-shards prints a matrix of both packages, and --shard I/N runs its share into a folder of its own', async () => {
+    const listed = await runTask('test-integration', ['--bundles', bundles, ...both, '--list-shards', '2', '--output', 'json'], env);
+    expect(listed.code).toBe(0);
+    const matrix = JSON.parse(listed.stdout.trim().split('\n').pop() ?? '') as { include: { shard: string; units: string[] }[] };
+    expect(matrix.include.map((entry) => entry.shard)).toEqual(['1/2', '2/2']);
+    expect(matrix.include.flatMap((entry) => entry.units).sort()).toEqual(['./integration/fixture', './integration/fixturetwo']);
+    for (const [at, entry] of matrix.include.entries()) {
+      const result = await runTask('test-integration', ['--bundles', bundles, ...both, '--shard', entry.shard, '--output', 'json'], env);
+      expect(result.code).toBe(0);
+      expect(summaryOf(result.stdout).packages.map((p) => p.dir)).toEqual(entry.units);
+      expect(existsSync(join(bundles, `test-integration-shard-${at + 1}-of-2`))).toBe(true);
+    }
+    // Two shards' folders as one run: the same counts as the packages' own, once each.
+    const merged = await runTask(
+      'test-report',
+      ['--into', join(bundles, 'merged'), '--output', 'json', ...[1, 2].map((i) => join(bundles, `test-integration-shard-${i}-of-2`))],
+      {},
+    );
+    expect(merged.code).toBe(0);
+    expect(summaryOf(merged.stdout).packages.map((p) => [p.dir, p.counts])).toEqual([
+      ['./integration/fixture', { passed: 3, failed: 0, skipped: 0 }],
+      ['./integration/fixturetwo', { passed: 3, failed: 0, skipped: 0 }],
+    ]);
+    expect(readFileSync(join(bundles, 'merged', 'merged-junit-report.xml'), 'utf8')).toMatch(/<testsuites tests="6" failures="0"/);
+    const twice = await runTask(
+      'test-report',
+      ['--into', join(bundles, 'merged'), '--output', 'plain', join(bundles, 'test-integration-shard-1-of-2'), join(bundles, 'test-integration-shard-1-of-2')],
+      {},
+    );
+    expect(twice.stdout).toMatch(/counted once/);
+    expect((await runTask('test-integration', ['--bundles', bundles, '--shard', '3/2'], env)).stderr).toMatch(/--shard 3\/2 is not one of N shards/);
+  });
+
+  it('--jobs 2 runs the two packages side by side, each with a daemon of its own, and Ctrl-C leaves nothing behind', async () => {
+    const result = await runTask('test-integration', ['--bundles', bundles, ...both, '--jobs', '2', '--output', 'json'], env);
+    expect(result.code).toBe(0);
+    const all = events(result.stdout);
+    expect(all.find((event) => event.type === 'jobs-started')).toEqual({ type: 'jobs-started', jobs: [1, 2] });
+    const lanes = all.flatMap((event) => (event.type === 'package-started' ? [`${event.job} ${event.dir}`] : [])).sort();
+    expect(lanes).toEqual(['1 ./integration/fixture', '2 ./integration/fixturetwo']);
+    expect(summaryOf(result.stdout).packages.map((p) => p.counts.failed)).toEqual([0, 0]);
+    for (const job of [1, 2]) expect(readFileSync(join(bundles, 'test-integration', `job-${job}`, 'docker.log'), 'utf8')).toContain('API listen on');
+    expect(leftovers(bundles)).toEqual([]);
+
+    const { child, reached, exited } = startRunner(['--run', 'TestSlow|TestSecondPackage', '--jobs', '2'], {}, 'package-started');
+    await reached;
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(leftovers(bundles)).toEqual([]);
+    expect(existsSync('/sys/class/net/docker0')).toBe(docker0Before);
+  });
+
+  it('--mode rootless runs the test daemon through dockerd-rootless.sh as unprivilegeduser', async () => {
+    const result = await runTask('test-integration', ['--bundles', bundles, '--run', 'TestSecondPackage', '--mode', 'rootless', '--output', 'json'], env);
+    expect(result.code).toBe(0);
+    const summary = summaryOf(result.stdout);
+    expect(summary.notes[0]).toMatch(/^mode: rootless \(.*DOCKER_ROOTLESS=1/);
+    expect(summary.resultsDir).toBe(join(bundles, 'test-integration-rootless'));
+    expect(readFileSync(join(bundles, 'test-integration-rootless', 'docker.log'), 'utf8')).toMatch(/Running in rootless mode/);
+    expect(leftovers(bundles)).toEqual([]);
+  });
+});
+
 describe('npm run test-unit on a fixture package', () => {
   it('runs go test through gotestsum in the namespaces, with hack/test/unit report names', async () => {
     const result = await runTask('test-unit', ['--bundles', bundles, '--dirs', './...', '--output', 'json'], env);

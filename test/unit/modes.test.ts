@@ -60,6 +60,7 @@ describe("moby CI's daemon modes", () => {
       [['--mode', 'rootless-systemd'], {}, /systemd cannot run here/],
       [['--mode', 'nftables+firewalld'], {}, /firewalld cannot run here/],
       [['--mode', 'nftables+iptables'], {}, /one firewall backend/],
+      [['--mode', 'userns'], {}, /only on its graphdriver legs/],
       [[], { DOCKER_ROOTLESS: '1', DOCKER_REMAP_ROOT: 'default' }, /cannot remap users/],
       [[], { DOCKER_FIREWALL_BACKEND: 'pf' }, /not a firewall backend/],
     ] as const) {
