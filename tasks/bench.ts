@@ -10,6 +10,8 @@ import { measureRootlessStartup } from '../devdaemon/rootless/measure.js';
 import { digestFile } from '../core/hashing.js';
 import { median } from '../core/stats.js';
 import { runMain } from './cli/run-main.js';
+import { addCounts, emptyCounts } from '../testrunner/events.js';
+import { parseEventLine } from '../testrunner/inside.js';
 import { loopRatios, measureLoop } from './lib/loop-bench.js';
 import { defaultBundlesDir, projectRoot } from './paths.js';
 
@@ -17,11 +19,14 @@ import { defaultBundlesDir, projectRoot } from './paths.js';
  * Every number is measured in this one run and compared with its baseline from
  * the same run, so the ratios hold even on a noisy machine. Medians throughout.
  */
-const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop]
+const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--skip-jobs] [--only-jobs] [--jobs-runs N]
 
   --runs N      repetitions for the quick measurements (default 5)
   --skip-cold   leave out the cold build of every component (it takes minutes)
-  --skip-loop   leave out the contributor loop (dev-daemon --watch against go build)`;
+  --skip-loop   leave out the contributor loop (dev-daemon --watch against go build)
+  --skip-jobs   leave out test-integration --jobs 2 against serial (five packages, ~15 min a round)
+  --only-jobs   only that
+  --jobs-runs N its rounds (default 1)`;
 
 const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
 
@@ -64,6 +69,9 @@ async function main(): Promise<number> {
       runs: { type: 'string', default: '5' },
       'skip-cold': { type: 'boolean', default: false },
       'skip-loop': { type: 'boolean', default: false },
+      'skip-jobs': { type: 'boolean', default: false },
+      'only-jobs': { type: 'boolean', default: false },
+      'jobs-runs': { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -72,6 +80,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const runs = Number(values.runs);
+  if (values['only-jobs']) return benchJobs(Number(values['jobs-runs']));
   const bundle = join(defaultBundlesDir(process.env), 'binary-daemon');
   const files = readdirSync(bundle)
     .filter((f) => !f.endsWith('.md5') && !f.endsWith('.sha256'))
@@ -145,6 +154,50 @@ async function main(): Promise<number> {
     );
     rmSync(scratch, { recursive: true, force: true });
   }
+  if (!values['skip-jobs']) benchJobs(Number(values['jobs-runs']));
+  return 0;
+}
+
+/** The five integration packages measured first, which CI's own integration job also runs. */
+const JOBS_PACKAGES = ['./integration/container', './integration/image', './integration/network', './integration/system', './integration/volume'];
+
+/** One test-integration run, timed, with the counts of its summary event. */
+function timedTestRun(jobs: number): { wall: number; passed: number; failed: number } {
+  const argv = [tsx, join(projectRoot, 'tasks', 'test-integration.ts'), '--output', 'json', '--jobs', String(jobs), ...JOBS_PACKAGES];
+  const began = performance.now();
+  const result = spawnSync(argv[0] ?? tsx, argv.slice(1), { env: { ...process.env, CI: 'true' }, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const wall = (performance.now() - began) / 1000;
+  const summary = result.stdout
+    .split('\n')
+    .map((line) => parseEventLine(line))
+    .find((event) => event?.type === 'summary');
+  if (summary?.type !== 'summary') throw new Error(`test-integration --jobs ${jobs} gave no summary: ${result.stderr.slice(-800)}`);
+  const counts = summary.packages.reduce((sum, p) => addCounts(sum, p.counts), emptyCounts());
+  return { wall, passed: counts.passed, failed: counts.failed };
+}
+
+/**
+ * --jobs 2 against the same packages one after another, alternating, in one
+ * bench run: the serial run goes first, so the parallel one splits by its
+ * reports' timings as a second run on any machine would.
+ */
+function benchJobs(rounds: number): number {
+  console.log(`
+moby's five main integration packages, --jobs 2 against one after another (median of ${rounds}, alternating)`);
+  const serial: number[] = [];
+  const parallel: number[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    const one = timedTestRun(1);
+    const two = timedTestRun(2);
+    serial.push(one.wall);
+    parallel.push(two.wall);
+    console.log(
+      `  round ${round + 1}: serial ${one.wall.toFixed(0)} s (${one.passed} passed, ${one.failed} failed), --jobs 2 ${two.wall.toFixed(0)} s (${two.passed} passed, ${two.failed} failed)`,
+    );
+  }
+  const ratio = median(parallel) / median(serial);
+  console.log(`  one after another                       ${median(serial).toFixed(0)} s`);
+  console.log(`  --jobs 2                                ${median(parallel).toFixed(0)} s  (${ratio.toFixed(2)}x serial)`);
   return 0;
 }
 
