@@ -5,7 +5,8 @@ import { forwardDebugger, type DebugForward } from '../testrunner/debug-forward.
 import { stateLayout } from '../devdaemon/layout.js';
 import { findClients, integrationResultsName, planIntegrationWork, prepareIntegration } from '../testrunner/integration.js';
 import { parseIntegrationOptions, type IntegrationOptions } from '../testrunner/options.js';
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, resolve } from 'node:path';
 import type { Env } from '../core/env.js';
 import type { Listener } from '../core/events.js';
 import { bundlePaths } from '../core/bundle-layout.js';
@@ -62,6 +63,14 @@ moby CI's daemon modes (.github/workflows/.test.yml):
   --storage-opts "A,B"     DOCKER_STORAGE_OPTS    dockerd --storage-opt for each
   --dockerd-args "FLAGS"   DOCKERD_ARGS           more flags for the test daemon
 
+Shards and lanes (integration/ packages and integration-cli suites are the units):
+  --shard I/N              run the I-th of N shards (balanced by earlier reports' timings,
+                           else split as moby CI's gotestlist -d N); reports go to
+                           bundles/test-integration[-<mode>]-shard-I-of-N/
+  --list-shards N          print the N shards instead of running (--output json: a CI matrix)
+  --jobs N                 N lanes side by side, each with its own namespaces, daemon and DEST
+                           (job-N/); merge folders with npm run test-report -- DIR...
+
   --output tty|plain|json  progress rows on a terminal, plain lines in CI, JSON lines
   --bundles DIR            bundles root (default: bundles/, or $MOBY_MAKE_BUNDLES)
   --help                   this text
@@ -87,9 +96,11 @@ async function main(): Promise<number> {
   let forward: DebugForward | undefined;
   try {
     // Outside the results folder, which each run empties: a daemon's data-root is slow to delete and must not be under DEST.
-    const daemonFor = (job: number | undefined) => stateLayout(`${resultsDir}-daemon${job === undefined ? '' : `-${job}`}`);
+    // Short names (unix sockets allow 107 bytes): the results folder's hash, and the lane.
+    const daemons = join(bundlesDir, 'test-daemons', createHash('sha256').update(basename(resultsDir)).digest('hex').slice(0, 8));
+    const daemonFor = (job: number | undefined) => stateLayout(job === undefined ? daemons : `${daemons}-${job}`);
     // Every run starts from empty daemons, as moby's does; what a run left is only files (its mounts died with its namespace).
-    for (const job of [undefined, ...Array.from({ length: options.jobs }, (_, at) => at + 1)]) {
+    for (const job of options.jobs > 1 ? Array.from({ length: options.jobs }, (_, at) => at + 1) : [undefined]) {
       await rm(daemonFor(job).stateDir, { recursive: true, force: true });
     }
     const debuggerSocket = join(resultsDir, 'delve', 'dlv.sock');
@@ -120,22 +131,26 @@ async function main(): Promise<number> {
       });
     }
     if (jobs.length > 1) onEvent({ type: 'jobs-started', jobs: jobs.map((job) => job.job ?? 0) });
-    // Side by side: each lane its own namespaces and daemon; one lane's failure to start ends the others too.
-    const outcomes = await Promise.all(
-      jobs.map((job) =>
-        runPreparedInside(
+    // Side by side, each lane its own namespaces and daemon; every lane is waited for (an interrupt stops each in order) before an error is told.
+    const settled = await Promise.allSettled(
+      jobs.map((job) => {
+        const laneEvents = job.job === undefined ? onEvent : inLane(job.job, onEvent);
+        return runPreparedInside(
           job.config,
           resultsDir,
           // A rootless daemon makes its exec-root as its user, and its containerd is no one else's: nothing to bind at /run/docker.
           suiteNamespace(suite, options.mode.rootless ? undefined : job.execRoot),
           env,
-          job.job === undefined ? onEvent : inLane(job.job, onEvent),
+          laneEvents,
           signal,
-          loadFrozenImages(cacheDir, env, signal, onEvent),
+          loadFrozenImages(cacheDir, env, signal, laneEvents),
           `inside${job.job === undefined ? '' : `-${job.job}`}.json`,
-        ),
-      ),
+        );
+      }),
     );
+    const failed = settled.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    const outcomes = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     const results = outcomes.flatMap((outcome) => outcome.results);
     return finishSuite(suite, { results, exitCode: Math.max(...outcomes.map((outcome) => outcome.exitCode)) }, notes);
   } finally {

@@ -65,9 +65,10 @@ export async function runInside(
   const exitCode = await inside.exited;
   await preparing;
   signal.removeEventListener('abort', stop);
-  if (prepareError !== undefined) throw prepareError;
+  // An interrupt during the daemon's preparation is the interrupt, not a failed preparation.
   if (signal.aborted)
     throw new InterruptedError('The test daemon, its namespaces and every process in them are gone; results so far are in the results folder.');
+  if (prepareError !== undefined) throw prepareError;
   // The inside reports its own errors on stderr as `error: ...` (runMain); a non-test failure there ends the run.
   if (exitCode !== 0 && exitCode !== 1) throw new UserError(`the test run inside its namespaces failed (exit ${exitCode}):\n${errors.join('\n')}`);
   if (exitCode === 1 && results.length === 0) throw new UserError(`the test run inside its namespaces failed:\n${errors.join('\n')}`);

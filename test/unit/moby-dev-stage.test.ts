@@ -16,7 +16,7 @@ describe("moby's dev container, read from the source's Dockerfile", () => {
     const stage = readDevStage(fixtureTree);
     expect(stage.baseImage).toBe('debian:bookworm');
     // base's `file`, then dev-base's list; not dev-systemd-true's systemd (SYSTEMD=false), not the heredoc's echo.
-    expect(stage.aptPackages).toEqual(['file', 'inetutils-ping', 'iptables', 'jq', 'netcat-openbsd']);
+    expect(stage.aptPackages).toEqual(['file', 'inetutils-ping', 'iptables', 'jq', 'netcat-openbsd', 'sudo', 'uidmap']);
     expect(stage.frozenImages).toEqual(['busybox:latest', 'hello-world:latest']);
     // COPY from the tree only: not --from a stage.
     expect(stage.copies).toEqual([{ from: 'hack/dockerfile/etc/docker/', to: '/etc/docker/' }]);
