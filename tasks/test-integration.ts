@@ -210,7 +210,9 @@ async function listShards(options: IntegrationOptions, count: number, env: Env):
   }
   for (const entry of matrix) {
     const time = entry.seconds !== undefined ? `, about ${(entry.seconds / 60).toFixed(1)} min` : '';
-    console.log(`--shard ${entry.shard}: ${entry.units.length} packages and suites, ${entry.tests} tests${time}`);
+    console.log(
+      `--shard ${entry.shard}: ${entry.units.length} ${entry.units.length === 1 ? 'unit' : 'units'} (packages or suites), ${entry.tests} tests${time}`,
+    );
     for (const unit of entry.units) console.log(`    ${unit}`);
   }
   return 0;

@@ -33,18 +33,21 @@ export interface Shard {
 }
 
 /**
- * Splits the units into `count` shards. With timings from earlier runs the
- * longest unit goes first onto the least loaded shard (units never timed are
- * estimated from the seconds per test of those that were). Without any, the
- * way moby CI's gotestlist `-d` does it for integration-cli: in name order,
- * each shard filled up to the mean number of tests, the last taking the rest.
+ * Splits the units into `count` shards. When earlier runs timed at least half
+ * of the units, the longest goes first onto the least loaded shard (units
+ * never timed are estimated from the seconds per test of those that were).
+ * Without, integration-cli's suites split the way moby CI's gotestlist `-d`
+ * does, so a shard is the one CI runs: in name order, each shard filled up to
+ * the mean number of tests, the last taking the rest. Anything with packages
+ * in it goes longest first by test count, as no CI list dictates its split.
  */
 export function splitIntoShards(units: readonly WorkUnit[], count: number, entryPoints = 0): Shard[] {
   const timed = units.filter((unit) => unit.seconds !== undefined);
   const groups: WorkUnit[][] = Array.from({ length: count }, () => []);
-  if (timed.length > 0) {
+  const byTime = timed.length > 0 && timed.length * 2 >= units.length;
+  if (byTime || units.some((unit) => unit.suite === undefined)) {
     const perTest = sum(timed.map((unit) => unit.seconds ?? 0)) / Math.max(1, sum(timed.map((unit) => unit.tests)));
-    const estimate = (unit: WorkUnit) => unit.seconds ?? unit.tests * perTest;
+    const estimate = (unit: WorkUnit) => (byTime ? (unit.seconds ?? unit.tests * perTest) : unit.tests);
     const loads = new Array<number>(count).fill(0);
     const longestFirst = [...units].sort((a, b) => estimate(b) - estimate(a) || unitName(a).localeCompare(unitName(b)));
     for (const unit of longestFirst) {
@@ -52,7 +55,7 @@ export function splitIntoShards(units: readonly WorkUnit[], count: number, entry
       groups[least]?.push(unit);
       loads[least] = (loads[least] ?? 0) + estimate(unit);
     }
-    return groups.map((group, at) => ({ ...shardOf(group, at, count), seconds: loads[at] ?? 0 }));
+    return groups.map((group, at) => ({ ...shardOf(group, at, count), seconds: byTime ? (loads[at] ?? 0) : undefined }));
   }
   // gotestlist's total counts the Test*Suite entry points too, so its mean is a little above the units' own.
   const mean = Math.ceil((sum(units.map((unit) => unit.tests)) + entryPoints) / count);

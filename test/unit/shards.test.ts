@@ -11,11 +11,17 @@ const unit = (dir: string, tests: number, seconds?: number): WorkUnit => ({ dir,
 
 describe('shards', () => {
   it('without timings splits as gotestlist -d does: name order, each shard filled to the mean, the last taking the rest', () => {
-    const shards = splitIntoShards([unit('./b', 3), unit('./a', 5), unit('./d', 2), unit('./c', 4)], 2);
-    expect(shards.map((shard) => shard.units.map((u) => u.dir))).toEqual([['./a'], ['./b', './c', './d']]);
+    const suite = (name: string, tests: number): WorkUnit => ({ dir: './integration-cli', suite: `Test${name}Suite`, tests });
+    const shards = splitIntoShards([suite('B', 3), suite('A', 5), suite('D', 2), suite('C', 4)], 2);
+    expect(shards.map((shard) => shard.units.map((u) => u.suite))).toEqual([['TestASuite'], ['TestBSuite', 'TestCSuite', 'TestDSuite']]);
     expect(shards.map((shard) => [shard.index, shard.count, shard.tests, shard.seconds])).toEqual([
       [1, 2, 5, undefined],
       [2, 2, 9, undefined],
+    ]);
+    // Packages, untimed, go longest first by test count.
+    expect(splitIntoShards([unit('./b', 3), unit('./a', 5), unit('./d', 2), unit('./c', 4)], 2).map((shard) => shard.units.map((u) => u.dir))).toEqual([
+      ['./a', './d'],
+      ['./c', './b'],
     ]);
     // More shards than units: the rest are empty, still numbered, so a CI matrix of N jobs stays N.
     expect(splitIntoShards([unit('./a', 1)], 3).map((shard) => shard.units.length)).toEqual([1, 0, 0]);
@@ -23,6 +29,8 @@ describe('shards', () => {
 
   it('with timings puts the longest first onto the least loaded shard, and estimates untimed units per test', () => {
     const shards = splitIntoShards([unit('./a', 10, 300), unit('./b', 10, 100), unit('./c', 10, 100), unit('./d', 10, 90), unit('./e', 2)], 2);
+    // One timed unit of three is too little to go by: counts decide.
+    expect(splitIntoShards([unit('./a', 1, 500), unit('./b', 4), unit('./c', 4)], 2).map((shard) => shard.seconds)).toEqual([undefined, undefined]);
     expect(shards.map((shard) => shard.units.map((u) => u.dir))).toEqual([['./a'], ['./b', './c', './d', './e']]);
     expect(shards.map((shard) => Math.round(shard.seconds ?? 0))).toEqual([300, 320]);
   });
