@@ -195,7 +195,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
 
 function shardBasis(shard: Shard | undefined): string {
   if (shard?.seconds !== undefined) return `about ${(shard.seconds / 60).toFixed(1)} min by earlier runs' reports`;
-  return `${shard?.tests ?? 0} tests, split as gotestlist splits them; a run's reports make the next split by time`;
+  return `${shard?.tests ?? 0} tests, split by test count; a run's reports make the next split by time`;
 }
 
 /** The packages and suites a run could run, before any shard is picked: the same for every shard of a matrix. */
