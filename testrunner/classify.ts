@@ -33,6 +33,11 @@ const RULES: readonly CauseRule[] = [
     cause: "needs a registry: Docker Hub unreachable (integration-cli's Network() panics, ending its suite)",
     pattern: /Timeout for GET request on https:\/\/hub\.docker\.com/,
   },
+  // TEST_INTEGRATION_CONTAINERD_EMBEDDED: internal/testutil adds --feature embedded-containerd, and a test's own daemon.json with "features" then conflicts.
+  {
+    cause: "upstream's test under the embedded mode: its daemon.json sets features, which the mode's --feature flag also sets, and dockerd refuses both",
+    pattern: /the following directives are specified both as a flag and in the configuration file: features: \(from flag: map\[embedded-containerd:true\]/,
+  },
   // The search endpoint always asks Docker Hub's index; without it the daemon answers a bare 500.
   { cause: 'needs a registry: image search asks Docker Hub', pattern: /search_test\.go:\d+: assertion failed: 500 \(res\.StatusCode int\)/ },
   {

@@ -316,6 +316,13 @@ describe('failure causes', () => {
     );
   });
 
+  it("names the embedded mode's --feature flag colliding with a test's own daemon.json features", () => {
+    const line =
+      'daemon.go:390: [d9] unable to configure the Docker daemon with file /d/daemon.json: the following directives are specified both as a flag and in the configuration file: features: (from flag: map[embedded-containerd:true], from file: map[buildkit:false])';
+    expect(classifyFailure([line])).toMatch(/^upstream's test under the embedded mode/);
+    expect(classifyFailure([line.replace('embedded-containerd', 'containerd-snapshotter')])).toBeUndefined();
+  });
+
   it('says how this kernel differs, and nothing for a kernel like moby CI’s', () => {
     expect(kernelDifferences(thisKindOfKernel)).toHaveLength(6);
     expect(kernelDifferences(fullKernel)).toEqual([]);
