@@ -147,7 +147,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     const destDir = job === undefined ? resultsDir : join(resultsDir, `job-${job}`);
     await mkdir(join(destDir, 'fake-HOME'), { recursive: true });
     const daemon = context.daemonFor(job);
-    const runs = unitRuns(lane.units, { options, go, resultsDir, binaries, sourceDir: devContainer.sourceDir, debug, sourceTree: source.dir });
+    const runs = unitRuns(lane.units, { options, go, resultsDir, binaries, sourceDir: devContainer.sourceDir, debug, suiteFlags: work.suiteFlags });
     const testEnv = mobyTestEnv({
       env: context.env,
       dest: devContainer.dest,
@@ -205,6 +205,8 @@ export interface IntegrationWork {
   notes: string[];
   /** integration-cli's Test*Suite entry points among the units (gotestlist counts them as tests). */
   entryPoints: number;
+  /** TESTFLAGS without the `-test.run (Suites)/` that picked the suites, for each suite's own run. */
+  suiteFlags: string[];
 }
 
 export async function planIntegrationWork(
@@ -216,6 +218,7 @@ export async function planIntegrationWork(
   const notes = [modeSummary(options.mode, options.graphDriver, options.experimental), ...plan.notes];
   const units: WorkUnit[] = plan.integrationDirs.map((dir) => ({ dir, tests: declaredTests(join(sourceDir, dir)).topLevel.length }));
   let entryPoints = 0;
+  let suiteFlags = options.testFlags;
   if (plan.runIntegrationCli && options.mode.rootless) {
     // .integration-daemon-start refuses it: integration-cli's tests assume a rootful daemon.
     if (options.dirs?.includes(INTEGRATION_CLI_DIR)) {
@@ -231,6 +234,7 @@ export async function planIntegrationWork(
     if (split) {
       units.push(...split.suites.map((suite) => ({ dir: INTEGRATION_CLI_DIR, suite, tests: methods(suite) })));
       entryPoints = split.suites.length;
+      suiteFlags = split.otherFlags;
     } else {
       units.push({ dir: INTEGRATION_CLI_DIR, tests: [...declared.bySuite.values()].reduce((a, b) => a + b, declared.topLevel.length) });
     }
@@ -240,7 +244,7 @@ export async function planIntegrationWork(
     const recorded = seconds.get(unitName(unit));
     if (recorded !== undefined) unit.seconds = recorded;
   }
-  return { units, notes, entryPoints };
+  return { units, notes, entryPoints, suiteFlags };
 }
 
 /** Where earlier runs of the same mode kept their reports: its own folder and its shards'. */
@@ -259,14 +263,14 @@ interface RunInputs {
   binaries: ReadonlyMap<string, string>;
   /** The tree as the tests see it (/usr/src/moby), for each run's folder. */
   sourceDir: string;
-  sourceTree: string;
+  suiteFlags: string[];
   debug: { dlv: string; socket: string } | undefined;
 }
 
 /** One gotestsum run per unit (TEST_REPEAT runs the list again, as moby's repeat(); each round keeps its own reports). */
 function unitRuns(units: readonly WorkUnit[], inputs: RunInputs): PackageRun[] {
   const { options, go, resultsDir, debug } = inputs;
-  const otherFlags = suiteSplit(options, inputs.sourceTree)?.otherFlags ?? options.testFlags;
+  const otherFlags = inputs.suiteFlags;
   const runs: PackageRun[] = [];
   for (let round = 1; round <= options.repeat; round += 1) {
     for (const unit of units) {
