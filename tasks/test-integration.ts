@@ -13,7 +13,7 @@ import { bundlePaths } from '../core/bundle-layout.js';
 import { readManifest } from '../core/manifest.js';
 import type { TestRunEvent } from '../testrunner/events.js';
 import { splitIntoShards, unitName } from '../testrunner/shards.js';
-import { resolveTestSource } from '../testrunner/source.js';
+import { resolveDaemonSource } from '../core/daemon-source.js';
 import { prepareGo } from '../testrunner/toolchain.js';
 import { defaultBundlesDir, defaultCacheDir } from './paths.js';
 import { runMain } from './cli/run-main.js';
@@ -194,7 +194,7 @@ async function listShards(options: IntegrationOptions, count: number, env: Env):
   const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
   const manifest = readManifest(bundlePaths(bundlesDir).current);
   const cacheDir = defaultCacheDir(env);
-  const source = await resolveTestSource(manifest, env, cacheDir);
+  const source = await resolveDaemonSource(manifest, env, cacheDir);
   const go = await prepareGo(source.dir, cacheDir, env);
   const work = await planIntegrationWork(options, { source, env, go, bundlesDir, clients: findClients(env, bundlesDir) });
   const shards = splitIntoShards(work.units, count, work.entryPoints);

@@ -1,12 +1,12 @@
 import type { Env } from '../core/env.js';
 import type { Listener } from '../core/events.js';
 import type { TestRunEvent } from './events.js';
-import type { TestSource } from './source.js';
+import type { DaemonSource } from '../core/daemon-source.js';
 import type { GoSetup } from './toolchain.js';
 
 /** What preparing either suite starts from: the source under test, Go, and where things are. */
 export interface SuiteContext {
-  source: TestSource;
+  source: DaemonSource;
   go: GoSetup;
   env: Env;
   bundlesDir: string;

@@ -20,7 +20,7 @@ import { interruptSignal } from './run-main.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { acquireLock } from '../../core/lock.js';
 import { readManifest } from '../../core/manifest.js';
-import { resolveTestSource, type TestSource } from '../../testrunner/source.js';
+import { resolveDaemonSource, type DaemonSource } from '../../core/daemon-source.js';
 import { prepareGo, type GoSetup } from '../../testrunner/toolchain.js';
 
 const NAMESPACE_NEEDS: Requirement[] = [
@@ -122,7 +122,7 @@ export interface OpenedSuite {
   bundlesDir: string;
   bundleDir: string;
   cacheDir: string;
-  source: TestSource;
+  source: DaemonSource;
   go: GoSetup;
   /** bundles/test-integration (or a mode's or shard's folder beside it) or bundles/test-unit. */
   resultsDir: string;
@@ -149,7 +149,7 @@ export async function openSuite(suite: Suite, options: { output?: string; bundle
     const manifest = readManifest(bundleDir);
     if (!manifest.components.daemon) throw new UserError(`no bundle in ${bundleDir}`, 'Build it first: npm run make');
     const cacheDir = defaultCacheDir(env);
-    const source = await resolveTestSource(manifest, env, cacheDir);
+    const source = await resolveDaemonSource(manifest, env, cacheDir);
     onEvent({ type: 'source', kind: source.kind, version: source.version, dir: source.dir });
     onEvent({ type: 'step', text: 'checking Go and installing gotestsum' });
     const go = await prepareGo(source.dir, cacheDir, env, signal);

@@ -3,14 +3,14 @@ import { dirname, join } from 'node:path';
 import type { Env } from '../../core/env.js';
 import type { Listener } from '../../core/events.js';
 import { makeFrozenArchives, type FrozenImageEvent } from '../frozen-images/index.js';
-import type { TestSource } from '../source.js';
+import type { DaemonSource } from '../../core/daemon-source.js';
 import { readDevStage } from './dockerfile.js';
 import { ensureFrozenFolder } from './frozen-folder.js';
 import { DEV_CLI, DEV_CLI_INTEGRATION, DEV_FROZEN_IMAGES, DEV_SOURCE, type LayoutStep } from './layout.js';
 import { ensurePackageLayer } from './packages.js';
 
 export interface DevContainerInputs {
-  source: TestSource;
+  source: DaemonSource;
   cacheDir: string;
   env: Env;
   gopath: string;

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UserError } from '../core/errors.js';
-import type { Env } from '../core/env.js';
-import type { Manifest, SourceRecord } from '../core/manifest.js';
-import { lastLine, run } from '../core/process.js';
+import { UserError } from './errors.js';
+import type { Env } from './env.js';
+import type { Manifest, SourceRecord } from './manifest.js';
+import { lastLine, run } from './process.js';
 
-/** The moby tree the bundled dockerd was built from, where its tests are compiled. */
-export interface TestSource {
+/** The moby tree the bundled dockerd was built from: where its tests are compiled and `validate` lints. */
+export interface DaemonSource {
   dir: string;
   kind: SourceRecord['kind'];
   /** e.g. v2.0.0-beta.21, or a commit for a checkout. */
@@ -24,7 +24,7 @@ const DAEMON_COMPONENT = 'daemon';
  * the contributor's DAEMON_SRC checkout. Asking for another source than the
  * bundle was built from is an error, since the tests would not test that daemon.
  */
-export async function resolveTestSource(manifest: Manifest, env: Env, cacheDir: string): Promise<TestSource> {
+export async function resolveDaemonSource(manifest: Manifest, env: Env, cacheDir: string): Promise<DaemonSource> {
   const component = manifest.components[DAEMON_COMPONENT];
   if (!component) throw new UserError('the bundle has no dockerd (no daemon component in its manifest.json)', 'Build it first: npm run make');
   const built = component.source;
