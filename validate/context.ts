@@ -1,4 +1,5 @@
 import type { Env } from '../core/env.js';
+import type { GoTool } from '../core/go-tools.js';
 import type { Finding } from './model.js';
 import type { Base, ValidateTree } from './tree.js';
 
@@ -8,7 +9,8 @@ export interface CheckContext {
   /** Undefined for a tree without history: it is the pinned release itself. */
   base: Base | undefined;
   env: Env;
-  tools: { golangciLint?: string; shfmt?: string };
+  /** The upstream tool at its pin, built once into the tools cache (go install from the module proxy); resolves to its binary. */
+  installTool: (tool: GoTool) => Promise<string>;
   cacheDir: string;
   /** bundles/validate: logs the tools write. */
   resultsDir: string;

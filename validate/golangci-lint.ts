@@ -84,8 +84,7 @@ export function golangciLintEnv(env: Env, cacheDir: string): Env {
 }
 
 async function lintModule(context: CheckContext, module: string, extra: readonly string[]): Promise<LintIssue[]> {
-  const binary = context.tools.golangciLint;
-  if (!binary) throw new Error('golangci-lint was not installed before its check');
+  const binary = await context.installTool(GOLANGCI_LINT);
   const logFile = lintLog(context);
   const log = createWriteStream(logFile, { flags: 'a' });
   const args = await golangciLintArgs(context.tree.dir, context.env, extra);

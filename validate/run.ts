@@ -11,10 +11,10 @@ import { dco, prGhReferences } from './commit-checks.js';
 import type { Check, CheckContext } from './context.js';
 import { deprecateIntegrationCli, moduleReplace, pkgImports } from './diff-checks.js';
 import type { ValidateEvent } from './events.js';
-import { GOLANGCI_LINT, golangciLint } from './golangci-lint.js';
+import { golangciLint } from './golangci-lint.js';
 import { validateJunit } from './junit.js';
 import { CHECKS, NEEDS_BASE, type CheckName, type CheckResult } from './model.js';
-import { SHFMT, shfmtCheck } from './shfmt.js';
+import { shfmtCheck } from './shfmt.js';
 import { resolveBase, validateTree } from './tree.js';
 import { vendor } from './vendor.js';
 
@@ -80,24 +80,24 @@ export async function runValidate(request: ValidateRequest): Promise<CheckResult
   });
   checkGoVersion('moby validate', await requiredGo(tree.dir), await detectGo(env));
 
-  const toolsDir = join(request.cacheDir, 'tools');
-  const tools: CheckContext['tools'] = {};
-  if (checks.includes('golangci-lint')) {
-    onEvent({ type: 'validate-step', text: `golangci-lint ${GOLANGCI_LINT.version} (built once from the Go module proxy)` });
-    tools.golangciLint = await installGoTool(GOLANGCI_LINT, toolsDir, env, signal);
-  }
-  if (checks.includes('shfmt')) {
-    onEvent({ type: 'validate-step', text: `shfmt ${SHFMT.version} (built once from the Go module proxy)` });
-    tools.shfmt = await installGoTool(SHFMT, toolsDir, env, signal);
-  }
   await mkdir(request.resultsDir, { recursive: true });
 
   onEvent({ type: 'validate-planned', checks });
+  const installs = new Map<string, Promise<string>>();
   const contextFor = (check: CheckName): CheckContext => ({
     tree,
     base,
     env,
-    tools,
+    installTool: (tool) => {
+      const key = `${tool.pkg}@${tool.version}`;
+      let install = installs.get(key);
+      if (!install) {
+        onEvent({ type: 'check-progress', check, text: `${tool.binary} ${tool.version} (built once from the Go module proxy)` });
+        install = installGoTool(tool, join(request.cacheDir, 'tools'), env, signal);
+        installs.set(key, install);
+      }
+      return install;
+    },
     cacheDir: request.cacheDir,
     resultsDir: request.resultsDir,
     fix: request.fix,

@@ -17,8 +17,7 @@ const NOT_SHELL = /(vendor|\.go|Jenkinsfile|\.py|\.bats)/;
 const PARSE_ERROR = /^(.+?):(\d+):(\d+): (.+)$/;
 
 async function shfmt(context: CheckContext, args: readonly string[]) {
-  const binary = context.tools.shfmt;
-  if (!binary) throw new Error('shfmt was not installed before its check');
+  const binary = await context.installTool(SHFMT);
   return run([binary, ...args], { cwd: context.tree.dir, env: context.env, signal: context.signal });
 }
 
