@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 /**
  * unit: fast, no builds. e2e: real builds of fixture modules and pinned
  * components. integration: a real dev daemon driven through dockerode.
+ * moby: tools run over all of moby's source (npm run test:moby, not npm test).
  * Builds and daemons are heavy on 2 cores, so files run one at a time.
  */
 export default defineConfig({
@@ -24,6 +25,8 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // moby's whole tree linted (minutes a run): its own command, npm run test:moby, not part of npm test.
+      { extends: true, test: { name: 'moby', include: ['test/moby/**/*.test.ts'], testTimeout: 3_600_000, fileParallelism: false } },
     ],
   },
 });

@@ -1,12 +1,9 @@
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundlePaths } from '../../core/bundle-layout.js';
-import { emptyManifest, MANIFEST_FILE, serializeManifest } from '../../core/manifest.js';
 import { projectRoot } from '../../tasks/paths.js';
-import type { ValidateEvent } from '../../validate/events.js';
 import { CHECKS, formatFinding, type CheckName, type CheckResult } from '../../validate/model.js';
-import { runTask } from '../support/cli.js';
+import { bundlesFor, validateJson } from '../support/validate.js';
 import { FixtureRepo } from '../support/git-repos.js';
 import { tempDir } from '../support/temp.js';
 
@@ -25,33 +22,8 @@ function checkout(): FixtureRepo {
   return repo;
 }
 
-/** A bundles root whose manifest says dockerd was built from the checkout at its HEAD, as make records DAEMON_SRC. */
-function bundlesFor(repo: FixtureRepo): string {
-  const root = tempDir('validate-bundles');
-  const commit = repo.git('rev-parse', 'HEAD');
-  const manifest = emptyManifest();
-  manifest.components.daemon = {
-    fingerprint: '0'.repeat(64),
-    source: { kind: 'path', identity: `git ${commit}`, version: 'fixture', commit, origin: { dir: repo.dir } },
-    extraSources: {},
-    toolchain: {},
-    commands: [],
-    outputs: [],
-  };
-  const bundle = bundlePaths(root).current;
-  mkdirSync(bundle, { recursive: true });
-  writeFileSync(join(bundle, MANIFEST_FILE), serializeManifest(manifest));
-  return root;
-}
-
 async function validate(repo: FixtureRepo, args: string[], env: Record<string, string> = {}) {
-  const result = await runTask('validate', ['--bundles', bundlesFor(repo), '--output', 'json', ...args], { DAEMON_SRC: repo.dir, ...env });
-  const events = result.stdout
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as ValidateEvent);
-  const summary = events.find((event) => event.type === 'validate-summary');
-  return { ...result, events, results: summary?.type === 'validate-summary' ? summary.results : [] };
+  return validateJson(bundlesFor(repo.dir, repo.git('rev-parse', 'HEAD')), repo.dir, args, env);
 }
 
 function findingsOf(results: CheckResult[], check: CheckName): string[] {
