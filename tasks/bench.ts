@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,20 +13,30 @@ import { runMain } from './cli/run-main.js';
 import { addCounts, emptyCounts } from '../testrunner/events.js';
 import { parseEventLine } from '../testrunner/inside.js';
 import { loopRatios, measureLoop } from './lib/loop-bench.js';
-import { defaultBundlesDir, projectRoot } from './paths.js';
+import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
+import { bundlePaths } from '../core/bundle-layout.js';
+import { resolveDaemonSource } from '../core/daemon-source.js';
+import { installGoTool } from '../core/go-tools.js';
+import { readManifest } from '../core/manifest.js';
+import { quoteShellWord, shellCommand } from '../core/shell-quote.js';
+import { GOLANGCI_LINT, golangciLintArgs, golangciLintEnv, lintedModules } from '../validate/golangci-lint.js';
 
 /**
  * Every number is measured in this one run and compared with its baseline from
  * the same run, so the ratios hold even on a noisy machine. Medians throughout.
  */
 const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--skip-jobs] [--only-jobs] [--jobs-runs N]
+                         [--skip-validate] [--only-validate] [--validate-runs N]
 
   --runs N      repetitions for the quick measurements (default 5)
   --skip-cold   leave out the cold build of every component (it takes minutes)
   --skip-loop   leave out the contributor loop (dev-daemon --watch against go build)
   --skip-jobs   leave out test-integration --jobs 2 against serial (five packages, ~15 min a round)
   --only-jobs   only that
-  --jobs-runs N its rounds (default 1)`;
+  --jobs-runs N its rounds (default 1)
+  --skip-validate    leave out validate: warm golangci-lint against it run by hand, cold, make validate
+  --only-validate    only that
+  --validate-runs N  rounds of the warm comparison (default 3)`;
 
 const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
 
@@ -72,6 +82,9 @@ async function main(): Promise<number> {
       'skip-jobs': { type: 'boolean', default: false },
       'only-jobs': { type: 'boolean', default: false },
       'jobs-runs': { type: 'string', default: '1' },
+      'skip-validate': { type: 'boolean', default: false },
+      'only-validate': { type: 'boolean', default: false },
+      'validate-runs': { type: 'string', default: '3' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -81,6 +94,7 @@ async function main(): Promise<number> {
   }
   const runs = Number(values.runs);
   if (values['only-jobs']) return benchJobs(Number(values['jobs-runs']));
+  if (values['only-validate']) return benchValidate(Number(values['validate-runs']));
   const bundle = join(defaultBundlesDir(process.env), 'binary-daemon');
   const files = readdirSync(bundle)
     .filter((f) => !f.endsWith('.md5') && !f.endsWith('.sha256'))
@@ -155,6 +169,65 @@ async function main(): Promise<number> {
     rmSync(scratch, { recursive: true, force: true });
   }
   if (!values['skip-jobs']) benchJobs(Number(values['jobs-runs']));
+  if (!values['skip-validate']) await benchValidate(Number(values['validate-runs']));
+  return 0;
+}
+
+/** `npm run validate` as a user runs it: its wall time, and the seconds each check reported in report.json. */
+function timedValidate(checks: string[], env: NodeJS.ProcessEnv): { wall: number; cpu: number; ok: boolean; checkSeconds: Record<string, number> } {
+  const timing = measureCommand([tsx, join(projectRoot, 'tasks', 'validate.ts'), '--output', 'plain', ...checks], env);
+  const report = JSON.parse(readFileSync(join(defaultBundlesDir(env), 'validate', 'report.json'), 'utf8')) as { results: { check: string; seconds: number }[] };
+  return { ...timing, checkSeconds: Object.fromEntries(report.results.map(({ check, seconds }) => [check, seconds])) };
+}
+
+/**
+ * validate's golangci-lint against golangci-lint run by hand with the same
+ * binary, arguments, environment and cache, alternating, both warm; then
+ * one cold run (an empty lint cache), and make validate's checks side by side.
+ */
+async function benchValidate(rounds: number): Promise<number> {
+  const env = { ...process.env, CI: 'true' };
+  const cacheDir = defaultCacheDir(env);
+  const source = await resolveDaemonSource(readManifest(bundlePaths(defaultBundlesDir(env)).current), env, cacheDir);
+  const binary = await installGoTool(GOLANGCI_LINT, join(cacheDir, 'tools'), env);
+  const modules = await lintedModules(source.dir);
+  const args = await golangciLintArgs(source.dir, env);
+  const byHand = () =>
+    measureCommand(
+      ['sh', '-c', modules.map((module) => `cd ${quoteShellWord(join(source.dir, module))} && ${shellCommand([binary, ...args])} >/dev/null`).join(' && ')],
+      golangciLintEnv(env, cacheDir),
+    );
+  console.log(`\nvalidate on ${source.kind} ${source.version}: golangci-lint ${GOLANGCI_LINT.version} over ${modules.length} module(s)`);
+  const warmUp = timedValidate(['golangci-lint'], env);
+  console.log(`  first run (warms the lint cache)        ${warmUp.wall.toFixed(1)} s${warmUp.ok ? '' : ' (FAILED)'}`);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    theirs.push(byHand().wall);
+    ours.push(timedValidate(['golangci-lint'], env).wall);
+  }
+  console.log(`  golangci-lint by hand, warm             ${median(theirs).toFixed(2)} s`);
+  console.log(
+    `  npm run validate -- golangci-lint, warm ${median(ours).toFixed(2)} s  (${(median(ours) / median(theirs)).toFixed(3)}x by hand; median of ${rounds}, alternating)`,
+  );
+
+  const coldCache = join(projectRoot, 'bundles', '.bench-lint-cache');
+  rmSync(coldCache, { recursive: true, force: true });
+  const cold = timedValidate(['golangci-lint'], { ...env, GOLANGCI_LINT_CACHE: coldCache });
+  rmSync(coldCache, { recursive: true, force: true });
+  const cores = availableParallelism();
+  console.log(
+    `  cold (empty lint cache)                 ${cold.wall.toFixed(1)} s wall, CPU ${cold.cpu.toFixed(1)} s (${(cold.cpu / (cores * cold.wall)).toFixed(2)} of ${cores} cores)${cold.ok ? '' : ' (FAILED)'}`,
+  );
+
+  const all = timedValidate([], env);
+  const sum = Object.values(all.checkSeconds).reduce((total, seconds) => total + seconds, 0);
+  const each = Object.entries(all.checkSeconds)
+    .map(([check, seconds]) => `${check} ${seconds.toFixed(1)}`)
+    .join(', ');
+  console.log(
+    `  npm run validate (make validate), warm  ${all.wall.toFixed(1)} s wall; the checks' own ${sum.toFixed(1)} s side by side (${each})${all.ok ? '' : ' (FAILED)'}`,
+  );
   return 0;
 }
 
