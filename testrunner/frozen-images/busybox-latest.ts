@@ -9,15 +9,18 @@ import { hostDebianMirrors, installedVersion, requireInstalledVersion, step } fr
 import { layoutImage, RECIPE_VERSION, type Recipe, type RecipeContext } from './recipe.js';
 
 /**
- * The busybox release of the official image at moby's pin (BusyBox 1.37.0),
- * as busybox.net publishes it; Debian's archive carries the same tarball as
- * its orig.tar.bz2, so it comes from the machine's Debian mirror through
- * apt, checked against this sha256 (the one docker-library/busybox pins).
+ * moby's busybox:latest (sha256:95cf004f…) is the official image of
+ * BusyBox 1.31.1. The machine's Debian mirror carries 1.30.1 (which no
+ * longer builds against glibc 2.31 and later: stime() is gone), 1.35.0 and
+ * 1.37.0. 1.35.0 is the nearest that builds, and it keeps what moby's tests
+ * lean on and 1.37 dropped: chown's `user.group` form (`chown
+ * dockerio.dockerio`, in 45 integration-cli builds). The tarball is
+ * busybox.net's, as Debian's orig.tar.bz2, checked against this sha256.
  */
 export const BUSYBOX_SOURCE = {
-  version: '1.37.0',
-  sha256: '3311dff32e746499f4df0d5df04d7eb396382d7e108bb9250e7b519b837043a4',
-  poolPath: 'pool/main/b/busybox/busybox_1.37.0.orig.tar.bz2',
+  version: '1.35.0',
+  sha256: 'faeeb244c35a348a334f4a59e44626ee870fb07b6884d68c10ae8bc19f83a694',
+  poolPath: 'pool/main/b/busybox/busybox_1.35.0.orig.tar.bz2',
 } as const;
 
 /** docker-library/busybox's changes to `make defconfig` (its uclibc variant, which `latest` is). */
