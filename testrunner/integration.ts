@@ -119,6 +119,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     onStep: (text) => onEvent({ type: 'step', text }),
     signal: context.signal ?? new AbortController().signal,
     rootless: options.mode.rootless,
+    cliPlugins: units.some((unit) => unit.dir === './integration-cli'),
   });
   for (const note of devContainer.notes) onEvent({ type: 'step', text: note });
   notes.push(...devContainer.notes);

@@ -4,13 +4,14 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import { lastLine, run } from '../../core/process.js';
 import { missingSubids, SUBID_FILES, usermodArgv } from '../../devdaemon/rootless/subids.js';
-import { octal, TUN_DEVICE, TUN_MODE } from '../../devdaemon/rootless/tun.js';
+import { octal } from '../../devdaemon/rootless/tun.js';
 
 /** Where moby's dev container keeps the source (its WORKDIR) and what its Dockerfile puts at fixed paths. */
 export const DEV_SOURCE = '/usr/src/moby';
 export const DEV_FROZEN_IMAGES = '/docker-frozen-images';
 export const DEV_CLI = '/usr/local/cli';
 export const DEV_CLI_INTEGRATION = '/usr/local/cli-integration';
+export const DEV_BUILDX_PLUGIN = '/usr/local/libexec/docker/cli-plugins/docker-buildx';
 
 /**
  * One change the tests' namespace makes so that it looks like moby's dev
@@ -39,7 +40,8 @@ export type LayoutStep =
    * alone: a node of our own bound over the host's, whose mode stays as it is.
    * Rootless daemons open it as the unprivileged user.
    */
-  | { kind: 'tun-for-everyone' }
+  /** A device node of the namespace's own, with the mode Debian's udev gives it, bound over the host's (when the host has the device). */
+  | { kind: 'device-mode'; path: string; major: number; minor: number; mode: number; why: string }
   /** A file of the namespace's own (in an overlaid folder). */
   | { kind: 'file'; path: string; content: string };
 
@@ -73,8 +75,8 @@ export function describeStep(step: LayoutStep): string {
       return 'ldconfig';
     case 'file':
       return `${step.path} written`;
-    case 'tun-for-everyone':
-      return `${TUN_DEVICE} openable by the unprivileged user (a node of the namespace's, mode ${octal(TUN_MODE)})`;
+    case 'device-mode':
+      return `${step.path} mode ${octal(step.mode)} (a node of the namespace's): ${step.why}`;
   }
 }
 
@@ -101,8 +103,8 @@ async function carryOut(step: LayoutStep): Promise<void> {
       return makeScriptsExecutable(step.dir);
     case 'user':
       return addUser(step.name, step.group);
-    case 'tun-for-everyone':
-      return tunForEveryone();
+    case 'device-mode':
+      return deviceMode(step);
     case 'file':
       await mkdir(dirname(step.path), { recursive: true });
       return writeFile(step.path, step.content, { mode: 0o440 });
@@ -224,9 +226,10 @@ async function addUser(name: string, group: string): Promise<void> {
 /** Under the namespace's own root (a tmpfs), so neither the node nor its folder exists on the host. */
 const PRIVATE_DEVICES = '/.moby-make-devices';
 
-async function tunForEveryone(): Promise<void> {
-  const node = join(PRIVATE_DEVICES, 'tun');
+async function deviceMode(step: Extract<LayoutStep, { kind: 'device-mode' }>): Promise<void> {
+  if (!existsSync(step.path)) return;
+  const node = join(PRIVATE_DEVICES, step.path.replaceAll('/', '_'));
   await mkdir(PRIVATE_DEVICES, { recursive: true });
-  if (!existsSync(node)) await must(['mknod', '-m', octal(TUN_MODE), node, 'c', '10', '200'], `mknod ${node}`);
-  await must(['mount', '--bind', node, TUN_DEVICE], `binding ${node} over ${TUN_DEVICE}`);
+  if (!existsSync(node)) await must(['mknod', '-m', octal(step.mode), node, 'c', String(step.major), String(step.minor)], `mknod ${node}`);
+  await must(['mount', '--bind', node, step.path], `binding ${node} over ${step.path}`);
 }

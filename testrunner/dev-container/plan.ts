@@ -1,12 +1,15 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Env } from '../../core/env.js';
+import { UserError } from '../../core/errors.js';
+import { TUN_DEVICE, TUN_MODE } from '../../devdaemon/rootless/tun.js';
+import { installGoTool, type GoTool } from '../../core/go-tools.js';
 import type { Listener } from '../../core/events.js';
 import { makeFrozenArchives, type FrozenImageEvent } from '../frozen-images/index.js';
 import type { DaemonSource } from '../../core/daemon-source.js';
 import { readDevStage } from './dockerfile.js';
 import { ensureFrozenFolder } from './frozen-folder.js';
-import { DEV_CLI, DEV_CLI_INTEGRATION, DEV_FROZEN_IMAGES, DEV_SOURCE, type LayoutStep } from './layout.js';
+import { DEV_BUILDX_PLUGIN, DEV_CLI, DEV_CLI_INTEGRATION, DEV_FROZEN_IMAGES, DEV_SOURCE, type LayoutStep } from './layout.js';
 import { ensurePackageLayer } from './packages.js';
 
 export interface DevContainerInputs {
@@ -26,6 +29,8 @@ export interface DevContainerInputs {
   signal: AbortSignal;
   /** DOCKER_ROOTLESS: the unprivileged user's daemons need /dev/net/tun. */
   rootless?: boolean;
+  /** integration-cli runs: its builds with DOCKER_BUILDKIT=1 go through the dev stage's docker-buildx plugin. */
+  cliPlugins?: boolean;
 }
 
 /** The docker CLIs of a run: the bundle's folder (for /usr/local/cli), and integration-cli's client. */
@@ -78,7 +83,18 @@ export async function planDevContainer(inputs: DevContainerInputs): Promise<DevC
     // internal/testutil/daemon starts rootless daemons with `sudo --preserve-env=PATH -- dockerd-rootless.sh`, counting on the
     // dev container's sudo (trixie's) to keep PATH; the host's release's sudo applies secure_path all the same.
     { kind: 'file', path: '/etc/sudoers.d/moby-make-keep-path', content: 'Defaults:root !secure_path\n' },
-    ...(inputs.rootless ? [{ kind: 'tun-for-everyone' } as const] : []),
+    // Debian's udev makes both 0666; this kind of host leaves them 0600, and `docker run --device` copies the host node's mode.
+    {
+      kind: 'device-mode',
+      path: '/dev/fuse',
+      major: 10,
+      minor: 229,
+      mode: 0o666,
+      why: 'containers given --device /dev/fuse see udev’s mode (TestDevicePermissions)',
+    },
+    ...(inputs.rootless
+      ? [{ kind: 'device-mode', path: TUN_DEVICE, major: 10, minor: 200, mode: TUN_MODE, why: 'the unprivileged user’s slirp4netns opens it' } as const]
+      : []),
     { kind: 'securityfs' },
     { kind: 'bind', source: source.dir, target: DEV_SOURCE, readOnly: false },
   ];
@@ -99,6 +115,11 @@ export async function planDevContainer(inputs: DevContainerInputs): Promise<DevC
       );
     }
   }
+  if (inputs.cliPlugins) {
+    const buildx = await installDevBuildx(stage.args.BUILDX_VERSION, cacheDir, env, signal);
+    inputs.onStep(`dev container: docker-buildx ${buildx.version} (the dev stage's BUILDX_VERSION, built once from the Go module proxy)`);
+    steps.push({ kind: 'copy', source: buildx.binary, target: DEV_BUILDX_PLUGIN });
+  }
   if (inputs.frozenImages) {
     const archives = await makeFrozenArchives({ cacheDir, env, signal, onEvent: inputs.frozenImages });
     const folder = await ensureFrozenFolder(archives, stage.frozenImages, cacheDir);
@@ -106,6 +127,21 @@ export async function planDevContainer(inputs: DevContainerInputs): Promise<DevC
     if (folder.missing.length > 0) notes.push(`dev container: ${DEV_FROZEN_IMAGES} lacks ${folder.missing.join(', ')} (no recipe here makes them)`);
   }
   return { steps, dest, testClientBinary, sourceDir: DEV_SOURCE, notes };
+}
+
+/**
+ * The dev stage copies docker/buildx-bin:${BUILDX_VERSION}'s binary in as the
+ * CLI plugin; here the same release comes from its module (no replace
+ * rules, so go install builds it as released, checked against go.sum).
+ */
+async function installDevBuildx(version: string | undefined, cacheDir: string, env: Env, signal: AbortSignal): Promise<{ binary: string; version: string }> {
+  if (!version)
+    throw new UserError(
+      "moby's Dockerfile has no BUILDX_VERSION",
+      "integration-cli needs the dev stage's docker-buildx plugin; check the Dockerfile at the source under test.",
+    );
+  const tool: GoTool = { pkg: 'github.com/docker/buildx/cmd/buildx', version: version.startsWith('v') ? version : `v${version}`, binary: 'buildx' };
+  return { binary: await installGoTool(tool, join(cacheDir, 'tools'), env, signal), version: tool.version };
 }
 
 /**
