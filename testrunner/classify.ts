@@ -86,6 +86,11 @@ const RULES: readonly CauseRule[] = [
     pattern: /(?:Connection refused|connection refused|timeout hit after)[\s\S]*Could not get ipvs family information/,
     when: (facts) => !facts.ipvs,
   },
+  {
+    cause: 'kernel lacks magic SysRq (CONFIG_MAGIC_SYSRQ): no /proc/sysrq-trigger',
+    pattern: /\/proc\/sysrq-trigger: No such file or directory/,
+    when: (facts) => !facts.magicSysrq,
+  },
   { cause: 'kernel lacks VLAN sub-interfaces (CONFIG_VLAN_8021Q)', pattern: /type vlan[\s\S]*Unknown device type/, when: (facts) => !facts.vlanLinks },
   {
     cause: 'kernel keeps IPv6 multicast routes in the local table; the test counts them in main',

@@ -19,6 +19,8 @@ export interface HostFacts {
   vlanLinks: boolean;
   /** CONFIG_IP_VS: swarm's service load balancing (the routing mesh, service VIPs) programs IPVS. */
   ipvs: boolean;
+  /** CONFIG_MAGIC_SYSRQ: /proc/sysrq-trigger, which privileged containers may write. */
+  magicSysrq: boolean;
   /** Where a link's IPv6 multicast route (ff00::/8) goes: moby's route-counting tests expect it in the main table, as older kernels put it. */
   ipv6MulticastRouteTable: 'main' | 'local' | 'none';
 }
@@ -74,6 +76,7 @@ export async function probeHostFacts(): Promise<HostFacts> {
     vlanLinks: await childLinkWorks('vlan', 'id', '10'),
     // Per network namespace, as the kernel shows it once the module is in; nothing here can load it (no modprobe, no module).
     ipvs: existsSync('/proc/net/ip_vs'),
+    magicSysrq: existsSync('/proc/sysrq-trigger'),
     ipv6MulticastRouteTable: await multicastRouteTable(),
   };
 }
@@ -86,6 +89,7 @@ export function kernelDifferences(facts: HostFacts): string[] {
   if (!facts.ipvlanLinks) differences.push('no ipvlan links (CONFIG_IPVLAN)');
   if (!facts.vlanLinks) differences.push('no VLAN sub-interfaces (CONFIG_VLAN_8021Q)');
   if (!facts.ipvs) differences.push("no IPVS (CONFIG_IP_VS: swarm's service load balancing)");
+  if (!facts.magicSysrq) differences.push('no magic SysRq (CONFIG_MAGIC_SYSRQ: /proc/sysrq-trigger)');
   if (facts.ipv6MulticastRouteTable === 'local') differences.push('IPv6 multicast routes in the local table, not main');
   return differences;
 }

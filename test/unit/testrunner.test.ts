@@ -254,6 +254,7 @@ describe('failure causes', () => {
     ipvlanLinks: false,
     vlanLinks: false,
     ipvs: false,
+    magicSysrq: false,
     ipv6MulticastRouteTable: 'local',
   };
   const fullKernel: HostFacts = {
@@ -262,6 +263,7 @@ describe('failure causes', () => {
     ipvlanLinks: true,
     vlanLinks: true,
     ipvs: true,
+    magicSysrq: true,
     ipv6MulticastRouteTable: 'main',
   };
   const routeCount = [
@@ -279,6 +281,12 @@ describe('failure causes', () => {
     expect(classifyFailure(routeCount, thisKindOfKernel)).toMatch(/IPv6 multicast routes in the local table/);
     expect(classifyFailure(routeCount, fullKernel)).toBeUndefined();
     expect(classifyFailure(routeCount)).toBeUndefined();
+    const sysrq = [
+      'Command:  docker run --privileged busybox sh -c touch /proc/sysrq-trigger',
+      'Stderr:   touch: /proc/sysrq-trigger: No such file or directory',
+    ];
+    expect(classifyFailure(sysrq, thisKindOfKernel)).toMatch(/kernel lacks magic SysRq/);
+    expect(classifyFailure(sysrq, fullKernel)).toBeUndefined();
   });
 
   it("names the kernel's missing ipvlan and dummy links in the packages whose drivers need them, and nowhere else", () => {
@@ -324,7 +332,7 @@ describe('failure causes', () => {
   });
 
   it('says how this kernel differs, and nothing for a kernel like moby CI’s', () => {
-    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(6);
+    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(7);
     expect(kernelDifferences(fullKernel)).toEqual([]);
   });
 });
