@@ -11,7 +11,8 @@ import { startUplink, UPLINK_DEVICE } from './uplink.js';
  * sockets under /tmp/docker-integration, iptables of its own. We make all of
  * that true in namespaces of ours instead of on the host:
  *
- * - `unshare --mount --net --pid`: private mounts, network and process tree;
+ * - `unshare --mount --net --pid --uts`: private mounts, network, process tree
+ *   and hostname (a container's: twelve hex digits);
  *   the host's outbound network reaches in only through slirp4netns (uplink.ts).
  *   The kernel ends every process in the PID namespace when its init ends,
  *   and the mounts, bridges and iptables rules go with the last process, so
@@ -40,11 +41,18 @@ export interface NamespacePlan {
   overlaid: readonly string[];
   /** The bundle's docker-init. */
   init: string;
+  /**
+   * The UTS namespace's hostname. moby's dev container has its container's:
+   * twelve hex digits, and tests lean on it (TestSwarmNodeListFilter filters
+   * nodes by its first four characters, which a short host name lacks).
+   */
+  hostname: string;
 }
 
 const SETUP = `set -eu
-exec_root=$1 overlay_count=$2
-shift 2
+exec_root=$1 host_name=$2 overlay_count=$3
+shift 3
+hostname "$host_name"
 ip link set lo up
 # The uplink (testrunner/uplink.ts) is configured from outside; tests start once it is there, or without it after 10 s, saying so.
 tries=0
@@ -99,6 +107,7 @@ export function namespaceArgv(plan: NamespacePlan, command: readonly string[]): 
     '--mount',
     '--net',
     '--pid',
+    '--uts',
     '--fork',
     '--kill-child',
     '--mount-proc',
@@ -113,6 +122,7 @@ export function namespaceArgv(plan: NamespacePlan, command: readonly string[]): 
     SETUP,
     'mmk-namespace',
     plan.execRoot ?? '',
+    plan.hostname,
     String(plan.overlaid.length),
     ...plan.overlaid,
     String(underTmp.length),

@@ -19,6 +19,7 @@ import { defaultBundlesDir, defaultCacheDir, projectRoot } from '../paths.js';
 import { interruptSignal } from './run-main.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { acquireLock } from '../../core/lock.js';
+import { sha256Text } from '../../core/hashing.js';
 import { readManifest } from '../../core/manifest.js';
 import { resolveDaemonSource, type DaemonSource } from '../../core/daemon-source.js';
 import { prepareGo, type GoSetup } from '../../testrunner/toolchain.js';
@@ -99,6 +100,8 @@ export function suiteNamespace(suite: OpenedSuite, execRoot?: string): Namespace
     ...(execRoot ? { execRoot } : {}),
     overlaid: source.keepPristine ? [source.dir] : [],
     init: join(bundleDir, 'docker-init'),
+    // Like a container ID's first twelve hex digits, as moby's dev container's hostname is; one per lane.
+    hostname: sha256Text(execRoot ?? suite.resultsDir).slice(0, 12),
     keep: [bundlesDir, source.dir, cacheDir, go.goBinary, go.gocache, go.gopath],
   };
 }
