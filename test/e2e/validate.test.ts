@@ -117,14 +117,22 @@ describe('npm run validate', () => {
     expect(clean.code).toBe(0);
   });
 
-  it('--fix reformats the scripts of a DAEMON_SRC checkout, after naming them', async () => {
+  it('--fix applies shfmt -w and golangci-lint --fix to a DAEMON_SRC checkout, after naming the files', async () => {
     const repo = checkout();
     const script = join(repo.dir, 'hack', 'make.sh');
     writeFileSync(script, readFileSync(script, 'utf8').replace('\techo', 'echo'));
-    repo.commit({}, 'Misformat a script');
-    const fixed = await validate(repo, ['--fix', 'shfmt']);
+    const code = join(repo.dir, 'daemon', 'daemon.go');
+    writeFileSync(code, readFileSync(code, 'utf8').replace('\treturn client.Version', '\treturn  client.Version'));
+    repo.commit({}, 'Misformat a script and a Go file');
+    const fixed = await validate(repo, ['--fix', 'shfmt', 'golangci-lint']);
     expect(fixed.events).toContainEqual(expect.objectContaining({ type: 'fix-planned', check: 'shfmt', files: ['hack/make.sh'] }));
+    expect(fixed.events).toContainEqual(expect.objectContaining({ type: 'fix-planned', check: 'golangci-lint', files: ['daemon/daemon.go'] }));
     expect(readFileSync(script, 'utf8')).toContain('\techo "building $1"');
+    expect(readFileSync(code, 'utf8')).toContain('\treturn client.Version\n');
+    expect(fixed.results.map(({ check, outcome }) => [check, outcome])).toEqual([
+      ['golangci-lint', 'passed'],
+      ['shfmt', 'passed'],
+    ]);
     expect(fixed.code).toBe(0);
   });
 
