@@ -372,7 +372,13 @@ describe('summary', () => {
 describe('namespaces', () => {
   it('enters mount, network and PID namespaces with the bundle init as PID 1, ended with the runner', () => {
     const argv = namespaceArgv(
-      { overlaid: ['/mod/moby@v2'], keep: ['/tmp/x/bundles', '/tmp/x/cache', '/work/p'], init: '/b/docker-init', execRoot: '/b/exec', hostname: '0123456789ab' },
+      {
+        overlaid: ['/mod/moby@v2'],
+        keep: ['/tmp/x/bundles', '/tmp/x/cache', '/work/p'],
+        init: '/b/docker-init',
+        execRoot: '/b/exec',
+        hostname: '0123456789ab',
+      },
       ['node', 'inside.ts'],
     );
     expect(argv.slice(0, 17)).toEqual([
@@ -394,6 +400,16 @@ describe('namespaces', () => {
       '/b/docker-init',
       '-s',
     ]);
-    expect(argv.slice(argv.indexOf('mmk-namespace'))).toEqual(['mmk-namespace', '/b/exec', '0123456789ab', '1', '/mod/moby@v2', '1', '/tmp/x', 'node', 'inside.ts']);
+    expect(argv.slice(argv.indexOf('mmk-namespace'))).toEqual([
+      'mmk-namespace',
+      '/b/exec',
+      '0123456789ab',
+      '1',
+      '/mod/moby@v2',
+      '1',
+      '/tmp/x',
+      'node',
+      'inside.ts',
+    ]);
   });
 });
