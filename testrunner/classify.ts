@@ -87,6 +87,11 @@ const RULES: readonly CauseRule[] = [
     when: (facts) => !facts.ipvs,
   },
   {
+    cause: "host's root lacks CAP_SYS_RESOURCE: a container's rlimit cannot rise past the inherited hard limit",
+    pattern: /error setting rlimit type \d+: operation not permitted/,
+    when: (facts) => !facts.capSysResource,
+  },
+  {
     cause: 'kernel lacks magic SysRq (CONFIG_MAGIC_SYSRQ): no /proc/sysrq-trigger',
     pattern: /\/proc\/sysrq-trigger: No such file or directory/,
     when: (facts) => !facts.magicSysrq,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { run } from '../core/process.js';
 
 /**
@@ -19,6 +19,8 @@ export interface HostFacts {
   vlanLinks: boolean;
   /** CONFIG_IP_VS: swarm's service load balancing (the routing mesh, service VIPs) programs IPVS. */
   ipvs: boolean;
+  /** Root's CAP_SYS_RESOURCE, which moby's privileged dev container has: without it no rlimit can rise past the inherited hard limit. */
+  capSysResource: boolean;
   /** CONFIG_MAGIC_SYSRQ: /proc/sysrq-trigger, which privileged containers may write. */
   magicSysrq: boolean;
   /** Where a link's IPv6 multicast route (ff00::/8) goes: moby's route-counting tests expect it in the main table, as older kernels put it. */
@@ -64,6 +66,13 @@ async function multicastRouteTable(): Promise<HostFacts['ipv6MulticastRouteTable
   }
 }
 
+const CAP_SYS_RESOURCE = 24;
+
+function hasEffectiveCapability(bit: number): boolean {
+  const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return effective !== undefined && ((BigInt(`0x${effective}`) >> BigInt(bit)) & 1n) === 1n;
+}
+
 /** What the probe found, kept beside a run's reports. */
 export const HOST_FACTS_FILE = 'host-facts.json';
 
@@ -77,6 +86,7 @@ export async function probeHostFacts(): Promise<HostFacts> {
     // Per network namespace, as the kernel shows it once the module is in; nothing here can load it (no modprobe, no module).
     ipvs: existsSync('/proc/net/ip_vs'),
     magicSysrq: existsSync('/proc/sysrq-trigger'),
+    capSysResource: hasEffectiveCapability(CAP_SYS_RESOURCE),
     ipv6MulticastRouteTable: await multicastRouteTable(),
   };
 }
@@ -89,6 +99,7 @@ export function kernelDifferences(facts: HostFacts): string[] {
   if (!facts.ipvlanLinks) differences.push('no ipvlan links (CONFIG_IPVLAN)');
   if (!facts.vlanLinks) differences.push('no VLAN sub-interfaces (CONFIG_VLAN_8021Q)');
   if (!facts.ipvs) differences.push("no IPVS (CONFIG_IP_VS: swarm's service load balancing)");
+  if (!facts.capSysResource) differences.push('root without CAP_SYS_RESOURCE (rlimits cannot rise past the inherited hard limit)');
   if (!facts.magicSysrq) differences.push('no magic SysRq (CONFIG_MAGIC_SYSRQ: /proc/sysrq-trigger)');
   if (facts.ipv6MulticastRouteTable === 'local') differences.push('IPv6 multicast routes in the local table, not main');
   return differences;

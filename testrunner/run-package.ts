@@ -94,8 +94,13 @@ const DAEMON_EVIDENCE = /error response for POST request|Could not get ipvs fami
 
 export function testDaemonRefusals(dest: string): (test: string) => string[] {
   return (test) => {
-    const dir = join(dest, test.split('/')[0] ?? test);
-    if (!existsSync(dir)) return [];
+    // integration/ keeps DEST/<Test>/<id>/, integration-cli DEST/<Suite>/<Test>/<id>/: the deepest folder of the test's path that exists.
+    let dir = dest;
+    for (const part of test.split('/')) {
+      if (!existsSync(join(dir, part))) break;
+      dir = join(dir, part);
+    }
+    if (dir === dest) return [];
     const lines: string[] = [];
     for (const daemon of readdirSync(dir)) {
       const log = join(dir, daemon, 'docker.log');

@@ -255,6 +255,7 @@ describe('failure causes', () => {
     vlanLinks: false,
     ipvs: false,
     magicSysrq: false,
+    capSysResource: false,
     ipv6MulticastRouteTable: 'local',
   };
   const fullKernel: HostFacts = {
@@ -264,6 +265,7 @@ describe('failure causes', () => {
     vlanLinks: true,
     ipvs: true,
     magicSysrq: true,
+    capSysResource: true,
     ipv6MulticastRouteTable: 'main',
   };
   const routeCount = [
@@ -287,6 +289,12 @@ describe('failure causes', () => {
     ];
     expect(classifyFailure(sysrq, thisKindOfKernel)).toMatch(/kernel lacks magic SysRq/);
     expect(classifyFailure(sysrq, fullKernel)).toBeUndefined();
+    const rlimit = [
+      'docker_cli_run_test.go:3952: assertion failed: error is not nil: exit status 125',
+      'level=debug msg="error response for POST request" error-response="failed to create task for container: … error setting rlimits for ready process: error setting rlimit type 7: operation not permitted"',
+    ];
+    expect(classifyFailure(rlimit, thisKindOfKernel)).toMatch(/lacks CAP_SYS_RESOURCE/);
+    expect(classifyFailure(rlimit, fullKernel)).toBeUndefined();
   });
 
   it("names the kernel's missing ipvlan and dummy links in the packages whose drivers need them, and nowhere else", () => {
@@ -332,7 +340,7 @@ describe('failure causes', () => {
   });
 
   it('says how this kernel differs, and nothing for a kernel like moby CI’s', () => {
-    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(7);
+    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(8);
     expect(kernelDifferences(fullKernel)).toEqual([]);
   });
 });
