@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MOBY } from '../components/lib/moby.js';
 import { bundlePaths } from '../core/bundle-layout.js';
 import { resolveDaemonSource } from '../core/daemon-source.js';
 import { UsageError, UserError } from '../core/errors.js';
@@ -98,6 +99,7 @@ async function main(): Promise<number> {
       source: await resolveDaemonSource(manifest, env, cacheDir),
       checks,
       ...(values.base ? { base: values.base } : {}),
+      pinnedRelease: MOBY.release,
       fix: values.fix,
       env,
       cacheDir,

@@ -15,7 +15,7 @@ import { golangciLint } from './golangci-lint.js';
 import { validateJunit } from './junit.js';
 import { CHECKS, NEEDS_BASE, type CheckName, type CheckResult } from './model.js';
 import { shfmtCheck } from './shfmt.js';
-import { resolveBase, validateTree } from './tree.js';
+import { resolveBase, validateTree, type PinnedRelease } from './tree.js';
 import { vendor } from './vendor.js';
 
 const IMPLEMENTATIONS: Record<CheckName, Check> = {
@@ -45,6 +45,8 @@ export interface ValidateRequest {
   checks: readonly CheckName[];
   /** --base: the commit the diff-based checks compare with. */
   base?: string;
+  /** The moby release the build pins: the base when none is named and the checkout descends from it. */
+  pinnedRelease: PinnedRelease;
   fix: boolean;
   env: Env;
   cacheDir: string;
@@ -70,7 +72,7 @@ export async function runValidate(request: ValidateRequest): Promise<CheckResult
     NEEDS,
     installPolicy(env, (packages) => onEvent({ type: 'validate-step', text: `installing ${packages.join(' ')}` })),
   );
-  const base = checks.some((check) => NEEDS_BASE.has(check)) ? await resolveBase(tree, request.base, env) : undefined;
+  const base = checks.some((check) => NEEDS_BASE.has(check)) ? await resolveBase(tree, request.base, request.pinnedRelease, env) : undefined;
   onEvent({
     type: 'validate-tree',
     kind: tree.kind,

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MOBY } from '../components/lib/moby.js';
 import type { DaemonSource } from '../core/daemon-source.js';
 import type { Env } from '../core/env.js';
 import { UsageError, UserError } from '../core/errors.js';
@@ -55,7 +54,13 @@ const NO_FETCH = 'Nothing is fetched from GitHub: the base must already be in th
  * fetch moby's master instead. Undefined for a tree without history (the
  * module cache's release tree): it is the base itself.
  */
-export async function resolveBase(tree: ValidateTree, asked: string | undefined, env: Env): Promise<Base | undefined> {
+/** The release the bundle's moby pin names: the default base, when the checkout descends from it. */
+export interface PinnedRelease {
+  version: string;
+  commit?: string;
+}
+
+export async function resolveBase(tree: ValidateTree, asked: string | undefined, pinned: PinnedRelease, env: Env): Promise<Base | undefined> {
   const named: { ref: string; how: Base['how'] } | undefined = asked
     ? { ref: asked, how: '--base' }
     : env.VALIDATE_UPSTREAM
@@ -83,15 +88,15 @@ export async function resolveBase(tree: ValidateTree, asked: string | undefined,
       );
     return { ...named, commit, mergeBase: await mergeBase(tree, commit, env) };
   }
-  const release = MOBY.release.commit ?? '';
+  const release = pinned.commit ?? '';
   const descends = release !== '' && (await git(tree, ['merge-base', '--is-ancestor', release, 'HEAD'], env)).exitCode === 0;
   if (!descends) {
     throw new UserError(
-      `cannot tell which commit ${tree.dir} starts from: the pinned release ${MOBY.release.version} (${release.slice(0, 12)}) is not in its history`,
+      `cannot tell which commit ${tree.dir} starts from: the pinned release ${pinned.version} (${release.slice(0, 12)}) is not in its history`,
       `Set VALIDATE_UPSTREAM (or pass --base REF) to the commit your change starts from. ${NO_FETCH}`,
     );
   }
-  return { ref: MOBY.release.version, how: 'the pinned release', commit: release, mergeBase: release };
+  return { ref: pinned.version, how: 'the pinned release', commit: release, mergeBase: release };
 }
 
 async function mergeBase(tree: ValidateTree, commit: string, env: Env): Promise<string> {
