@@ -92,6 +92,11 @@ const RULES: readonly CauseRule[] = [
     when: (facts) => !facts.capSysResource,
   },
   {
+    cause: "kernel lacks V4 XFS (CONFIG_XFS_SUPPORT_V4): the quota tests' mkfs.xfs -m crc=0 image does not mount",
+    pattern: /mount failed: mount: [^\n]*wrong fs type, bad option, bad superblock on \/dev\/loop/,
+    when: (facts) => !facts.xfsV4,
+  },
+  {
     cause: 'kernel lacks magic SysRq (CONFIG_MAGIC_SYSRQ): no /proc/sysrq-trigger',
     pattern: /\/proc\/sysrq-trigger: No such file or directory/,
     when: (facts) => !facts.magicSysrq,

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { run } from '../core/process.js';
 
 /**
@@ -21,6 +22,8 @@ export interface HostFacts {
   ipvs: boolean;
   /** Root's CAP_SYS_RESOURCE, which moby's privileged dev container has: without it no rlimit can rise past the inherited hard limit. */
   capSysResource: boolean;
+  /** CONFIG_XFS_SUPPORT_V4: moby's quota tests format their XFS image as V4 (mkfs.xfs -m crc=0), which newer kernels may leave out. */
+  xfsV4: boolean;
   /** CONFIG_MAGIC_SYSRQ: /proc/sysrq-trigger, which privileged containers may write. */
   magicSysrq: boolean;
   /** Where a link's IPv6 multicast route (ff00::/8) goes: moby's route-counting tests expect it in the main table, as older kernels put it. */
@@ -68,6 +71,14 @@ async function multicastRouteTable(): Promise<HostFacts['ipv6MulticastRouteTable
 
 const CAP_SYS_RESOURCE = 24;
 
+/** A kernel option as /proc/config.gz has it: its value, 'not set', or undefined where the kernel does not publish its config. */
+function kernelConfig(option: string): string | undefined {
+  if (!existsSync('/proc/config.gz')) return undefined;
+  const config = gunzipSync(readFileSync('/proc/config.gz')).toString('latin1');
+  if (config.includes(`# ${option} is not set`)) return 'not set';
+  return new RegExp(`^${option}=(.*)$`, 'm').exec(config)?.[1];
+}
+
 function hasEffectiveCapability(bit: number): boolean {
   const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
   return effective !== undefined && ((BigInt(`0x${effective}`) >> BigInt(bit)) & 1n) === 1n;
@@ -87,6 +98,7 @@ export async function probeHostFacts(): Promise<HostFacts> {
     ipvs: existsSync('/proc/net/ip_vs'),
     magicSysrq: existsSync('/proc/sysrq-trigger'),
     capSysResource: hasEffectiveCapability(CAP_SYS_RESOURCE),
+    xfsV4: kernelConfig('CONFIG_XFS_SUPPORT_V4') !== 'not set',
     ipv6MulticastRouteTable: await multicastRouteTable(),
   };
 }
@@ -100,6 +112,7 @@ export function kernelDifferences(facts: HostFacts): string[] {
   if (!facts.vlanLinks) differences.push('no VLAN sub-interfaces (CONFIG_VLAN_8021Q)');
   if (!facts.ipvs) differences.push("no IPVS (CONFIG_IP_VS: swarm's service load balancing)");
   if (!facts.capSysResource) differences.push('root without CAP_SYS_RESOURCE (rlimits cannot rise past the inherited hard limit)');
+  if (!facts.xfsV4) differences.push("no V4 XFS (CONFIG_XFS_SUPPORT_V4: the quota tests' images)");
   if (!facts.magicSysrq) differences.push('no magic SysRq (CONFIG_MAGIC_SYSRQ: /proc/sysrq-trigger)');
   if (facts.ipv6MulticastRouteTable === 'local') differences.push('IPv6 multicast routes in the local table, not main');
   return differences;

@@ -256,6 +256,7 @@ describe('failure causes', () => {
     ipvs: false,
     magicSysrq: false,
     capSysResource: false,
+    xfsV4: false,
     ipv6MulticastRouteTable: 'local',
   };
   const fullKernel: HostFacts = {
@@ -266,6 +267,7 @@ describe('failure causes', () => {
     ipvs: true,
     magicSysrq: true,
     capSysResource: true,
+    xfsV4: true,
     ipv6MulticastRouteTable: 'main',
   };
   const routeCount = [
@@ -295,6 +297,11 @@ describe('failure causes', () => {
     ];
     expect(classifyFailure(rlimit, thisKindOfKernel)).toMatch(/lacks CAP_SYS_RESOURCE/);
     expect(classifyFailure(rlimit, fullKernel)).toBeUndefined();
+    const xfs = [
+      'testhelpers.go:93: assertion failed: error is not nil: exit status 32: mount failed: mount: /tmp/TestBlockDev1/001: wrong fs type, bad option, bad superblock on /dev/loop0, missing codepage or helper program, or other error.',
+    ];
+    expect(classifyFailure(xfs, thisKindOfKernel)).toMatch(/kernel lacks V4 XFS/);
+    expect(classifyFailure(xfs, fullKernel)).toBeUndefined();
   });
 
   it("names the kernel's missing ipvlan and dummy links in the packages whose drivers need them, and nowhere else", () => {
@@ -340,7 +347,7 @@ describe('failure causes', () => {
   });
 
   it('says how this kernel differs, and nothing for a kernel like moby CI’s', () => {
-    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(8);
+    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(9);
     expect(kernelDifferences(fullKernel)).toEqual([]);
   });
 });
