@@ -14,6 +14,8 @@ interface CauseRule {
   when?: (facts: HostFacts) => boolean;
   /** Only for failures in these packages (moby's directory names). */
   dir?: RegExp;
+  /** Only for failures of tests with these names. */
+  test?: RegExp;
 }
 
 /** Where a failure happened, for rules that hold in one package only. */
@@ -91,6 +93,11 @@ const RULES: readonly CauseRule[] = [
     pattern: /error setting rlimit type \d+: operation not permitted/,
     when: (facts) => !facts.capSysResource,
   },
+  { cause: 'kernel lacks SCTP (CONFIG_IP_SCTP)', pattern: /\/sctp: protocol not supported/, when: (facts) => !facts.sctp },
+  // The port allocator's sctp subtests, where the socket call's error comes bare.
+  { cause: 'kernel lacks SCTP (CONFIG_IP_SCTP)', test: /\/sctp$/, pattern: /protocol not supported/, when: (facts) => !facts.sctp },
+  // osl's tests make dummy links and look them up by name.
+  { cause: 'kernel lacks dummy links (CONFIG_DUMMY)', pattern: /failed to get link by name "dummy\d+": Link not found/, when: (facts) => !facts.dummyLinks },
   {
     cause: "kernel lacks V4 XFS (CONFIG_XFS_SUPPORT_V4): the quota tests' mkfs.xfs -m crc=0 image does not mount",
     pattern: /mount failed: mount: [^\n]*wrong fs type, bad option, bad superblock on \/dev\/loop/,
@@ -119,6 +126,9 @@ export function classifyFailure(lines: readonly string[], facts?: HostFacts, pla
   const text = lines.join('\n');
   return RULES.find(
     (rule) =>
-      (!rule.when || (facts !== undefined && rule.when(facts))) && (!rule.dir || (place !== undefined && rule.dir.test(place.dir))) && rule.pattern.test(text),
+      (!rule.when || (facts !== undefined && rule.when(facts))) &&
+      (!rule.dir || (place !== undefined && rule.dir.test(place.dir))) &&
+      (!rule.test || (place !== undefined && rule.test.test(place.test))) &&
+      rule.pattern.test(text),
   )?.cause;
 }

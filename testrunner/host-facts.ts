@@ -24,6 +24,8 @@ export interface HostFacts {
   capSysResource: boolean;
   /** CONFIG_XFS_SUPPORT_V4: moby's quota tests format their XFS image as V4 (mkfs.xfs -m crc=0), which newer kernels may leave out. */
   xfsV4: boolean;
+  /** CONFIG_IP_SCTP: libnetwork's port allocator opens SCTP sockets for sctp ports. */
+  sctp: boolean;
   /** CONFIG_MAGIC_SYSRQ: /proc/sysrq-trigger, which privileged containers may write. */
   magicSysrq: boolean;
   /** Where a link's IPv6 multicast route (ff00::/8) goes: moby's route-counting tests expect it in the main table, as older kernels put it. */
@@ -99,6 +101,7 @@ export async function probeHostFacts(): Promise<HostFacts> {
     magicSysrq: existsSync('/proc/sysrq-trigger'),
     capSysResource: hasEffectiveCapability(CAP_SYS_RESOURCE),
     xfsV4: kernelConfig('CONFIG_XFS_SUPPORT_V4') !== 'not set',
+    sctp: kernelConfig('CONFIG_IP_SCTP') !== 'not set',
     ipv6MulticastRouteTable: await multicastRouteTable(),
   };
 }
@@ -112,6 +115,7 @@ export function kernelDifferences(facts: HostFacts): string[] {
   if (!facts.vlanLinks) differences.push('no VLAN sub-interfaces (CONFIG_VLAN_8021Q)');
   if (!facts.ipvs) differences.push("no IPVS (CONFIG_IP_VS: swarm's service load balancing)");
   if (!facts.capSysResource) differences.push('root without CAP_SYS_RESOURCE (rlimits cannot rise past the inherited hard limit)');
+  if (!facts.sctp) differences.push('no SCTP (CONFIG_IP_SCTP)');
   if (!facts.xfsV4) differences.push("no V4 XFS (CONFIG_XFS_SUPPORT_V4: the quota tests' images)");
   if (!facts.magicSysrq) differences.push('no magic SysRq (CONFIG_MAGIC_SYSRQ: /proc/sysrq-trigger)');
   if (facts.ipv6MulticastRouteTable === 'local') differences.push('IPv6 multicast routes in the local table, not main');

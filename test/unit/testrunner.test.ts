@@ -257,6 +257,7 @@ describe('failure causes', () => {
     magicSysrq: false,
     capSysResource: false,
     xfsV4: false,
+    sctp: false,
     ipv6MulticastRouteTable: 'local',
   };
   const fullKernel: HostFacts = {
@@ -268,6 +269,7 @@ describe('failure causes', () => {
     magicSysrq: true,
     capSysResource: true,
     xfsV4: true,
+    sctp: true,
     ipv6MulticastRouteTable: 'main',
   };
   const routeCount = [
@@ -302,6 +304,13 @@ describe('failure causes', () => {
     ];
     expect(classifyFailure(xfs, thisKindOfKernel)).toMatch(/kernel lacks V4 XFS/);
     expect(classifyFailure(xfs, fullKernel)).toBeUndefined();
+    const sctp = ['osallocator_linux_test.go:63: assertion failed: error is not nil: failed to create socket for 0.0.0.0:31234/sctp: protocol not supported'];
+    expect(classifyFailure(sctp, thisKindOfKernel)).toBe('kernel lacks SCTP (CONFIG_IP_SCTP)');
+    expect(classifyFailure(sctp, fullKernel)).toBeUndefined();
+    const bare = ['osallocator_linux_test.go:40: assertion failed: error is not nil: protocol not supported'];
+    const portallocator = (test: string) => ({ dir: 'libnetwork', test });
+    expect(classifyFailure(bare, thisKindOfKernel, portallocator('TestAllocateExactPortInUse/sctp'))).toBe('kernel lacks SCTP (CONFIG_IP_SCTP)');
+    expect(classifyFailure(bare, thisKindOfKernel, portallocator('TestAllocateExactPortInUse/udp'))).toBeUndefined();
   });
 
   it("names the kernel's missing ipvlan and dummy links in the packages whose drivers need them, and nowhere else", () => {
@@ -347,7 +356,7 @@ describe('failure causes', () => {
   });
 
   it('says how this kernel differs, and nothing for a kernel like moby CI’s', () => {
-    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(9);
+    expect(kernelDifferences(thisKindOfKernel)).toHaveLength(10);
     expect(kernelDifferences(fullKernel)).toEqual([]);
   });
 });
