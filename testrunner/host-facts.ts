@@ -73,12 +73,14 @@ async function multicastRouteTable(): Promise<HostFacts['ipv6MulticastRouteTable
 
 const CAP_SYS_RESOURCE = 24;
 
-/** A kernel option as /proc/config.gz has it: its value, 'not set', or undefined where the kernel does not publish its config. */
-function kernelConfig(option: string): string | undefined {
-  if (!existsSync('/proc/config.gz')) return undefined;
-  const config = gunzipSync(readFileSync('/proc/config.gz')).toString('latin1');
-  if (config.includes(`# ${option} is not set`)) return 'not set';
-  return new RegExp(`^${option}=(.*)$`, 'm').exec(config)?.[1];
+/** The kernel's build configuration, where it publishes one (/proc/config.gz). */
+function kernelConfig(): string | undefined {
+  return existsSync('/proc/config.gz') ? gunzipSync(readFileSync('/proc/config.gz')).toString('latin1') : undefined;
+}
+
+/** Whether the config leaves the option out; a kernel without a published config is not assumed to lack it. */
+function leftOut(config: string | undefined, option: string): boolean {
+  return config?.includes(`# ${option} is not set`) ?? false;
 }
 
 function hasEffectiveCapability(bit: number): boolean {
@@ -91,6 +93,7 @@ export const HOST_FACTS_FILE = 'host-facts.json';
 
 /** Must run in a network namespace of the runner's own: it adds and removes links. */
 export async function probeHostFacts(): Promise<HostFacts> {
+  const config = kernelConfig();
   return {
     bridgeVlanFiltering: await linkAddWorks('bridge', 'vlan_filtering', '0'),
     dummyLinks: await linkAddWorks('dummy'),
@@ -100,8 +103,8 @@ export async function probeHostFacts(): Promise<HostFacts> {
     ipvs: existsSync('/proc/net/ip_vs'),
     magicSysrq: existsSync('/proc/sysrq-trigger'),
     capSysResource: hasEffectiveCapability(CAP_SYS_RESOURCE),
-    xfsV4: kernelConfig('CONFIG_XFS_SUPPORT_V4') !== 'not set',
-    sctp: kernelConfig('CONFIG_IP_SCTP') !== 'not set',
+    xfsV4: !leftOut(config, 'CONFIG_XFS_SUPPORT_V4'),
+    sctp: !leftOut(config, 'CONFIG_IP_SCTP'),
     ipv6MulticastRouteTable: await multicastRouteTable(),
   };
 }
