@@ -1,13 +1,14 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { readdir, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { z } from 'zod';
 import type { GoTool } from '../core/go-tools.js';
 import { UserError } from '../core/errors.js';
 import { lastLine, run, type RunResult } from '../core/process.js';
 import type { Env } from '../core/env.js';
 import { goEnv, type Check, type CheckContext } from './context.js';
+import { walkFiles } from './files.js';
 import { fileFinding, type Finding } from './model.js';
 
 /** moby's GOLANGCI_LINT_VERSION at the pinned tag. */
@@ -41,14 +42,11 @@ type LintIssue = z.infer<typeof LintReport>['Issues'][number];
 
 /** The folders of the tree's go.mod files but man/ (it holds no Go code), as hack/validate/golangci-lint finds them. */
 export async function lintedModules(dir: string): Promise<string[]> {
-  const modules: string[] = [];
-  const visit = async (folder: string): Promise<void> => {
-    const entries = await readdir(folder, { withFileTypes: true });
-    if (entries.some((entry) => entry.isFile() && entry.name === 'go.mod')) modules.push(relative(dir, folder) || '.');
-    for (const entry of entries) if (entry.isDirectory() && entry.name !== '.git') await visit(join(folder, entry.name));
-  };
-  await visit(dir);
-  return modules.filter((module) => !/(^|\/)man(\/|$)/.test(module)).sort();
+  const goMods = (await walkFiles(dir)).filter((file) => file === 'go.mod' || file.endsWith('/go.mod'));
+  return goMods
+    .map((file) => dirname(file))
+    .filter((module) => !/(^|\/)man(\/|$)/.test(module))
+    .sort();
 }
 
 /** DOCKER_BUILDTAGS, plus journald where libsystemd is there to build it, as the upstream script adds it. */
