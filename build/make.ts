@@ -24,9 +24,10 @@ import { InterruptedError, UserError, describeError, isBug } from '../core/error
 import { sha256Text } from '../core/hashing.js';
 import { lastLines } from '../core/log-tail.js';
 import { ManifestError, emptyManifest, readManifest, type Manifest } from '../core/manifest.js';
+import type { RemoteNotice, RemoteOutputs } from '../core/remote-outputs.js';
 import { ensureRequirements, installPolicy } from '../core/requirements.js';
 
-export type ComponentState = 'resolving' | 'waiting' | 'building';
+export type ComponentState = 'resolving' | 'fetching' | 'waiting' | 'building';
 
 export type MakeEvent =
   | { type: 'plan'; components: string[] }
@@ -39,6 +40,11 @@ export type MakeEvent =
   | { type: 'built'; component: string; seconds: number; stepsSeconds: number }
   /** An earlier build with the same fingerprint was kept (the edit was undone): published again without compiling. */
   | { type: 'restored'; component: string }
+  /** Downloaded from the shared cache (`ref`: the entry's registry/repo@digest) and verified, instead of compiled. */
+  | { type: 'fetched'; component: string; ref: string; seconds: number }
+  /** Offered to the shared cache after publishing (MOBY_MAKE_CACHE_PUSH). */
+  | { type: 'pushed'; component: string; ref: string }
+  | { type: 'cache'; notice: RemoteNotice }
   | {
       type: 'failed';
       component: string;
@@ -52,7 +58,7 @@ export type MakeEvent =
     }
   | { type: 'published'; bundleDir: string; manifest: Manifest }
   /** `bundleDirs`: the bundles the selected components belong to. */
-  | { type: 'finished'; bundleDirs: string[]; built: string[]; restored: string[]; upToDate: string[]; failed: string[] };
+  | { type: 'finished'; bundleDirs: string[]; built: string[]; restored: string[]; fetched: string[]; upToDate: string[]; failed: string[] };
 
 export interface MakeOptions {
   componentsDir: string;
@@ -64,12 +70,16 @@ export interface MakeOptions {
   env: Env;
   signal: AbortSignal;
   onEvent: (event: MakeEvent) => void;
+  /** The shared cache (cache/ on an OCI registry), asked before compiling and offered what was compiled. */
+  remote?: RemoteOutputs;
 }
 
 export interface MakeResult {
   built: string[];
   /** Published again from an earlier build with the same fingerprint. */
   restored: string[];
+  /** Taken from the shared cache. */
+  fetched: string[];
   upToDate: string[];
   failed: string[];
 }
@@ -95,12 +105,16 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
     const toolchain = await detectToolchain(selected.flatMap(toolsUsedBy), options.env);
     const outcomes = await buildAll(selected, { ...options, logs: root.logs, runDir, bundles, toolchain, resolved: new Map() });
     if (options.signal.aborted) throw new InterruptedError();
-    await publishEach(
+    const published = await publishEach(
       all,
       bundles,
       outcomes.filter((o): o is BuiltComponent => typeof o === 'object'),
       options.onEvent,
     );
+    if (options.remote?.pushing) {
+      const compiled = outcomes.filter((o): o is BuiltHere => typeof o === 'object' && !o.restored && !o.fromCache);
+      await pushCompiled(options.remote, published, compiled, options.onEvent);
+    }
     return summarize(selected, outcomes);
   }).catch((error: unknown) => {
     throw options.signal.aborted ? new InterruptedError() : error;
@@ -155,7 +169,8 @@ async function publishEach(
   bundles: ReadonlyMap<string, BundleState>,
   built: readonly BuiltComponent[],
   onEvent: MakeOptions['onEvent'],
-): Promise<void> {
+): Promise<Array<{ paths: BundlePaths; manifest: Manifest }>> {
+  const published: Array<{ paths: BundlePaths; manifest: Manifest }> = [];
   const builtNames = new Set(built.map((b) => b.name));
   for (const [name, state] of bundles) {
     const members = all.filter((spec) => bundleName(spec) === name).map((spec) => spec.name);
@@ -175,6 +190,24 @@ async function publishEach(
       builtHere.map((b) => b.name),
     );
     onEvent({ type: 'published', bundleDir: state.paths.current, manifest });
+    published.push({ paths: state.paths, manifest });
+  }
+  return published;
+}
+
+/** What this run compiled goes to the shared cache, from the published bundle (whose digests the publish just computed). */
+async function pushCompiled(
+  remote: RemoteOutputs,
+  published: ReadonlyArray<{ paths: BundlePaths; manifest: Manifest }>,
+  compiled: readonly BuiltHere[],
+  onEvent: MakeOptions['onEvent'],
+): Promise<void> {
+  for (const { name } of compiled) {
+    const bundle = published.find(({ manifest }) => manifest.components[name] !== undefined);
+    const record = bundle?.manifest.components[name];
+    if (!bundle || !record) continue;
+    const pushed = await remote.push({ component: name, record, files: bundle.manifest.files, dir: bundle.paths.current });
+    if (pushed) onEvent({ type: 'pushed', component: name, ref: pushed.ref });
   }
 }
 
@@ -221,7 +254,9 @@ interface Scheduling {
   timings: Timings;
 }
 
-type Outcome = (BuiltComponent & { restored?: boolean }) | 'up-to-date' | 'failed';
+/** A component published by this run: compiled, restored from .builds, or taken from the shared cache. */
+type BuiltHere = BuiltComponent & { restored?: boolean; fromCache?: string };
+type Outcome = BuiltHere | 'up-to-date' | 'failed';
 
 /** Builds every component concurrently, handing build slots out longest-build first. */
 async function buildAll(selected: readonly ComponentSpec[], environment: BuildEnvironment): Promise<Outcome[]> {
@@ -239,8 +274,9 @@ async function buildAll(selected: readonly ComponentSpec[], environment: BuildEn
 function summarize(selected: readonly ComponentSpec[], outcomes: readonly Outcome[]): MakeResult {
   const named = (match: (outcome: Outcome) => boolean) => selected.filter((_, i) => match(outcomes[i] as Outcome)).map((s) => s.name);
   return {
-    built: named((o) => typeof o === 'object' && !o.restored),
+    built: named((o) => typeof o === 'object' && !o.restored && !o.fromCache),
     restored: named((o) => typeof o === 'object' && Boolean(o.restored)),
+    fetched: named((o) => typeof o === 'object' && Boolean(o.fromCache)),
     upToDate: named((o) => o === 'up-to-date'),
     failed: named((o) => o === 'failed'),
   };
@@ -268,6 +304,8 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
       onEvent({ type: 'restored', component: spec.name });
       return { ...restored, restored: true };
     }
+    const fetched = await fetchFromRemote(spec, plan, environment);
+    if (fetched) return fetched;
     log.keep();
     onEvent({ type: 'state', component: spec.name, state: 'waiting' });
     arrive();
@@ -344,6 +382,20 @@ async function planComponent(spec: ComponentSpec, environment: BuildEnvironment,
 async function isUpToDate(spec: ComponentSpec, plan: ComponentPlan, environment: BuildEnvironment): Promise<boolean> {
   const { previous, paths } = bundleOf(spec, environment.bundles);
   return previous.components[spec.name]?.fingerprint === plan.fingerprint && (await componentIntact(paths.current, previous, spec.name));
+}
+
+/** The outputs from the shared cache, staged for publishing like a build's, with where they came from in the record. */
+async function fetchFromRemote(spec: ComponentSpec, plan: ComponentPlan, environment: BuildEnvironment): Promise<BuiltHere | undefined> {
+  const { remote, onEvent } = environment;
+  if (!remote) return undefined;
+  onEvent({ type: 'state', component: spec.name, state: 'fetching' });
+  const started = performance.now();
+  const dir = join(environment.runDir, 'out', spec.name);
+  const hit = await remote.fetch({ component: spec.name, fingerprint: plan.fingerprint, outputs: outputsOf(spec), dir });
+  if (!hit) return undefined;
+  onEvent({ type: 'fetched', component: spec.name, ref: hit.ref, seconds: (performance.now() - started) / 1000 });
+  const built = builtComponent(spec, plan, dir);
+  return { ...built, record: { ...built.record, fromCache: hit.ref }, fromCache: hit.ref };
 }
 
 /** Runs the plan's steps in a private staging folder; the outputs are published later, all at once. */

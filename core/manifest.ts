@@ -72,6 +72,8 @@ export const componentRecordSchema = z.object({
   /** The build as exact `sh -c` commands with placeholders (see REPLAY_NOTE); `npm run verify-bundle` replays them. */
   commands: z.array(z.string()),
   outputs: z.array(z.string()),
+  /** `<registry>/<repo>@sha256:…` when the outputs came from the shared cache instead of this machine's compiler. */
+  fromCache: z.string().optional(),
 });
 
 export const fileRecordSchema = z.object({

@@ -4,6 +4,8 @@ import { DEV_IMAGE_VARIABLE } from '../core/bundle-layout.js';
 import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors.js';
 import { make } from '../build/make.js';
+import { cacheConfig } from '../cache/config.js';
+import { RegistryComponentStore } from '../cache/component-store.js';
 import { openDevSession, runInDevSession } from './cli/dev-container-session.js';
 import { interruptSignal, parseList, runMain } from './cli/run-main.js';
 import { createRenderer, outputMode } from './render/choose.js';
@@ -25,6 +27,11 @@ Options:
                    default: tty on a terminal, plain in CI and pipes
   --in-container   build inside the dev image (Dockerfile.dev, see npm run shell)
                    and publish to this checkout's bundles/
+  --cache-registry host[:port]/repo
+                   the shared cache on an OCI registry (default:
+                   $MOBY_MAKE_CACHE_REGISTRY): components are taken from it
+                   when their fingerprint is there, and pushed to it when
+                   MOBY_MAKE_CACHE_PUSH=1
   --help           this text
 
 Developer options:
@@ -39,7 +46,10 @@ Environment: DAEMON_VERSION CONTAINERD_VERSION RUNC_VERSION ROOTLESSKIT_VERSION
   source kind; VERSION DOCKER_GITCOMMIT
   DOCKER_BUILDTAGS DOCKER_LDFLAGS DOCKER_DEBUG DOCKER_STATIC as in moby's
   hack/make.sh; SOURCE_DATE_EPOCH sets BuildTime; MOBY_MAKE_NO_INSTALL=1 stops
-  apt-get installs of missing prerequisites.`;
+  apt-get installs of missing prerequisites. The shared cache: credentials from
+  MOBY_MAKE_CACHE_USER/MOBY_MAKE_CACHE_PASSWORD or the docker CLI's
+  config.json; MOBY_MAKE_CACHE_CA adds a CA file to the system's;
+  MOBY_MAKE_CACHE_TIMEOUT (seconds, default 10) bounds each call.`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -54,6 +64,7 @@ async function main(): Promise<number> {
       bundles: { type: 'string' },
       output: { type: 'string' },
       'in-container': { type: 'boolean', default: false },
+      'cache-registry': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -68,6 +79,8 @@ async function main(): Promise<number> {
   const bundlesDir = values.bundles ? resolve(values.bundles) : defaultBundlesDir(env);
   if (values['in-container']) return makeInContainer(bundlesDir, env);
   const renderer = createRenderer(outputMode(values.output, env), { lines: makeLines(values.verbose), rows: makeRows(values.verbose) });
+  const cache = cacheConfig(env, values['cache-registry']);
+  const remote = cache ? await RegistryComponentStore.open(cache, env, (notice) => renderer.onEvent({ type: 'cache', notice })) : undefined;
   const result = await make({
     componentsDir: values.components ? resolve(values.components) : join(projectRoot, 'components'),
     bundlesDir,
@@ -78,6 +91,7 @@ async function main(): Promise<number> {
     env,
     signal: interruptSignal(),
     onEvent: renderer.onEvent,
+    ...(remote ? { remote } : {}),
   });
   await renderer.finished();
   return result.failed.length > 0 ? 1 : 0;

@@ -1,6 +1,8 @@
 import { toStderr, type Line, type LineFormats } from '../../core/events.js';
 import type { MakeEvent } from '../../build/make.js';
 import type { RowView } from './listr.js';
+import { unreachable } from '../../core/errors.js';
+import type { RemoteNotice } from '../../core/remote-outputs.js';
 
 type Failed = Extract<MakeEvent, { type: 'failed' }>;
 type Finished = Extract<MakeEvent, { type: 'finished' }>;
@@ -17,6 +19,9 @@ export function makeLines(verbose = false): LineFormats<MakeEvent> {
     'up-to-date': (event) => `${event.component}: up to date`,
     built: (event) => `${event.component}: built in ${event.seconds.toFixed(1)}s`,
     restored: (event) => `${event.component}: ${RESTORED}`,
+    fetched: (event) => `${event.component}: ${fetchedText(event)}`,
+    pushed: (event) => `${event.component}: pushed to ${event.ref}`,
+    cache: (event) => noticeLine(event.notice),
     failed: (event) => [failedLine(event), ...failureDetails(event, verbose)],
     published: () => undefined,
     finished: summaryLines,
@@ -37,11 +42,15 @@ export function makeRows(verbose = false): RowView<MakeEvent> {
           return { row: event.component, title: (elapsed) => `${event.component} — built in ${elapsed.toFixed(1)}s`, outcome: 'done' };
         case 'restored':
           return { row: event.component, title: `${event.component} — ${RESTORED}`, outcome: 'done' };
+        case 'fetched':
+          return { row: event.component, title: `${event.component} — ${fetchedText(event)}`, outcome: 'done' };
         case 'failed':
           return { row: event.component, title: (elapsed) => `${event.component} — ${failedLine(event)} after ${elapsed.toFixed(1)}s`, outcome: 'failed' };
         case 'plan':
         case 'installing':
         case 'manifest-unreadable':
+        case 'pushed':
+        case 'cache':
         case 'published':
         case 'finished':
           return undefined;
@@ -55,6 +64,10 @@ export function makeRows(verbose = false): RowView<MakeEvent> {
           return [manifestLine(event)];
         case 'failed':
           return failureDetails(event, verbose);
+        case 'pushed':
+          return [`${event.component}: pushed to ${event.ref}`];
+        case 'cache':
+          return [noticeLine(event.notice)];
         case 'finished':
           return summaryLines(event);
         case 'plan':
@@ -62,6 +75,7 @@ export function makeRows(verbose = false): RowView<MakeEvent> {
         case 'up-to-date':
         case 'built':
         case 'restored':
+        case 'fetched':
         case 'published':
           return [];
       }
@@ -80,6 +94,28 @@ function manifestLine(event: Extract<MakeEvent, { type: 'manifest-unreadable' }>
   };
 }
 
+function fetchedText(event: Extract<MakeEvent, { type: 'fetched' }>): string {
+  return `from cache ${event.ref} in ${event.seconds.toFixed(1)}s`;
+}
+
+/** The shared cache never fails a build, so what it has to say is a warning beside it. */
+export function noticeLine(notice: RemoteNotice): Line {
+  switch (notice.kind) {
+    case 'unreachable':
+      return { stderr: `warning: the cache registry ${notice.store} is unreachable (${notice.reason}); building locally` };
+    case 'plain-http':
+      return `note: ${notice.store} is on loopback and does not speak TLS: using plain HTTP`;
+    case 'corrupt':
+      return { stderr: `warning: cache entry ${notice.ref} is corrupt (${notice.reason}); building it locally` };
+    case 'unsigned':
+      return { stderr: `warning: cache entry ${notice.ref} is refused: ${notice.reason}; building it locally` };
+    case 'push-failed':
+      return { stderr: `warning: ${notice.component} was not pushed to ${notice.store}: ${notice.reason}` };
+    default:
+      return unreachable(notice);
+  }
+}
+
 function failedLine(event: Failed): string {
   const what = event.bug ? `INTERNAL ERROR (a bug in moby-make): ${event.error}` : event.error;
   return `${event.component}: FAILED: ${what}${event.cause ? ` — ${event.cause}` : ''} (log: ${event.logFile})`;
@@ -95,9 +131,11 @@ function failureDetails(event: Failed, verbose: boolean): Line[] {
 function summaryLines(event: Finished): Line[] {
   const lines: Line[] = [];
   const where = event.bundleDirs.join(' and ');
-  if (event.built.length === 0 && event.restored.length === 0 && event.failed.length === 0) lines.push(`everything is up to date in ${where}`);
+  if (event.built.length === 0 && event.restored.length === 0 && event.fetched.length === 0 && event.failed.length === 0)
+    lines.push(`everything is up to date in ${where}`);
   if (event.built.length > 0) lines.push(`built ${event.built.join(', ')} into ${where}`);
   if (event.restored.length > 0) lines.push(`restored ${event.restored.join(', ')} into ${where}`);
+  if (event.fetched.length > 0) lines.push(`took ${event.fetched.join(', ')} from the shared cache into ${where}`);
   if (event.failed.length > 0) {
     const them = event.failed.length > 1 ? 'them' : 'it';
     lines.push({ stderr: `\nfailed: ${event.failed.join(', ')}; the previous bundle for ${them} is unchanged` });

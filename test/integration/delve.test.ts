@@ -1,5 +1,4 @@
 import { readFileSync, realpathSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -7,22 +6,12 @@ import { readManifest } from '../../core/manifest.js';
 import { processesUnder } from '../../devdaemon/leftovers.js';
 import { argvOf, exeOf } from '../../core/procfs.js';
 import { DelveClient } from '../support/delve-client.js';
+import { freePort } from '../support/ports.js';
 import { tempDir } from '../support/temp.js';
 import { foregroundDevDaemon, type Foreground } from './support/foreground.js';
 
 /** The system router's GET /info handler, as moby names it (daemon/server/router/system/system_routes.go). */
 const INFO_HANDLER = 'github.com/moby/moby/v2/daemon/server/router/system.(*systemRouter).getInfo';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe('dev-daemon --debug-port: dockerd under delve', () => {
   const state = join(tempDir('delve'), 's');

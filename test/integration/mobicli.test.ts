@@ -6,7 +6,8 @@ import { tempDir } from '../support/temp.js';
 import { devDaemon, uniqueName } from './support/containers.js';
 import { fetchWhenUp } from './support/http.js';
 import { IMAGE } from './support/image.js';
-import { dockerHost, freePort, freeSubnet, live, MOBICLI_BIN, mobicli, onTerminal, type Live } from './support/mobicli.js';
+import { freePort } from '../support/ports.js';
+import { dockerHost, freeSubnet, live, MOBICLI_BIN, mobicli, onTerminal, type Live } from './support/mobicli.js';
 
 const MIB = 1024 * 1024;
 const escape = (text: string) => text.replace(/[/.*+?^${}()|[\]\\]/g, '\\$&');

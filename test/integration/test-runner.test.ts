@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { bundlePaths } from '../../core/bundle-layout.js';
@@ -12,6 +11,7 @@ import { parseEventLine } from '../../testrunner/inside.js';
 import { UPLINK_DEVICE } from '../../testrunner/uplink.js';
 import { projectRoot } from '../../tasks/paths.js';
 import { runTask } from '../support/cli.js';
+import { freePort } from '../support/ports.js';
 import { tempDir } from '../support/temp.js';
 import { DelveClient } from '../support/delve-client.js';
 import { FixtureRepo } from '../support/git-repos.js';
@@ -105,15 +105,6 @@ async function connectWhenListening(listen: string): Promise<DelveClient> {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 const source = fixtureSource();

@@ -66,6 +66,7 @@ describe('renderers', () => {
       bundleDirs: ['/b/binary-daemon'],
       built: ['runc'],
       restored: [],
+      fetched: [],
       upToDate: [],
       failed: ['daemon'],
     });

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
@@ -79,16 +78,6 @@ const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 export function onTerminal(args: string[]): Live {
   const command = ['stty rows 33 cols 77', 'echo PTY=$(tty)', `exec ${[MOBICLI_BIN, ...args].map(shellQuote).join(' ')}`].join('; ');
   return live('script', ['-qfec', command, '/dev/null']);
-}
-
-/** A loopback port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
 }
 
 /** A 192.168.x.0/24 no route on this machine overlaps (the seed's 192.168.10.0/24 first). */

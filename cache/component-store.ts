@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Env } from '../core/env.js';
+import { UserError } from '../core/errors.js';
+import { componentRecordSchema, fileRecordSchema, type ComponentRecord, type FileRecord } from '../core/manifest.js';
+import type { RemoteNotice, RemoteOutputs } from '../core/remote-outputs.js';
+import { PASSWORD_VARIABLE, USER_VARIABLE, findCredentials } from './credentials.js';
+import type { CacheConfig } from './config.js';
+import { TransportError } from './http.js';
+import { DigestMismatchError, OCI_MANIFEST, RegistryAuthError, RegistryClient, RegistryProtocolError } from './registry.js';
+
+/**
+ * A component's outputs as one OCI artifact: an image manifest with the
+ * project's artifactType, the component's manifest record (and its files'
+ * records) as the config, and one layer per file whose digest is the file's
+ * sha256, the same one its `.sha256` sidecar holds. It is tagged
+ * `<component>-<fingerprint>`, so a lookup is one manifest GET.
+ */
+export const COMPONENT_ARTIFACT = 'application/vnd.moby-make.component.v1';
+const CONFIG_MEDIA_TYPE = 'application/vnd.moby-make.component.config.v1+json';
+const FILE_MEDIA_TYPE = 'application/vnd.moby-make.file.v1';
+const TITLE = 'org.opencontainers.image.title';
+const MODE = 'dev.moby-make.file.mode';
+export const COMPONENT_ANNOTATION = 'dev.moby-make.component';
+export const FINGERPRINT_ANNOTATION = 'dev.moby-make.fingerprint';
+export const CREATED_ANNOTATION = 'org.opencontainers.image.created';
+
+const descriptorSchema = z.object({
+  mediaType: z.string(),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+
+export const artifactSchema = z.object({
+  schemaVersion: z.literal(2),
+  mediaType: z.literal(OCI_MANIFEST),
+  artifactType: z.literal(COMPONENT_ARTIFACT),
+  config: descriptorSchema.extend({ mediaType: z.literal(CONFIG_MEDIA_TYPE) }),
+  layers: z.array(descriptorSchema.extend({ mediaType: z.literal(FILE_MEDIA_TYPE) })),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+export type ComponentArtifact = z.infer<typeof artifactSchema>;
+
+const configSchema = z.object({
+  component: z.string(),
+  record: componentRecordSchema,
+  files: z.record(z.string(), fileRecordSchema),
+});
+
+export function entryTag(component: string, fingerprint: string): string {
+  return `${component}-${fingerprint}`;
+}
+
+/** Reading bytes for the blobs of a layer: two at a time is what one link fills. */
+const PARALLEL_BLOBS = 2;
+
+export class RegistryComponentStore implements RemoteOutputs {
+  /** Set when the registry failed once: the rest of the run builds locally without asking again. */
+  private away = false;
+
+  private constructor(
+    private readonly client: RegistryClient,
+    readonly pushing: boolean,
+    private readonly notify: (notice: RemoteNotice) => void,
+  ) {}
+
+  get name(): string {
+    return this.client.name;
+  }
+
+  /**
+   * The store, once the registry has answered GET /v2/ with our credentials.
+   * Refused credentials are the user's to fix (an error naming the registry
+   * and the variables); a registry that is down is only a notice, and the
+   * store then answers every call with nothing.
+   */
+  static async open(config: CacheConfig, env: Env, notify: (notice: RemoteNotice) => void): Promise<RegistryComponentStore> {
+    const credentials = await findCredentials(config.address.host, env);
+    const client = new RegistryClient(config.address, { ca: config.ca, timeoutMs: config.timeoutMs, ...(credentials ? { credentials } : {}) }, () =>
+      notify({ kind: 'plain-http', store: client.name }),
+    );
+    const store = new RegistryComponentStore(client, config.push, notify);
+    try {
+      await client.ping();
+    } catch (error) {
+      if (error instanceof RegistryAuthError) {
+        throw new UserError(
+          `cache registry ${error.message}`,
+          `Set ${USER_VARIABLE} and ${PASSWORD_VARIABLE} (or docker login ${config.address.host}) to credentials it accepts, or unset MOBY_MAKE_CACHE_REGISTRY.`,
+        );
+      }
+      store.unavailable(error);
+    }
+    return store;
+  }
+
+  async fetch(entry: { component: string; fingerprint: string; outputs: readonly string[]; dir: string }): Promise<{ ref: string } | undefined> {
+    if (this.away) return undefined;
+    let ref = `${this.name}:${entryTag(entry.component, entry.fingerprint)}`;
+    try {
+      const manifest = await this.client.manifest(entryTag(entry.component, entry.fingerprint));
+      if (!manifest) return undefined;
+      ref = `${this.name}@${manifest.digest}`;
+      const artifact = parseArtifact(manifest.body);
+      const config = parseConfig(await this.client.blob(artifact.config.digest));
+      const layers = checkEntry(artifact, config, entry);
+      await mkdir(entry.dir, { recursive: true });
+      await eachLimited(layers, PARALLEL_BLOBS, async (layer) => {
+        const partial = join(entry.dir, `.${layer.name}.partial`);
+        await this.client.blobToFile(layer.digest, layer.size, partial);
+        await chmod(partial, layer.mode);
+        await rename(partial, join(entry.dir, layer.name));
+      });
+      return { ref };
+    } catch (error) {
+      await rm(entry.dir, { recursive: true, force: true });
+      if (error instanceof CorruptEntryError || error instanceof DigestMismatchError || error instanceof RegistryProtocolError) {
+        this.notify({ kind: 'corrupt', ref, reason: error.message });
+        return undefined;
+      }
+      this.unavailable(error);
+      return undefined;
+    }
+  }
+
+  async push(entry: {
+    component: string;
+    record: ComponentRecord;
+    files: Readonly<Record<string, FileRecord>>;
+    dir: string;
+  }): Promise<{ ref: string } | undefined> {
+    if (this.away || !this.pushing) return undefined;
+    const tag = entryTag(entry.component, entry.record.fingerprint);
+    try {
+      const files = Object.fromEntries(entry.record.outputs.map((output) => [output, requireFile(entry.files, output)]));
+      const layers: ComponentArtifact['layers'] = [];
+      for (const output of entry.record.outputs) {
+        const file = requireFile(files, output);
+        const path = join(entry.dir, output);
+        const mode = (await stat(path)).mode & 0o777;
+        await this.client.pushBlob(`sha256:${file.sha256}`, file.size, () => createReadStream(path));
+        layers.push({
+          mediaType: FILE_MEDIA_TYPE,
+          digest: `sha256:${file.sha256}`,
+          size: file.size,
+          annotations: { [TITLE]: output, [MODE]: mode.toString(8).padStart(4, '0') },
+        });
+      }
+      const config = Buffer.from(JSON.stringify({ component: entry.component, record: asBuilt(entry.record), files }));
+      const configDigest = `sha256:${sha256(config)}`;
+      await this.client.pushBlob(configDigest, config.length, config);
+      const artifact: ComponentArtifact = {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: COMPONENT_ARTIFACT,
+        config: { mediaType: CONFIG_MEDIA_TYPE, digest: configDigest, size: config.length },
+        layers,
+        annotations: {
+          [COMPONENT_ANNOTATION]: entry.component,
+          [FINGERPRINT_ANNOTATION]: entry.record.fingerprint,
+          [CREATED_ANNOTATION]: new Date().toISOString(),
+        },
+      };
+      const digest = await this.client.putManifest(tag, Buffer.from(JSON.stringify(artifact)));
+      return { ref: `${this.name}@${digest}` };
+    } catch (error) {
+      this.notify({ kind: 'push-failed', store: this.name, component: entry.component, reason: reasonOf(error) });
+      return undefined;
+    }
+  }
+
+  private unavailable(error: unknown): void {
+    if (this.away) return;
+    this.away = true;
+    this.notify({ kind: 'unreachable', store: this.name, reason: reasonOf(error) });
+  }
+}
+
+/** A stored entry that does not describe the build asked for, or describes it wrongly. */
+class CorruptEntryError extends Error {}
+
+function parseArtifact(body: Buffer): ComponentArtifact {
+  const parsed = artifactSchema.safeParse(jsonOrUndefined(body));
+  if (!parsed.success) throw new CorruptEntryError(`its manifest is not a moby-make component artifact (${parsed.error.issues[0]?.message ?? 'shape'})`);
+  return parsed.data;
+}
+
+function parseConfig(body: Buffer): z.infer<typeof configSchema> {
+  const parsed = configSchema.safeParse(jsonOrUndefined(body));
+  if (!parsed.success) throw new CorruptEntryError(`its config is not a component record (${parsed.error.issues[0]?.message ?? 'shape'})`);
+  return parsed.data;
+}
+
+interface Layer {
+  name: string;
+  digest: string;
+  size: number;
+  mode: number;
+}
+
+/**
+ * The entry must be the build asked for, file for file: the same component
+ * and fingerprint in its record, exactly the outputs this build makes, and
+ * each layer the digest and size its file record says (so the sha256 the
+ * bundle will hold is the one the registry's digest check proves).
+ */
+function checkEntry(
+  artifact: ComponentArtifact,
+  config: z.infer<typeof configSchema>,
+  entry: { component: string; fingerprint: string; outputs: readonly string[] },
+): Layer[] {
+  if (config.component !== entry.component || config.record.fingerprint !== entry.fingerprint) {
+    throw new CorruptEntryError(
+      `it holds ${config.component} ${config.record.fingerprint.slice(0, 12)}, not ${entry.component} ${entry.fingerprint.slice(0, 12)}`,
+    );
+  }
+  const names = artifact.layers.map((layer) => layer.annotations?.[TITLE] ?? '');
+  if ([...names].sort().join('\n') !== [...entry.outputs].sort().join('\n')) {
+    throw new CorruptEntryError(`it holds ${names.join(', ') || 'no files'}, not ${entry.outputs.join(', ')}`);
+  }
+  return artifact.layers.map((layer, i) => {
+    const name = names[i] as string;
+    const file = config.files[name];
+    if (!file || `sha256:${file.sha256}` !== layer.digest || file.size !== layer.size)
+      throw new CorruptEntryError(`its layer for ${name} is not the file its record describes`);
+    const mode = Number.parseInt(layer.annotations?.[MODE] ?? '0755', 8);
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new CorruptEntryError(`its mode for ${name} is not a file mode`);
+    return { name, digest: layer.digest, size: layer.size, mode };
+  });
+}
+
+function requireFile(files: Readonly<Record<string, FileRecord>>, output: string): FileRecord {
+  const file = files[output];
+  if (!file) throw new Error(`the manifest has no file record for ${output}`);
+  return file;
+}
+
+/** The record as the build made it: where this machine's copy came from is not part of the entry. */
+function asBuilt(record: ComponentRecord): ComponentRecord {
+  const { fromCache: _fromCache, ...rest } = record;
+  return rest;
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof TransportError || error instanceof RegistryAuthError || error instanceof RegistryProtocolError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function jsonOrUndefined(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function sha256(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}

@@ -1,0 +1,32 @@
+import type { ComponentRecord, FileRecord } from './manifest.js';
+
+/**
+ * A shared store of component outputs by fingerprint, beside the bundle's own
+ * `.builds`: the build asks it before compiling and offers it what it
+ * compiled. The build only knows this shape; cache/ puts it on a registry.
+ * Nothing a remote store does may fail a build: every method answers
+ * "nothing" when the store is away, and says why through a notice.
+ */
+export interface RemoteOutputs {
+  /** host/repository, for messages. */
+  readonly name: string;
+  /** Whether builds made here are offered to the store (CI), or only taken from it. */
+  readonly pushing: boolean;
+  /**
+   * The outputs of this fingerprint, downloaded and verified into `dir`
+   * (which it creates); the entry's reference (`<registry>/<repo>@sha256:…`),
+   * or undefined on a miss and on any failure.
+   */
+  fetch(entry: { component: string; fingerprint: string; outputs: readonly string[]; dir: string }): Promise<{ ref: string } | undefined>;
+  /** Offers a published build (its files in `dir`); the reference it is stored under, or undefined when the store did not take it. */
+  push(entry: { component: string; record: ComponentRecord; files: Readonly<Record<string, FileRecord>>; dir: string }): Promise<{ ref: string } | undefined>;
+}
+
+/** What a remote store tells the user about itself, once per cause. */
+export type RemoteNotice =
+  | { kind: 'unreachable'; store: string; reason: string }
+  /** A loopback registry that does not speak TLS: allowed, and said. */
+  | { kind: 'plain-http'; store: string }
+  | { kind: 'corrupt'; ref: string; reason: string }
+  | { kind: 'unsigned'; ref: string; reason: string }
+  | { kind: 'push-failed'; store: string; component: string; reason: string };

@@ -1,0 +1,178 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MANIFEST_FILE, readManifest } from '../../core/manifest.js';
+import { runTask } from '../support/cli.js';
+import { writeHelloComponent, writeRecordingGo } from '../support/fixtures.js';
+import { fixture, realGo } from '../support/fixture-project.js';
+import { CACHE_REPOSITORY, startRegistry, type TestRegistry } from '../support/registry.js';
+import { tempDir } from '../support/temp.js';
+
+/**
+ * The shared cache against a real registry (distribution, TLS, htpasswd):
+ * machine A builds and pushes, machine B (its own bundles, GOCACHE,
+ * GOMODCACHE and tools cache, all empty) takes the build instead of
+ * compiling, and every way the registry can let B down ends in a local build.
+ */
+describe('the shared cache on an OCI registry', () => {
+  let registry: TestRegistry;
+  const a = fixture();
+
+  /** A second machine for the same checkout: nothing of A's but the source and the registry. */
+  function machine() {
+    const root = tempDir('machine');
+    const paths = { bundles: join(root, 'bundles'), bin: join(root, 'bin'), goCalls: join(root, 'go-calls.log') };
+    writeRecordingGo(paths.bin, paths.goCalls, realGo);
+    const state = { GOCACHE: join(root, 'gocache'), GOMODCACHE: join(root, 'gomodcache'), MOBY_MAKE_CACHE: join(root, 'cache') };
+    const make = (env: Record<string, string> = {}) =>
+      runTask('make', ['--components', a.paths.components, '--bundles', paths.bundles], { PATH: `${paths.bin}:${process.env.PATH}`, ...state, ...env });
+    const goBuilds = () => {
+      try {
+        return readFileSync(paths.goCalls, 'utf8')
+          .split('\n')
+          .filter((line) => line.startsWith('build'));
+      } catch {
+        return [];
+      }
+    };
+    return { paths, make, goBuilds, bundle: join(paths.bundles, 'binary-daemon') };
+  }
+
+  const sha256s = (bundle: string) => Object.fromEntries(Object.entries(readManifest(bundle).files).map(([name, file]) => [name, file.sha256]));
+
+  beforeAll(async () => {
+    registry = await startRegistry(tempDir('registry'));
+    const pushed = await a.make([], registry.env({ MOBY_MAKE_CACHE_PUSH: '1' }));
+    expect(pushed.stderr).toBe('');
+    expect(pushed.code).toBe(0);
+    expect(pushed.stdout).toMatch(new RegExp(`hello: pushed to ${registry.host}/${CACHE_REPOSITORY}@sha256:[0-9a-f]{64}`));
+  });
+  afterAll(async () => registry?.stop());
+
+  it('B takes A build from the registry: no compiler, the same sha256 for every file, the entry in its manifest', async () => {
+    const b = machine();
+    const result = await b.make(registry.env());
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/hello: from cache \S+@sha256:[0-9a-f]{64} in \d/);
+    expect(b.goBuilds()).toEqual([]);
+    expect(sha256s(b.bundle)).toEqual(sha256s(a.bundle));
+    expect(readManifest(b.bundle).components.hello?.fromCache).toMatch(new RegExp(`^${registry.host}/${CACHE_REPOSITORY}@sha256:`));
+    execFileSync('sh', ['-c', 'sha256sum -c *.sha256 && md5sum -c *.md5'], { cwd: b.bundle, stdio: 'ignore' });
+    expect(execFileSync(join(b.bundle, 'hello'), { encoding: 'utf8' })).toMatch(/^hello /);
+    // The audit: the cached outputs are what the manifest's commands make.
+    const verified = await runTask('verify-bundle', ['--manifest', join(b.bundle, MANIFEST_FILE)], { TMPDIR: tempDir('verify') });
+    expect(verified.stderr).toBe('');
+    expect(verified.code).toBe(0);
+  });
+
+  it('a wrong password is a one-line error naming the registry and the variables, before anything builds', async () => {
+    const b = machine();
+    const result = await b.make(registry.env({ MOBY_MAKE_CACHE_PASSWORD: 'wrong' }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`cache registry ${registry.host}/${CACHE_REPOSITORY} refused the credentials of ci .*\\(401\\)`));
+    expect(result.stderr).toMatch(/MOBY_MAKE_CACHE_USER and MOBY_MAKE_CACHE_PASSWORD/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(b.goBuilds()).toEqual([]);
+  });
+
+  it('a tampered blob is refused as a corrupt entry, and the component is built locally to the same bytes', async () => {
+    const b = machine();
+    const digest = readManifest(a.bundle).files.hello?.sha256 as string;
+    const blob = join(registry.storage, 'docker/registry/v2/blobs/sha256', digest.slice(0, 2), digest, 'data');
+    const original = readFileSync(blob);
+    const tampered = Buffer.from(original);
+    tampered[tampered.length - 100] = (tampered[tampered.length - 100] ?? 0) ^ 0xff;
+    writeFileSync(blob, tampered);
+    try {
+      const result = await b.make(registry.env());
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(
+        new RegExp(`warning: cache entry ${registry.host}/${CACHE_REPOSITORY}@sha256:[0-9a-f]{64} is corrupt \\(expected sha256:${digest}`),
+      );
+      expect(b.goBuilds().length).toBeGreaterThan(0);
+      expect(sha256s(b.bundle)).toEqual(sha256s(a.bundle));
+      expect(readManifest(b.bundle).components.hello?.fromCache).toBeUndefined();
+      expect(readdirSync(b.bundle).filter((name) => name.includes('partial'))).toEqual([]);
+    } finally {
+      writeFileSync(blob, original);
+    }
+  });
+
+  it('a registry killed mid-download: said once, built locally, nothing half-downloaded published', async () => {
+    const b = machine();
+    // B's previous bundle, from an older tree; the registry holds the newer one A pushed.
+    const older = tempDir('older-src');
+    execFileSync('git', ['clone', '-q', a.paths.src, older]);
+    writeFileSync(join(older, 'main.go'), readFileSync(join(older, 'main.go'), 'utf8').replace('"hello', '"older'));
+    const olderComponents = tempDir('older-components');
+    writeHelloComponent(olderComponents, older);
+    const first = await runTask('make', ['--components', olderComponents, '--bundles', b.paths.bundles], { PATH: `${b.paths.bin}:${process.env.PATH}` });
+    expect(first.code).toBe(0);
+    const compiledBefore = b.goBuilds().length;
+
+    const cut = await cuttingProxy(registry, 256 * 1024);
+    try {
+      const result = await b.make(registry.env({ MOBY_MAKE_CACHE_REGISTRY: `${cut.host}/${CACHE_REPOSITORY}` }));
+      expect(result.code).toBe(0);
+      expect(cut.cutAfter()).toBeGreaterThan(0);
+      const warnings = result.stderr.split('\n').filter((line) => line.includes('is unreachable'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(new RegExp(`warning: the cache registry ${cut.host}/${CACHE_REPOSITORY} is unreachable \\(.*\\); building locally`));
+      expect(b.goBuilds().length).toBeGreaterThan(compiledBefore);
+      expect(sha256s(b.bundle)).toEqual(sha256s(a.bundle));
+      execFileSync('sh', ['-c', 'sha256sum -c *.sha256'], { cwd: b.bundle, stdio: 'ignore' });
+    } finally {
+      await cut.close();
+      await registry.start();
+    }
+  });
+
+  it('a registry that is not there: said once, built locally', async () => {
+    const b = machine();
+    const result = await b.make(registry.env({ MOBY_MAKE_CACHE_REGISTRY: `127.0.0.1:1/${CACHE_REPOSITORY}` }));
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^warning: the cache registry 127\.0\.0\.1:1\/team\/moby-make is unreachable \(.*ECONNREFUSED.*\); building locally$/m);
+    expect(b.goBuilds().length).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * A TCP forward to the registry that, once `limit` bytes have come back on
+ * one connection (a blob on its way), kills the registry and drops the
+ * connection: the registry dies mid-download as a crashed or unplugged one does.
+ */
+async function cuttingProxy(registry: TestRegistry, limit: number): Promise<{ host: string; cutAfter: () => number; close: () => Promise<void> }> {
+  const [registryHost, registryPort] = registry.host.split(':') as [string, string];
+  let cut = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(registryPort), registryHost);
+    sockets.add(client).add(upstream);
+    let received = 0;
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received < limit) {
+        client.write(chunk);
+        return;
+      }
+      cut = received;
+      void registry.kill();
+      for (const socket of sockets) socket.destroy();
+    });
+    for (const socket of [client, upstream]) socket.on('error', () => undefined);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    host: `127.0.0.1:${port}`,
+    cutAfter: () => cut,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
