@@ -112,8 +112,9 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
       options.onEvent,
     );
     if (options.remote?.pushing) {
-      const compiled = outcomes.filter((o): o is BuiltHere => typeof o === 'object' && !o.restored && !o.fromCache);
-      await pushCompiled(options.remote, published, compiled, options.onEvent);
+      // Everything the bundles now hold that did not come from the registry: a runner with a warm bundle fills an empty registry too.
+      const offered = selected.filter((_, i) => outcomes[i] !== 'failed' && !(typeof outcomes[i] === 'object' && outcomes[i].fromCache));
+      await pushBundled(options.remote, offered, bundles, published, options.onEvent);
     }
     return summarize(selected, outcomes);
   }).catch((error: unknown) => {
@@ -195,19 +196,21 @@ async function publishEach(
   return published;
 }
 
-/** What this run compiled goes to the shared cache, from the published bundle (whose digests the publish just computed). */
-async function pushCompiled(
+/** Each offered component as its bundle now holds it (just published, or as it was) goes to the shared cache, unless it is there already. */
+async function pushBundled(
   remote: RemoteOutputs,
+  offered: readonly ComponentSpec[],
+  bundles: ReadonlyMap<string, BundleState>,
   published: ReadonlyArray<{ paths: BundlePaths; manifest: Manifest }>,
-  compiled: readonly BuiltHere[],
   onEvent: MakeOptions['onEvent'],
 ): Promise<void> {
-  for (const { name } of compiled) {
-    const bundle = published.find(({ manifest }) => manifest.components[name] !== undefined);
-    const record = bundle?.manifest.components[name];
-    if (!bundle || !record) continue;
-    const pushed = await remote.push({ component: name, record, files: bundle.manifest.files, dir: bundle.paths.current });
-    if (pushed) onEvent({ type: 'pushed', component: name, ref: pushed.ref });
+  for (const spec of offered) {
+    const state = bundleOf(spec, bundles);
+    const manifest = published.find(({ paths }) => paths.current === state.paths.current)?.manifest ?? state.previous;
+    const record = manifest.components[spec.name];
+    if (!record) continue;
+    const pushed = await remote.push({ component: spec.name, record, files: manifest.files, dir: state.paths.current });
+    if (pushed) onEvent({ type: 'pushed', component: spec.name, ref: pushed.ref });
   }
 }
 

@@ -1,16 +1,17 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Env } from '../core/env.js';
 import { UserError } from '../core/errors.js';
+import { jsonOrUndefined } from '../core/json-file.js';
 import { componentRecordSchema, fileRecordSchema, type ComponentRecord, type FileRecord } from '../core/manifest.js';
 import type { RemoteNotice, RemoteOutputs } from '../core/remote-outputs.js';
 import { PASSWORD_VARIABLE, USER_VARIABLE, findCredentials } from './credentials.js';
 import type { CacheConfig } from './config.js';
 import { TransportError } from './http.js';
-import { DigestMismatchError, OCI_MANIFEST, RegistryAuthError, RegistryClient, RegistryProtocolError } from './registry.js';
+import { loadSigner, loadVerifier, signatureArtifact, signatureTag, signedLayers, VERIFY_KEY_VARIABLE, type Signer, type Verifier } from './signing.js';
+import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryAuthError, RegistryClient, RegistryProtocolError } from './registry.js';
 
 /**
  * A component's outputs as one OCI artifact: an image manifest with the
@@ -66,6 +67,7 @@ export class RegistryComponentStore implements RemoteOutputs {
     private readonly client: RegistryClient,
     readonly pushing: boolean,
     private readonly notify: (notice: RemoteNotice) => void,
+    private readonly keys: { signer?: Signer; verifier?: Verifier },
   ) {}
 
   get name(): string {
@@ -80,10 +82,12 @@ export class RegistryComponentStore implements RemoteOutputs {
    */
   static async open(config: CacheConfig, env: Env, notify: (notice: RemoteNotice) => void): Promise<RegistryComponentStore> {
     const credentials = await findCredentials(config.address.host, env);
+    const signer = loadSigner(env);
+    const verifier = loadVerifier(env);
     const client = new RegistryClient(config.address, { ca: config.ca, timeoutMs: config.timeoutMs, ...(credentials ? { credentials } : {}) }, () =>
       notify({ kind: 'plain-http', store: client.name }),
     );
-    const store = new RegistryComponentStore(client, config.push, notify);
+    const store = new RegistryComponentStore(client, config.push, notify, { ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) });
     try {
       await client.ping();
     } catch (error) {
@@ -105,6 +109,11 @@ export class RegistryComponentStore implements RemoteOutputs {
       const manifest = await this.client.manifest(entryTag(entry.component, entry.fingerprint));
       if (!manifest) return undefined;
       ref = `${this.name}@${manifest.digest}`;
+      const refusal = this.keys.verifier ? await this.signatureRefusal(manifest.digest, this.keys.verifier) : undefined;
+      if (refusal) {
+        this.notify({ kind: 'unsigned', ref, reason: refusal });
+        return undefined;
+      }
       const artifact = parseArtifact(manifest.body);
       const config = parseConfig(await this.client.blob(artifact.config.digest));
       const layers = checkEntry(artifact, config, entry);
@@ -136,6 +145,7 @@ export class RegistryComponentStore implements RemoteOutputs {
     if (this.away || !this.pushing) return undefined;
     const tag = entryTag(entry.component, entry.record.fingerprint);
     try {
+      if (await this.client.hasManifest(tag)) return undefined;
       const files = Object.fromEntries(entry.record.outputs.map((output) => [output, requireFile(entry.files, output)]));
       const layers: ComponentArtifact['layers'] = [];
       for (const output of entry.record.outputs) {
@@ -151,7 +161,7 @@ export class RegistryComponentStore implements RemoteOutputs {
         });
       }
       const config = Buffer.from(JSON.stringify({ component: entry.component, record: asBuilt(entry.record), files }));
-      const configDigest = `sha256:${sha256(config)}`;
+      const configDigest = digestOf(config);
       await this.client.pushBlob(configDigest, config.length, config);
       const artifact: ComponentArtifact = {
         schemaVersion: 2,
@@ -166,11 +176,26 @@ export class RegistryComponentStore implements RemoteOutputs {
         },
       };
       const digest = await this.client.putManifest(tag, Buffer.from(JSON.stringify(artifact)));
+      if (this.keys.signer) {
+        const signature = signatureArtifact(this.name, digest, this.keys.signer);
+        for (const blob of signature.blobs) await this.client.pushBlob(digestOf(blob), blob.length, blob);
+        await this.client.putManifest(signatureTag(digest), signature.manifest);
+      }
       return { ref: `${this.name}@${digest}` };
     } catch (error) {
       this.notify({ kind: 'push-failed', store: this.name, component: entry.component, reason: reasonOf(error) });
       return undefined;
     }
+  }
+
+  /** Why the entry is not accepted under MOBY_MAKE_CACHE_VERIFY_KEY, or undefined when one of its signatures is the key's. */
+  private async signatureRefusal(digest: string, verifier: Verifier): Promise<string | undefined> {
+    const signatures = await this.client.manifest(signatureTag(digest));
+    if (!signatures) return `it is not signed, and ${VERIFY_KEY_VARIABLE} accepts only signed entries`;
+    for (const layer of signedLayers(signatures.body)) {
+      if (verifier.accepts(await this.client.blob(layer.digest), layer.signature, digest)) return undefined;
+    }
+    return `none of its signatures is by the key in ${VERIFY_KEY_VARIABLE}`;
   }
 
   private unavailable(error: unknown): void {
@@ -248,18 +273,6 @@ function asBuilt(record: ComponentRecord): ComponentRecord {
 function reasonOf(error: unknown): string {
   if (error instanceof TransportError || error instanceof RegistryAuthError || error instanceof RegistryProtocolError) return error.message;
   return error instanceof Error ? error.message : String(error);
-}
-
-function jsonOrUndefined(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function sha256(body: Buffer): string {
-  return createHash('sha256').update(body).digest('hex');
 }
 
 async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

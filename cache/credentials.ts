@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Env } from '../core/env.js';
 import { UserError } from '../core/errors.js';
+import { jsonOrUndefined } from '../core/json-file.js';
 import { lastLine, run } from '../core/process.js';
 
 /**
@@ -39,7 +40,7 @@ export async function findCredentials(host: string, env: Env): Promise<Credentia
   }
   const file = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker'), 'config.json');
   if (!existsSync(file)) return undefined;
-  const parsed = dockerConfigSchema.safeParse(safeJson(readFileSync(file, 'utf8')));
+  const parsed = dockerConfigSchema.safeParse(jsonOrUndefined(readFileSync(file, 'utf8')));
   if (!parsed.success) throw new UserError(`${file} is not a docker CLI config`, 'Fix it, or set MOBY_MAKE_CACHE_USER and MOBY_MAKE_CACHE_PASSWORD instead.');
   const config = parsed.data;
   const helper = config.credHelpers?.[host] ?? config.credsStore;
@@ -69,15 +70,7 @@ async function askHelper(helper: string, host: string, env: Env): Promise<Creden
       "It is the credential helper the docker CLI's config.json names for this host; fix it, or set MOBY_MAKE_CACHE_USER and MOBY_MAKE_CACHE_PASSWORD.",
     );
   }
-  const answer = helperAnswerSchema.safeParse(safeJson(result.stdout));
+  const answer = helperAnswerSchema.safeParse(jsonOrUndefined(result.stdout));
   if (!answer.success) throw new UserError(`${program} get ${host} printed something that is not a credential`);
   return { username: answer.data.Username, password: answer.data.Secret, from: program };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { discard, header, readBody, send, TransportError, type HttpRequest, type HttpResponse } from './http.js';
 import type { Credentials } from './credentials.js';
+import { jsonOrUndefined } from '../core/json-file.js';
 
 /**
  * The distribution spec's few calls, all of them here: the version check,
@@ -109,7 +110,7 @@ export class RegistryClient {
     if (response.status === 404) return discardAnd(response, undefined);
     if (response.status !== 200) return discardAnd(response, this.unexpected('GET manifest', response));
     const body = await readBody(response);
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    const digest = digestOf(body);
     const claimed = header(response, 'docker-content-digest');
     if (reference.startsWith('sha256:') && digest !== reference) throw new DigestMismatchError(reference, digest);
     if (claimed && claimed !== digest) throw new DigestMismatchError(claimed, digest);
@@ -128,7 +129,7 @@ export class RegistryClient {
     const response = await this.call({ method: 'PUT', path: this.repoPath(`manifests/${reference}`), headers: { 'content-type': OCI_MANIFEST }, body });
     discard(response);
     if (response.status !== 201) throw this.unexpected('PUT manifest', response);
-    return `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    return digestOf(body);
   }
 
   async deleteManifest(digest: string): Promise<void> {
@@ -163,7 +164,7 @@ export class RegistryClient {
   async blob(digest: string, limit = 4 << 20): Promise<Buffer> {
     const response = await this.blobResponse(digest);
     const body = await readBody(response, limit);
-    const actual = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    const actual = digestOf(body);
     if (actual !== digest) throw new DigestMismatchError(digest, actual);
     return body;
   }
@@ -351,13 +352,13 @@ function nextLink(link: string | undefined): string | undefined {
 }
 
 function parseJson(body: Buffer, what: string): object {
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof value === 'object' && value !== null) return value;
-  } catch {
-    // reported below
-  }
+  const value = jsonOrUndefined(body);
+  if (typeof value === 'object' && value !== null) return value;
   throw new RegistryProtocolError(`the ${what} is not a JSON object`);
+}
+
+export function digestOf(body: Buffer): string {
+  return `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
 function discardAnd<T>(response: HttpResponse, value: T): T extends Error ? never : T {

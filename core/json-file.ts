@@ -13,9 +13,14 @@ export function readJsonFile<T>(file: string, schema: z.ZodType<T>): T | undefin
   } catch {
     return undefined;
   }
+  const parsed = schema.safeParse(jsonOrUndefined(text));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** JSON text (or bytes of it) as a value, or undefined when it is not JSON: for a schema to judge next. */
+export function jsonOrUndefined(text: string | Buffer): unknown {
   try {
-    const parsed = schema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
+    return JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
   } catch {
     return undefined;
   }

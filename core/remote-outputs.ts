@@ -18,7 +18,7 @@ export interface RemoteOutputs {
    * or undefined on a miss and on any failure.
    */
   fetch(entry: { component: string; fingerprint: string; outputs: readonly string[]; dir: string }): Promise<{ ref: string } | undefined>;
-  /** Offers a published build (its files in `dir`); the reference it is stored under, or undefined when the store did not take it. */
+  /** Offers a published build (its files in `dir`); the reference it is now stored under, or undefined when the store has it already or did not take it. */
   push(entry: { component: string; record: ComponentRecord; files: Readonly<Record<string, FileRecord>>; dir: string }): Promise<{ ref: string } | undefined>;
 }
 

@@ -4,11 +4,17 @@ import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_FILE, readManifest } from '../../core/manifest.js';
+import { projectRoot } from '../../tasks/paths.js';
 import { runTask } from '../support/cli.js';
 import { writeHelloComponent, writeRecordingGo } from '../support/fixtures.js';
 import { fixture, realGo } from '../support/fixture-project.js';
 import { CACHE_REPOSITORY, startRegistry, type TestRegistry } from '../support/registry.js';
 import { tempDir } from '../support/temp.js';
+
+const COSIGN_FIXTURES = join(projectRoot, 'test', 'fixtures', 'cosign');
+const COSIGN_KEY = join(COSIGN_FIXTURES, 'cosign.key');
+const COSIGN_PUB = join(COSIGN_FIXTURES, 'cosign.pub');
+const OTHER_COSIGN_PUB = join(COSIGN_FIXTURES, 'other', 'cosign.pub');
 
 /**
  * The shared cache against a real registry (distribution, TLS, htpasswd):
@@ -20,14 +26,14 @@ describe('the shared cache on an OCI registry', () => {
   let registry: TestRegistry;
   const a = fixture();
 
-  /** A second machine for the same checkout: nothing of A's but the source and the registry. */
-  function machine() {
+  /** A second machine for the same checkout (or `components`): nothing of A's but the source and the registry. */
+  function machine(components = a.paths.components) {
     const root = tempDir('machine');
     const paths = { bundles: join(root, 'bundles'), bin: join(root, 'bin'), goCalls: join(root, 'go-calls.log') };
     writeRecordingGo(paths.bin, paths.goCalls, realGo);
     const state = { GOCACHE: join(root, 'gocache'), GOMODCACHE: join(root, 'gomodcache'), MOBY_MAKE_CACHE: join(root, 'cache') };
     const make = (env: Record<string, string> = {}) =>
-      runTask('make', ['--components', a.paths.components, '--bundles', paths.bundles], { PATH: `${paths.bin}:${process.env.PATH}`, ...state, ...env });
+      runTask('make', ['--components', components, '--bundles', paths.bundles], { PATH: `${paths.bin}:${process.env.PATH}`, ...state, ...env });
     const goBuilds = () => {
       try {
         return readFileSync(paths.goCalls, 'utf8')
@@ -66,6 +72,16 @@ describe('the shared cache on an OCI registry', () => {
     const verified = await runTask('verify-bundle', ['--manifest', join(b.bundle, MANIFEST_FILE)], { TMPDIR: tempDir('verify') });
     expect(verified.stderr).toBe('');
     expect(verified.code).toBe(0);
+  });
+
+  it('a pushing runner offers what its bundle holds once: an up-to-date bundle fills an empty repository, a second run pushes nothing', async () => {
+    const other = registry.env({ MOBY_MAKE_CACHE_PUSH: '1', MOBY_MAKE_CACHE_REGISTRY: `${registry.host}/team/second` });
+    const first = await a.make([], other);
+    expect(first.stdout).toMatch(/everything is up to date/);
+    expect(first.stdout).toMatch(new RegExp(`hello: pushed to ${registry.host}/team/second@sha256:`));
+    const again = await a.make([], other);
+    expect(again.stderr).toBe('');
+    expect(again.stdout).not.toMatch(/pushed/);
   });
 
   it('a wrong password is a one-line error naming the registry and the variables, before anything builds', async () => {
@@ -128,6 +144,51 @@ describe('the shared cache on an OCI registry', () => {
       await cut.close();
       await registry.start();
     }
+  });
+
+  it('with a verify key, an unsigned entry is refused and built locally', async () => {
+    const b = machine();
+    const result = await b.make(registry.env({ MOBY_MAKE_CACHE_VERIFY_KEY: COSIGN_PUB }));
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      /^warning: cache entry \S+@sha256:[0-9a-f]{64} is refused: it is not signed, and MOBY_MAKE_CACHE_VERIFY_KEY accepts only signed entries; building it locally$/m,
+    );
+    expect(b.goBuilds().length).toBeGreaterThan(0);
+    expect(readManifest(b.bundle).components.hello?.fromCache).toBeUndefined();
+  });
+
+  it("a signed entry (cosign's key format and signature tag) is taken with its public key and refused with another", async () => {
+    const signedSrc = tempDir('signed-src');
+    execFileSync('git', ['clone', '-q', a.paths.src, signedSrc]);
+    writeFileSync(join(signedSrc, 'main.go'), readFileSync(join(signedSrc, 'main.go'), 'utf8').replace('"hello', '"signed'));
+    const components = tempDir('signed-components');
+    writeHelloComponent(components, signedSrc);
+    const signing = machine(components);
+    const pushed = await signing.make(registry.env({ MOBY_MAKE_CACHE_PUSH: '1', MOBY_MAKE_CACHE_SIGN_KEY: COSIGN_KEY, COSIGN_PASSWORD: 'moby-make-test' }));
+    expect(pushed.stderr).toBe('');
+    const entry = /hello: pushed to \S+@(sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1] as string;
+    expect(entry).toBeDefined();
+
+    const trusting = machine(components);
+    const taken = await trusting.make(registry.env({ MOBY_MAKE_CACHE_VERIFY_KEY: COSIGN_PUB }));
+    expect(taken.stderr).toBe('');
+    expect(readManifest(trusting.bundle).components.hello?.fromCache).toBe(`${registry.host}/${CACHE_REPOSITORY}@${entry}`);
+    expect(trusting.goBuilds()).toEqual([]);
+
+    const other = machine(components);
+    const refused = await other.make(registry.env({ MOBY_MAKE_CACHE_VERIFY_KEY: OTHER_COSIGN_PUB }));
+    expect(refused.code).toBe(0);
+    expect(refused.stderr).toMatch(/is refused: none of its signatures is by the key in MOBY_MAKE_CACHE_VERIFY_KEY; building it locally/);
+    expect(other.goBuilds().length).toBeGreaterThan(0);
+    expect(sha256s(other.bundle)).toEqual(sha256s(trusting.bundle));
+  });
+
+  it('a signing key that its password does not open is a one-line error before anything builds', async () => {
+    const b = machine();
+    const result = await b.make(registry.env({ MOBY_MAKE_CACHE_PUSH: '1', MOBY_MAKE_CACHE_SIGN_KEY: COSIGN_KEY, COSIGN_PASSWORD: 'wrong' }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/MOBY_MAKE_CACHE_SIGN_KEY=\S+cosign\.key cannot be decrypted with COSIGN_PASSWORD/);
+    expect(b.goBuilds()).toEqual([]);
   });
 
   it('a registry that is not there: said once, built locally', async () => {

@@ -1,0 +1,162 @@
+import { createPrivateKey, createPublicKey, scryptSync, sign, verify, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import nacl from 'tweetnacl';
+import { z } from 'zod';
+import type { Env } from '../core/env.js';
+import { UserError } from '../core/errors.js';
+import { digestOf, OCI_MANIFEST } from './registry.js';
+import { jsonOrUndefined } from '../core/json-file.js';
+
+/**
+ * Signatures on cache entries, in cosign's formats: keys as `cosign
+ * generate-key-pair` writes them (an scrypt + nacl/secretbox encrypted
+ * PKCS#8 key and a PEM public key; plain PEM keys from openssl work too),
+ * and each signature as cosign stores it: a `sha256-<hex>.sig` tag whose
+ * layer is the "simple signing" payload naming the entry's manifest digest,
+ * with the ECDSA signature over it in the layer's annotation. The cache key
+ * covers inputs, not outputs, so this is what stops a writer with push
+ * rights from publishing wrong bytes under a right key.
+ */
+export const SIGN_KEY_VARIABLE = 'MOBY_MAKE_CACHE_SIGN_KEY';
+export const VERIFY_KEY_VARIABLE = 'MOBY_MAKE_CACHE_VERIFY_KEY';
+/** cosign's variable for the password of its encrypted private key. */
+export const KEY_PASSWORD_VARIABLE = 'COSIGN_PASSWORD';
+
+export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
+export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+
+const encryptedKeySchema = z.object({
+  kdf: z.object({ name: z.literal('scrypt'), params: z.object({ N: z.number().int(), r: z.number().int(), p: z.number().int() }), salt: z.string() }),
+  cipher: z.object({ name: z.literal('nacl/secretbox'), nonce: z.string() }),
+  ciphertext: z.string(),
+});
+
+const payloadSchema = z.object({
+  critical: z.object({
+    identity: z.object({ 'docker-reference': z.string() }),
+    image: z.object({ 'docker-manifest-digest': z.string() }),
+    type: z.literal('cosign container image signature'),
+  }),
+});
+
+/** The tag cosign gives the signatures of a manifest. */
+export function signatureTag(manifestDigest: string): string {
+  return manifestDigest.replace(':', '-') + '.sig';
+}
+
+/** The simple-signing payload for a manifest, as cosign writes it. */
+export function signingPayload(reference: string, manifestDigest: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      critical: { identity: { 'docker-reference': reference }, image: { 'docker-manifest-digest': manifestDigest }, type: 'cosign container image signature' },
+      optional: null,
+    }),
+  );
+}
+
+export interface Signer {
+  sign: (payload: Buffer) => string;
+}
+
+export interface Verifier {
+  /** True when `signature` (base64) is the key's over `payload` and the payload names `manifestDigest`. */
+  accepts: (payload: Buffer, signature: string, manifestDigest: string) => boolean;
+}
+
+export function loadSigner(env: Env): Signer | undefined {
+  const file = env[SIGN_KEY_VARIABLE];
+  if (!file) return undefined;
+  const key = privateKey(readKeyFile(file, SIGN_KEY_VARIABLE), file, env);
+  return { sign: (payload) => sign('sha256', payload, key).toString('base64') };
+}
+
+export function loadVerifier(env: Env): Verifier | undefined {
+  const file = env[VERIFY_KEY_VARIABLE];
+  if (!file) return undefined;
+  let key: KeyObject;
+  try {
+    key = createPublicKey(readKeyFile(file, VERIFY_KEY_VARIABLE));
+  } catch (error) {
+    throw new UserError(
+      `${VERIFY_KEY_VARIABLE}=${file} is not a PEM public key: ${error instanceof Error ? error.message : String(error)}`,
+      'Give it the cosign.pub of the key CI signs with.',
+    );
+  }
+  return {
+    accepts: (payload, signature, manifestDigest) => {
+      const parsed = payloadSchema.safeParse(jsonOrUndefined(payload));
+      if (!parsed.success || parsed.data.critical.image['docker-manifest-digest'] !== manifestDigest) return false;
+      try {
+        return verify('sha256', payload, key, Buffer.from(signature, 'base64'));
+      } catch {
+        return false; // not a signature of this key's algorithm at all
+      }
+    },
+  };
+}
+
+function readKeyFile(file: string, variable: string): string {
+  if (!existsSync(file)) throw new UserError(`${variable}=${file}: no such file`);
+  return readFileSync(file, 'utf8');
+}
+
+function privateKey(pem: string, file: string, env: Env): KeyObject {
+  const encrypted = /-----BEGIN ENCRYPTED (?:SIGSTORE|COSIGN) PRIVATE KEY-----([\s\S]*?)-----END/.exec(pem);
+  try {
+    if (!encrypted) return createPrivateKey(pem);
+    return createPrivateKey({ key: decryptCosignKey(Buffer.from(encrypted[1] ?? '', 'base64'), file, env), format: 'der', type: 'pkcs8' });
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`${SIGN_KEY_VARIABLE}=${file} is not a private key: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** cosign's encrypted key: JSON naming scrypt's parameters and a secretbox nonce, around the PKCS#8 key. */
+function decryptCosignKey(envelope: Buffer, file: string, env: Env): Buffer {
+  const parsed = encryptedKeySchema.safeParse(jsonOrUndefined(envelope));
+  if (!parsed.success) throw new UserError(`${SIGN_KEY_VARIABLE}=${file} is not a cosign private key this version reads (scrypt, nacl/secretbox)`);
+  const { kdf, cipher, ciphertext } = parsed.data;
+  const password = env[KEY_PASSWORD_VARIABLE] ?? '';
+  const { N, r, p } = kdf.params;
+  const secret = scryptSync(password, Buffer.from(kdf.salt, 'base64'), 32, { N, r, p, maxmem: 256 * N * r + (1 << 20) });
+  const opened = nacl.secretbox.open(Buffer.from(ciphertext, 'base64'), Buffer.from(cipher.nonce, 'base64'), secret);
+  if (!opened)
+    throw new UserError(
+      `${SIGN_KEY_VARIABLE}=${file} cannot be decrypted with ${KEY_PASSWORD_VARIABLE}`,
+      `Set ${KEY_PASSWORD_VARIABLE} to the password the key was made with.`,
+    );
+  return Buffer.from(opened);
+}
+
+const signatureLayerSchema = z.object({
+  mediaType: z.string(),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+const signatureManifestSchema = z.object({ layers: z.array(signatureLayerSchema) });
+
+/** The blobs and manifest of a cosign signature: the payload (a layer), a config listing it, and the manifest tying both. */
+export function signatureArtifact(reference: string, manifestDigest: string, signer: Signer): { blobs: Buffer[]; manifest: Buffer } {
+  const payload = signingPayload(reference, manifestDigest);
+  const config = Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [digestOf(payload)] }, config: {} }));
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length },
+    layers: [
+      { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(payload), size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signer.sign(payload) } },
+    ],
+  };
+  return { blobs: [payload, config], manifest: Buffer.from(JSON.stringify(manifest)) };
+}
+
+/** The signed payloads a signature manifest lists: each layer's digest and the signature its annotation holds. */
+export function signedLayers(manifest: Buffer): Array<{ digest: string; signature: string }> {
+  const parsed = signatureManifestSchema.safeParse(jsonOrUndefined(manifest));
+  if (!parsed.success) return [];
+  return parsed.data.layers.flatMap((layer) => {
+    const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
+    return layer.mediaType === SIMPLE_SIGNING_MEDIA_TYPE && signature ? [{ digest: layer.digest, signature }] : [];
+  });
+}
