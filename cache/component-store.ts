@@ -3,11 +3,10 @@ import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Env } from '../core/env.js';
-import { UserError } from '../core/errors.js';
 import { jsonOrUndefined } from '../core/json-file.js';
 import { componentRecordSchema, fileRecordSchema, type ComponentRecord, type FileRecord } from '../core/manifest.js';
 import type { RemoteNotice, RemoteOutputs } from '../core/remote-outputs.js';
-import { PASSWORD_VARIABLE, USER_VARIABLE, findCredentials } from './credentials.js';
+import { credentialsRefused, findCredentials } from './credentials.js';
 import type { CacheConfig } from './config.js';
 import { TransportError } from './http.js';
 import { loadSigner, loadVerifier, signatureArtifact, signatureTag, signedLayers, VERIFY_KEY_VARIABLE, type Signer, type Verifier } from './signing.js';
@@ -92,10 +91,7 @@ export class RegistryComponentStore implements RemoteOutputs {
       await client.ping();
     } catch (error) {
       if (error instanceof RegistryAuthError) {
-        throw new UserError(
-          `cache registry ${error.message}`,
-          `Set ${USER_VARIABLE} and ${PASSWORD_VARIABLE} (or docker login ${config.address.host}) to credentials it accepts, or unset MOBY_MAKE_CACHE_REGISTRY.`,
-        );
+        throw credentialsRefused(error.message, config.address.host);
       }
       store.unavailable(error);
     }

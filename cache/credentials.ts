@@ -74,3 +74,11 @@ async function askHelper(helper: string, host: string, env: Env): Promise<Creden
   if (!answer.success) throw new UserError(`${program} get ${host} printed something that is not a credential`);
   return { username: answer.data.Username, password: answer.data.Secret, from: program };
 }
+
+/** A registry that refused who we are: the user's to fix, so an error that names the registry and where credentials come from. */
+export function credentialsRefused(message: string, host: string): UserError {
+  return new UserError(
+    `cache registry ${message}`,
+    `Set ${USER_VARIABLE} and ${PASSWORD_VARIABLE} (or docker login ${host}) to credentials it accepts, or unset MOBY_MAKE_CACHE_REGISTRY.`,
+  );
+}

@@ -191,6 +191,27 @@ describe('the shared cache on an OCI registry', () => {
     expect(b.goBuilds()).toEqual([]);
   });
 
+  it('npm run cache: ls and status show the entries, prune removes the old ones but each component newest, with their signatures', async () => {
+    const cache = (args: string[]) => runTask('cache', args, registry.env());
+    const listed = await cache(['ls']);
+    expect(listed.stderr).toBe('');
+    const rows = listed.stdout.split('\n').filter((line) => line.startsWith('hello  '));
+    // A's entry (unsigned), and the signed one from the edited tree, oldest first.
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/^hello {2}[0-9a-f]{12} {2}\d+\.\d MB {2}pushed \d{4}-\d\d-\d\dT\S+Z {2}unsigned {2}sha256:[0-9a-f]{64}$/);
+    expect(rows[1]).toMatch(/ signed {2}sha256:/);
+    const status = await cache(['status']);
+    expect(status.stdout).toMatch(/^hello: 2 entries, \d+\.\d MB$/m);
+    expect(status.stdout).toMatch(/^2 entries, .* of distinct blobs in the registry$/m);
+
+    const pruned = await cache(['prune', '--older-than', '0m']);
+    expect(pruned.stderr).toBe('');
+    expect(pruned.stdout).toMatch(/^pruned 1 entries pushed before .*, kept 1;/m);
+    const after = (await cache(['ls'])).stdout.split('\n').filter((line) => line.startsWith('hello  '));
+    expect(after).toEqual([rows[1]]);
+    expect((await cache(['prune'])).stderr).toMatch(/prune needs --older-than AGE/);
+  });
+
   it('a registry that is not there: said once, built locally', async () => {
     const b = machine();
     const result = await b.make(registry.env({ MOBY_MAKE_CACHE_REGISTRY: `127.0.0.1:1/${CACHE_REPOSITORY}` }));

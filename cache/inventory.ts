@@ -1,0 +1,118 @@
+import type { Env } from '../core/env.js';
+import { UserError } from '../core/errors.js';
+import { jsonOrUndefined } from '../core/json-file.js';
+import type { CacheConfig } from './config.js';
+import { artifactSchema, COMPONENT_ANNOTATION, CREATED_ANNOTATION, FINGERPRINT_ANNOTATION } from './component-store.js';
+import { credentialsRefused, findCredentials } from './credentials.js';
+import { RegistryAuthError, RegistryClient } from './registry.js';
+import { signatureTag } from './signing.js';
+
+/**
+ * What the shared cache holds for this project: each component entry with
+ * its size, age and signature, read from the registry's tag list and the
+ * entries' manifests (the registry itself is the record; nothing is kept
+ * beside it). Registries do not record reads, so an entry's age is its push.
+ */
+export interface CacheEntry {
+  component: string;
+  fingerprint: string;
+  tag: string;
+  digest: string;
+  /** The files and the config: what a machine downloads for it. */
+  bytes: number;
+  created: Date | undefined;
+  signed: boolean;
+}
+
+export type InventoryEvent =
+  | { type: 'registry'; name: string; pushing: boolean }
+  | { type: 'entry'; entry: CacheEntry }
+  | { type: 'summary'; entries: number; components: Record<string, { entries: number; bytes: number }>; bytes: number; uniqueBytes: number }
+  | { type: 'pruned'; entry: CacheEntry }
+  | { type: 'prune-finished'; removed: number; kept: number; bytes: number; cutoff: Date };
+
+const ENTRY_TAG = /^([a-z0-9-]+)-([0-9a-f]{64})$/;
+
+export async function openInventoryClient(config: CacheConfig, env: Env): Promise<RegistryClient> {
+  const credentials = await findCredentials(config.address.host, env);
+  const client = new RegistryClient(config.address, { ca: config.ca, timeoutMs: config.timeoutMs, ...(credentials ? { credentials } : {}) });
+  try {
+    await client.ping();
+  } catch (error) {
+    if (error instanceof RegistryAuthError) {
+      throw credentialsRefused(error.message, config.address.host);
+    }
+    throw new UserError(`the cache registry ${client.name} is unreachable: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return client;
+}
+
+/** Every component entry in the repository, oldest first, with the unique blob bytes they share. */
+export async function listEntries(client: RegistryClient): Promise<{ entries: CacheEntry[]; uniqueBytes: number }> {
+  const tags = await client.tags();
+  const tagSet = new Set(tags);
+  const entries: CacheEntry[] = [];
+  const blobs = new Map<string, number>();
+  for (const tag of tags) {
+    const match = ENTRY_TAG.exec(tag);
+    if (!match) continue;
+    const manifest = await client.manifest(tag);
+    const parsed = manifest ? artifactSchema.safeParse(jsonOrUndefined(manifest.body)) : undefined;
+    if (!manifest || !parsed?.success) continue; // not one of ours, or gone since the list
+    const artifact = parsed.data;
+    for (const blob of [artifact.config, ...artifact.layers]) blobs.set(blob.digest, blob.size);
+    const created = artifact.annotations?.[CREATED_ANNOTATION];
+    entries.push({
+      component: artifact.annotations?.[COMPONENT_ANNOTATION] ?? (match[1] as string),
+      fingerprint: artifact.annotations?.[FINGERPRINT_ANNOTATION] ?? (match[2] as string),
+      tag,
+      digest: manifest.digest,
+      bytes: artifact.config.size + artifact.layers.reduce((sum, layer) => sum + layer.size, 0),
+      created: created ? new Date(created) : undefined,
+      signed: tagSet.has(signatureTag(manifest.digest)),
+    });
+  }
+  entries.sort((a, b) => (a.created?.getTime() ?? 0) - (b.created?.getTime() ?? 0));
+  return { entries, uniqueBytes: [...blobs.values()].reduce((sum, size) => sum + size, 0) };
+}
+
+export function summarize(entries: readonly CacheEntry[], uniqueBytes: number): Extract<InventoryEvent, { type: 'summary' }> {
+  const components: Record<string, { entries: number; bytes: number }> = {};
+  for (const entry of entries) {
+    const row = (components[entry.component] ??= { entries: 0, bytes: 0 });
+    row.entries += 1;
+    row.bytes += entry.bytes;
+  }
+  return { type: 'summary', entries: entries.length, components, bytes: entries.reduce((sum, e) => sum + e.bytes, 0), uniqueBytes };
+}
+
+/**
+ * The entries pushed before `cutoff`, except each component's newest (so a
+ * machine at the latest pins still hits); removed with their signatures.
+ * The registry frees the blobs no manifest references at its next garbage
+ * collection (`registry garbage-collect`), which is the registry's to run.
+ */
+export function entriesToPrune(entries: readonly CacheEntry[], cutoff: Date): CacheEntry[] {
+  const newest = new Map<string, CacheEntry>();
+  for (const entry of entries) {
+    const kept = newest.get(entry.component);
+    if (!kept || (entry.created?.getTime() ?? 0) >= (kept.created?.getTime() ?? 0)) newest.set(entry.component, entry);
+  }
+  return entries.filter((entry) => newest.get(entry.component) !== entry && (entry.created?.getTime() ?? 0) < cutoff.getTime());
+}
+
+export async function removeEntry(client: RegistryClient, entry: CacheEntry): Promise<void> {
+  if (entry.signed) {
+    const signature = await client.manifest(signatureTag(entry.digest));
+    if (signature) await client.deleteManifest(signature.digest);
+  }
+  await client.deleteManifest(entry.digest);
+}
+
+/** `30d`, `12h`, `90m`: how far back --older-than reaches. */
+export function parseAge(value: string): number {
+  const match = /^(\d+)([dhm])$/.exec(value);
+  if (!match) throw new UserError(`--older-than ${value} is not an age`, 'Use a number of days, hours or minutes: 30d, 12h, 90m.');
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[match[2] as 'd' | 'h' | 'm'];
+  return Number(match[1]) * unit;
+}

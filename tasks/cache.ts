@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { cacheConfig, REGISTRY_VARIABLE } from '../cache/config.js';
+import { entriesToPrune, listEntries, openInventoryClient, parseAge, removeEntry, summarize, type InventoryEvent } from '../cache/inventory.js';
+import { UsageError } from '../core/errors.js';
+import { runMain } from './cli/run-main.js';
+import { createRenderer, outputMode } from './render/choose.js';
+import { cacheLines } from './render/cache-lines.js';
+
+const HELP = `Usage: npm run cache -- status|ls|prune [options]
+
+The shared cache on an OCI registry (MOBY_MAKE_CACHE_REGISTRY, see npm run
+make -- --help): what it holds for this project.
+
+  status                 the registry, and entries and sizes per component
+  ls                     every entry: component, fingerprint, size, pushed, signed
+  prune --older-than AGE remove entries pushed longer ago than AGE (30d, 12h,
+                         90m), keeping each component's newest; the registry
+                         frees their blobs at its next garbage collection
+
+Options:
+  --cache-registry host[:port]/repo   instead of $MOBY_MAKE_CACHE_REGISTRY
+  --output MODE                       plain or json
+  --help                              this text`;
+
+const VERBS = ['status', 'ls', 'prune'] as const;
+type Verb = (typeof VERBS)[number];
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    options: {
+      'cache-registry': { type: 'string' },
+      'older-than': { type: 'string' },
+      output: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const [verb, ...rest] = positionals;
+  if (!verb || !(VERBS as readonly string[]).includes(verb) || rest.length > 0) {
+    throw new UsageError(`npm run cache needs one of ${VERBS.join(', ')}`, 'See npm run cache -- --help.');
+  }
+  if (verb === 'prune' && !values['older-than']) throw new UsageError('prune needs --older-than AGE (for example 30d)');
+  const env = process.env;
+  const config = cacheConfig(env, values['cache-registry']);
+  if (!config) throw new UsageError(`no cache registry: set ${REGISTRY_VARIABLE} or pass --cache-registry host[:port]/repo`);
+  const renderer = createRenderer<InventoryEvent>(outputMode(values.output ?? 'plain', env), { lines: cacheLines });
+  const client = await openInventoryClient(config, env);
+  renderer.onEvent({ type: 'registry', name: client.name, pushing: config.push });
+  const { entries, uniqueBytes } = await listEntries(client);
+  switch (verb as Verb) {
+    case 'status':
+      renderer.onEvent(summarize(entries, uniqueBytes));
+      break;
+    case 'ls':
+      for (const entry of entries) renderer.onEvent({ type: 'entry', entry });
+      renderer.onEvent(summarize(entries, uniqueBytes));
+      break;
+    case 'prune': {
+      const cutoff = new Date(Date.now() - parseAge(values['older-than'] as string));
+      const doomed = entriesToPrune(entries, cutoff);
+      for (const entry of doomed) {
+        await removeEntry(client, entry);
+        renderer.onEvent({ type: 'pruned', entry });
+      }
+      const bytes = doomed.reduce((sum, entry) => sum + entry.bytes, 0);
+      renderer.onEvent({ type: 'prune-finished', removed: doomed.length, kept: entries.length - doomed.length, bytes, cutoff });
+      break;
+    }
+  }
+  await renderer.finished();
+  return 0;
+}
+
+await runMain(main);

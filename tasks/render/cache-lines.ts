@@ -1,0 +1,27 @@
+import type { LineFormats } from '../../core/events.js';
+import type { CacheEntry, InventoryEvent } from '../../cache/inventory.js';
+
+const MB = 1024 * 1024;
+
+export const cacheLines: LineFormats<InventoryEvent> = {
+  registry: (event) => `cache registry ${event.name} (${event.pushing ? 'pushing: MOBY_MAKE_CACHE_PUSH is set' : 'read-only here'})`,
+  entry: (event) => entryLine(event.entry),
+  summary: (event) => [
+    ...Object.entries(event.components)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([component, row]) => `${component}: ${row.entries} ${row.entries === 1 ? 'entry' : 'entries'}, ${megabytes(row.bytes)}`),
+    `${event.entries} entries, ${megabytes(event.bytes)} as listed, ${megabytes(event.uniqueBytes)} of distinct blobs in the registry`,
+  ],
+  pruned: (event) => `removed ${entryLine(event.entry)}`,
+  'prune-finished': (event) =>
+    `pruned ${event.removed} entries pushed before ${event.cutoff.toISOString()} (${megabytes(event.bytes)} as listed), kept ${event.kept}; the registry frees unreferenced blobs at its next garbage collection`,
+};
+
+function entryLine(entry: CacheEntry): string {
+  const pushed = entry.created ? entry.created.toISOString().replace(/\.\d+Z$/, 'Z') : 'unknown';
+  return `${entry.component}  ${entry.fingerprint.slice(0, 12)}  ${megabytes(entry.bytes)}  pushed ${pushed}  ${entry.signed ? 'signed' : 'unsigned'}  ${entry.digest}`;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / MB).toFixed(1)} MB`;
+}
