@@ -409,7 +409,10 @@ async function executePlan(spec: ComponentSpec, plan: ComponentPlan, environment
   await mkdir(workDir, { recursive: true });
   const stepPaths: StepPaths = { [SRC]: plan.source.dir, [OUT]: outDir, [WORK]: workDir };
   for (const [name, extra] of Object.entries(plan.extras)) stepPaths[extraSourcePlaceholder(name)] = extra.dir;
-  await runSteps(plan.steps, stepPaths, environment.env, log, environment.signal);
+  const { remote } = environment;
+  // Not a step's variable: where go keeps its cache changes no output, so neither the commands nor the fingerprint name it.
+  const env = remote && spec.recipe.kind === 'go' ? { ...environment.env, ...remote.goBuildEnv(spec.name) } : environment.env;
+  await runSteps(plan.steps, stepPaths, env, log, environment.signal);
   const missing = outputsOf(spec).find((output) => !existsSync(join(outDir, output)));
   if (missing) throw new UserError(`the build finished but did not produce ${missing}`);
   return outDir;

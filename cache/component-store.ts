@@ -2,13 +2,17 @@ import { createReadStream } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { fileURLToPath } from 'node:url';
 import type { Env } from '../core/env.js';
+import { UserError } from '../core/errors.js';
+import { lastLine, run } from '../core/process.js';
 import { jsonOrUndefined } from '../core/json-file.js';
 import { componentRecordSchema, fileRecordSchema, type ComponentRecord, type FileRecord } from '../core/manifest.js';
 import type { RemoteNotice, RemoteOutputs } from '../core/remote-outputs.js';
 import { credentialsRefused, findCredentials } from './credentials.js';
 import type { CacheConfig } from './config.js';
 import { TransportError } from './http.js';
+import { GOCACHE_DIR_VARIABLE, GOCACHE_TAG_VARIABLE } from './go-cache-program.js';
 import { loadSigner, loadVerifier, signatureArtifact, signatureTag, signedLayers, VERIFY_KEY_VARIABLE, type Signer, type Verifier } from './signing.js';
 import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryAuthError, RegistryClient, RegistryProtocolError } from './registry.js';
 
@@ -67,6 +71,8 @@ export class RegistryComponentStore implements RemoteOutputs {
     readonly pushing: boolean,
     private readonly notify: (notice: RemoteNotice) => void,
     private readonly keys: { signer?: Signer; verifier?: Verifier },
+    /** go's GOCACHE here, which the cache program reads and writes in go's own format. */
+    private readonly gocache: string,
   ) {}
 
   get name(): string {
@@ -86,7 +92,8 @@ export class RegistryComponentStore implements RemoteOutputs {
     const client = new RegistryClient(config.address, { ca: config.ca, timeoutMs: config.timeoutMs, ...(credentials ? { credentials } : {}) }, () =>
       notify({ kind: 'plain-http', store: client.name }),
     );
-    const store = new RegistryComponentStore(client, config.push, notify, { ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) });
+    const keys = { ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) };
+    const store = new RegistryComponentStore(client, config.push, notify, keys, await goCacheDir(env));
     try {
       await client.ping();
     } catch (error) {
@@ -194,11 +201,32 @@ export class RegistryComponentStore implements RemoteOutputs {
     return `none of its signatures is by the key in ${VERIFY_KEY_VARIABLE}`;
   }
 
+  goBuildEnv(component: string): Record<string, string> {
+    if (this.away) return {};
+    return {
+      GOCACHEPROG: `${TSX} ${GO_CACHE_MAIN}`,
+      [GOCACHE_DIR_VARIABLE]: this.gocache,
+      [GOCACHE_TAG_VARIABLE]: `gocache-${component}`,
+    };
+  }
+
   private unavailable(error: unknown): void {
     if (this.away) return;
     this.away = true;
     this.notify({ kind: 'unreachable', store: this.name, reason: reasonOf(error) });
   }
+}
+
+/** The cache program runs under the project's own tsx (go splits GOCACHEPROG at spaces; neither path has one here). */
+const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+const GO_CACHE_MAIN = fileURLToPath(new URL('./go-cache-main.ts', import.meta.url));
+
+async function goCacheDir(env: Env): Promise<string> {
+  const result = await run(['go', 'env', 'GOCACHE'], { env });
+  const dir = result.stdout.trim();
+  if (result.exitCode !== 0 || !dir || dir === 'off')
+    throw new UserError(`go env GOCACHE failed or is off: ${lastLine(result.stderr)}`, 'The shared Go build cache needs a GOCACHE folder.');
+  return dir;
 }
 
 /** A stored entry that does not describe the build asked for, or describes it wrongly. */

@@ -18,6 +18,12 @@ export interface RemoteOutputs {
    * or undefined on a miss and on any failure.
    */
   fetch(entry: { component: string; fingerprint: string; outputs: readonly string[]; dir: string }): Promise<{ ref: string } | undefined>;
+  /**
+   * Variables for a component's go build that route go's own build cache
+   * through the store (GOCACHEPROG), so a tree the store has no outputs for
+   * still recompiles only what changed; empty when the store is away.
+   */
+  goBuildEnv(component: string): Record<string, string>;
   /** Offers a published build (its files in `dir`); the reference it is now stored under, or undefined when the store has it already or did not take it. */
   push(entry: { component: string; record: ComponentRecord; files: Readonly<Record<string, FileRecord>>; dir: string }): Promise<{ ref: string } | undefined>;
 }

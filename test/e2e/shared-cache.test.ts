@@ -46,6 +46,16 @@ describe('the shared cache on an OCI registry', () => {
     return { paths, make, goBuilds, bundle: join(paths.bundles, 'binary-daemon') };
   }
 
+  /** A clone of A's tree printing `message` instead of hello (a fingerprint the registry has no outputs for), and a components folder building it. */
+  function editedTree(message: string): string {
+    const src = tempDir(`${message}-src`);
+    execFileSync('git', ['clone', '-q', a.paths.src, src]);
+    writeFileSync(join(src, 'main.go'), readFileSync(join(src, 'main.go'), 'utf8').replace('"hello', `"${message}`));
+    const components = tempDir(`${message}-components`);
+    writeHelloComponent(components, src);
+    return components;
+  }
+
   const sha256s = (bundle: string) => Object.fromEntries(Object.entries(readManifest(bundle).files).map(([name, file]) => [name, file.sha256]));
 
   beforeAll(async () => {
@@ -84,6 +94,27 @@ describe('the shared cache on an OCI registry', () => {
     expect(again.stdout).not.toMatch(/pushed/);
   });
 
+  it("an edited tree on B, which the registry has no outputs for, compiles only what the edit touched: the rest of go's build cache comes from A's push", async () => {
+    const b = machine(editedTree('edited'));
+    const result = await b.make(registry.env());
+    expect(result.stderr).toBe('');
+    expect(b.goBuilds()).toHaveLength(1);
+    expect(execFileSync(join(b.bundle, 'hello'), { encoding: 'utf8' })).toMatch(/^edited /);
+    const counts = /moby-make go cache: (\d+) from GOCACHE, (\d+) from (\S+), (\d+) missed, (\d+) compiled and stored/.exec(
+      readFileSync(join(b.paths.bundles, 'logs', 'hello.log'), 'utf8'),
+    );
+    expect(counts?.slice(1)).toEqual([
+      '0',
+      expect.stringMatching(/^[1-9]\d+$/),
+      `${registry.host}/${CACHE_REPOSITORY}`,
+      expect.any(String),
+      expect.any(String),
+    ]);
+    // The standard library's packages came from the registry; what missed is the edited main package and the link.
+    const [, , fromRegistry, , missed] = counts as unknown as [string, string, string, string, string];
+    expect(Number(missed)).toBeLessThan(Number(fromRegistry) / 10);
+  });
+
   it('a wrong password is a one-line error naming the registry and the variables, before anything builds', async () => {
     const b = machine();
     const result = await b.make(registry.env({ MOBY_MAKE_CACHE_PASSWORD: 'wrong' }));
@@ -120,11 +151,7 @@ describe('the shared cache on an OCI registry', () => {
   it('a registry killed mid-download: said once, built locally, nothing half-downloaded published', async () => {
     const b = machine();
     // B's previous bundle, from an older tree; the registry holds the newer one A pushed.
-    const older = tempDir('older-src');
-    execFileSync('git', ['clone', '-q', a.paths.src, older]);
-    writeFileSync(join(older, 'main.go'), readFileSync(join(older, 'main.go'), 'utf8').replace('"hello', '"older'));
-    const olderComponents = tempDir('older-components');
-    writeHelloComponent(olderComponents, older);
+    const olderComponents = editedTree('older');
     const first = await runTask('make', ['--components', olderComponents, '--bundles', b.paths.bundles], { PATH: `${b.paths.bin}:${process.env.PATH}` });
     expect(first.code).toBe(0);
     const compiledBefore = b.goBuilds().length;
@@ -158,11 +185,7 @@ describe('the shared cache on an OCI registry', () => {
   });
 
   it("a signed entry (cosign's key format and signature tag) is taken with its public key and refused with another", async () => {
-    const signedSrc = tempDir('signed-src');
-    execFileSync('git', ['clone', '-q', a.paths.src, signedSrc]);
-    writeFileSync(join(signedSrc, 'main.go'), readFileSync(join(signedSrc, 'main.go'), 'utf8').replace('"hello', '"signed'));
-    const components = tempDir('signed-components');
-    writeHelloComponent(components, signedSrc);
+    const components = editedTree('signed');
     const signing = machine(components);
     const pushed = await signing.make(registry.env({ MOBY_MAKE_CACHE_PUSH: '1', MOBY_MAKE_CACHE_SIGN_KEY: COSIGN_KEY, COSIGN_PASSWORD: 'moby-make-test' }));
     expect(pushed.stderr).toBe('');

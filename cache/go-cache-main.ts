@@ -1,0 +1,32 @@
+import { cacheConfig } from './config.js';
+import { findCredentials } from './credentials.js';
+import { GOCACHE_DIR_VARIABLE, GOCACHE_TAG_VARIABLE, GoCacheProgram } from './go-cache-program.js';
+import { RegistryClient } from './registry.js';
+
+/**
+ * The process go starts as GOCACHEPROG (make sets it for go builds when a
+ * cache registry is configured). Its stderr is the build's log, so what it
+ * reports lands beside the compiler's output.
+ */
+
+const env = process.env;
+const gocache = env[GOCACHE_DIR_VARIABLE];
+const tag = env[GOCACHE_TAG_VARIABLE];
+if (!gocache || !tag) {
+  process.stderr.write(`moby-make go cache: ${GOCACHE_DIR_VARIABLE} and ${GOCACHE_TAG_VARIABLE} must be set (npm run make sets them)\n`);
+  process.exit(2);
+}
+const report = (line: string) => void process.stderr.write(`${line}\n`);
+let client: RegistryClient | undefined;
+let push = false;
+try {
+  const config = cacheConfig(env);
+  if (config) {
+    const credentials = await findCredentials(config.address.host, env);
+    client = new RegistryClient(config.address, { ca: config.ca, timeoutMs: config.timeoutMs, ...(credentials ? { credentials } : {}) });
+    push = config.push;
+  }
+} catch (error) {
+  report(`moby-make go cache: no shared cache (${error instanceof Error ? error.message : String(error)}); serving GOCACHE alone`);
+}
+await new GoCacheProgram({ gocache, tag, push, report, ...(client ? { client } : {}) }).serve(process.stdin, process.stdout);

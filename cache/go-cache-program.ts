@@ -1,0 +1,281 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { z } from 'zod';
+import { jsonOrUndefined } from '../core/json-file.js';
+import { digestOf, OCI_MANIFEST, type RegistryClient } from './registry.js';
+
+/**
+ * A GOCACHEPROG program (cmd/go/internal/cacheprog): the go command's build
+ * cache, answered from GOCACHE itself first (its own on-disk format, so the
+ * same machine without the program keeps every object) and from the shared
+ * cache second. Objects are OCI blobs whose digest is their OutputID, which
+ * is the sha256 of the object, so every one is checked as it arrives; the
+ * action → output map of a build is the config of one artifact per
+ * component, `gocache-<component>`, whose layers keep the objects alive in
+ * the registry. When pushing, the map of everything this go command used
+ * and the objects the registry lacks go up when go closes the program.
+ */
+/** Set by make for the program: go's GOCACHE folder, and the artifact's tag. */
+export const GOCACHE_DIR_VARIABLE = 'MOBY_MAKE_GOCACHE_DIR';
+export const GOCACHE_TAG_VARIABLE = 'MOBY_MAKE_GOCACHE_TAG';
+export const GO_CACHE_ARTIFACT = 'application/vnd.moby-make.gocache.v1';
+const INDEX_MEDIA_TYPE = 'application/vnd.moby-make.gocache.index.v1+json';
+const OBJECT_MEDIA_TYPE = 'application/vnd.moby-make.gocache.object.v1';
+const PARALLEL_UPLOADS = 8;
+
+const indexSchema = z.object({ actions: z.record(z.string(), z.tuple([z.string(), z.number().int().nonnegative()])) });
+
+const requestSchema = z.object({
+  ID: z.number().int(),
+  Command: z.string(),
+  ActionID: z.string().optional(),
+  OutputID: z.string().optional(),
+  BodySize: z.number().int().nonnegative().optional(),
+});
+type Request = z.infer<typeof requestSchema>;
+
+interface Response {
+  ID: number;
+  Err?: string;
+  KnownCommands?: string[];
+  Miss?: boolean;
+  OutputID?: string;
+  Size?: number;
+  Time?: string;
+  DiskPath?: string;
+}
+
+export interface GoCacheProgramOptions {
+  /** The go command's GOCACHE folder, read and written in its own format. */
+  gocache: string;
+  /** The shared cache's client, or undefined to serve GOCACHE alone. */
+  client?: RegistryClient;
+  /** The artifact's tag: gocache-<component>. */
+  tag: string;
+  push: boolean;
+  /** For one line of counts at close, and the one line that says the registry went away. */
+  report: (line: string) => void;
+}
+
+interface Entry {
+  output: string;
+  size: number;
+}
+
+export class GoCacheProgram {
+  private index: Promise<Map<string, Entry>> | undefined;
+  private away = false;
+  /** Every action this go command asked for or stored: the map pushed at close. */
+  private readonly used = new Map<string, Entry>();
+  private readonly counts = { local: 0, remote: 0, miss: 0, put: 0 };
+
+  constructor(private readonly options: GoCacheProgramOptions) {}
+
+  /** Speaks the protocol on these streams until go sends close (or closes stdin). */
+  async serve(input: Readable, output: Writable): Promise<void> {
+    const send = (response: Response) => output.write(`${JSON.stringify(response)}\n`);
+    send({ ID: 0, KnownCommands: ['get', 'put', 'close'] });
+    const lines = createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
+    const pending = new Set<Promise<void>>();
+    const answer = (id: number, work: Promise<Omit<Response, 'ID'>>) => {
+      const task = work.then(
+        (response) => void send({ ID: id, ...response }),
+        (error: unknown) => void send({ ID: id, Err: error instanceof Error ? error.message : String(error) }),
+      );
+      pending.add(task);
+      void task.finally(() => pending.delete(task));
+    };
+    for (;;) {
+      const next = await lines.next();
+      if (next.done) break;
+      if (next.value.trim() === '') continue;
+      const request = requestSchema.parse(jsonOrUndefined(next.value));
+      if (request.Command === 'put') {
+        // The body follows as a JSON string of base64 whenever BodySize is not zero (go puts a blank line before it).
+        let bodyLine = '';
+        while (request.BodySize && bodyLine.trim() === '') {
+          const line = await lines.next();
+          if (line.done) throw new Error(`put ${request.ID}: stdin ended before its body`);
+          bodyLine = line.value;
+        }
+        const body = request.BodySize ? Buffer.from(z.string().parse(jsonOrUndefined(bodyLine)), 'base64') : Buffer.alloc(0);
+        answer(request.ID, this.put(request, body));
+      } else if (request.Command === 'get') {
+        answer(request.ID, this.get(request));
+      } else if (request.Command === 'close') {
+        await Promise.all(pending);
+        await this.close();
+        send({ ID: request.ID });
+        break;
+      } else {
+        send({ ID: request.ID, Err: `unknown command ${request.Command}` });
+      }
+    }
+    await Promise.all(pending);
+  }
+
+  private async get(request: Request): Promise<Omit<Response, 'ID'>> {
+    const action = hex(request.ActionID);
+    const local = this.readLocal(action);
+    if (local) {
+      this.counts.local += 1;
+      this.used.set(action, local);
+      return this.hit(local);
+    }
+    const remote = await this.fetchRemote(action);
+    if (!remote) {
+      this.counts.miss += 1;
+      return { Miss: true };
+    }
+    this.counts.remote += 1;
+    this.used.set(action, remote);
+    return this.hit(remote);
+  }
+
+  private async put(request: Request, body: Buffer): Promise<Omit<Response, 'ID'>> {
+    const action = hex(request.ActionID);
+    const output = hex(request.OutputID);
+    if (createHash('sha256').update(body).digest('hex') !== output) throw new Error(`put ${action}: the body is not its OutputID`);
+    await this.writeObject(output, body);
+    await this.writeEntry(action, output, body.length);
+    this.counts.put += 1;
+    const entry = { output, size: body.length };
+    this.used.set(action, entry);
+    return { DiskPath: this.path(output, 'd') };
+  }
+
+  private hit(entry: Entry): Omit<Response, 'ID'> {
+    return { OutputID: Buffer.from(entry.output, 'hex').toString('base64'), Size: entry.size, DiskPath: this.path(entry.output, 'd') };
+  }
+
+  /** GOCACHE's own entry: `v1 <action> <output> <size> <time>`, with its object present at that size. */
+  private readLocal(action: string): Entry | undefined {
+    const file = this.path(action, 'a');
+    if (!existsSync(file)) return undefined;
+    const match = /^v1 ([0-9a-f]{64}) ([0-9a-f]{64}) +(\d+) +\d+\n$/.exec(readFileSync(file, 'latin1'));
+    if (!match || match[1] !== action) return undefined;
+    const entry = { output: match[2] as string, size: Number(match[3]) };
+    const object = this.path(entry.output, 'd');
+    return existsSync(object) && statSync(object).size === entry.size ? entry : undefined;
+  }
+
+  private async fetchRemote(action: string): Promise<Entry | undefined> {
+    const { client } = this.options;
+    if (!client || this.away) return undefined;
+    try {
+      const entry = (await this.remoteIndex()).get(action);
+      if (!entry) return undefined;
+      const object = this.path(entry.output, 'd');
+      if (!existsSync(object)) {
+        const partial = `${object}.${randomBytes(6).toString('hex')}.partial`;
+        await mkdir(join(this.options.gocache, entry.output.slice(0, 2)), { recursive: true });
+        await client.blobToFile(`sha256:${entry.output}`, entry.size, partial);
+        await rename(partial, object);
+      }
+      await this.writeEntry(action, entry.output, entry.size);
+      return entry;
+    } catch (error) {
+      this.goAway(error);
+      return undefined;
+    }
+  }
+
+  private remoteIndex(): Promise<Map<string, Entry>> {
+    this.index ??= (async () => {
+      const client = this.options.client as RegistryClient;
+      await client.ping();
+      const manifest = await client.manifest(this.options.tag);
+      const map = new Map<string, Entry>();
+      if (!manifest) return map;
+      const config = (jsonOrUndefined(manifest.body) as { config?: { digest?: string } } | undefined)?.config?.digest;
+      if (!config) return map;
+      const index = indexSchema.safeParse(jsonOrUndefined(await client.blob(config, 64 << 20)));
+      if (!index.success) return map;
+      for (const [action, [output, size]] of Object.entries(index.data.actions)) map.set(action, { output, size });
+      return map;
+    })();
+    return this.index;
+  }
+
+  /** At go's close: the counts, and (when pushing) the objects the registry lacks and the map of this build. */
+  private async close(): Promise<void> {
+    const { local, remote, miss, put } = this.counts;
+    const from = this.options.client ? this.options.client.name : 'no shared cache';
+    this.options.report(`moby-make go cache: ${local} from GOCACHE, ${remote} from ${from}, ${miss} missed, ${put} compiled and stored`);
+    const { client } = this.options;
+    if (!client || !this.options.push || this.away || this.used.size === 0) return;
+    try {
+      const known = await this.remoteIndex();
+      const entries = [...this.used];
+      const objects = [...new Map(entries.map(([, entry]) => [entry.output, entry])).values()];
+      const knownOutputs = new Set([...known.values()].map((entry) => entry.output));
+      const toUpload = objects.filter((entry) => !knownOutputs.has(entry.output));
+      let next = 0;
+      const lane = async () => {
+        for (let item = toUpload[next++]; item; item = toUpload[next++]) {
+          const object = item;
+          await client.pushBlob(`sha256:${object.output}`, object.size, readFileSync(this.path(object.output, 'd')));
+        }
+      };
+      await Promise.all(Array.from({ length: PARALLEL_UPLOADS }, lane));
+      const index = Buffer.from(JSON.stringify({ actions: Object.fromEntries(entries.map(([action, entry]) => [action, [entry.output, entry.size]])) }));
+      const indexDigest = digestOf(index);
+      await client.pushBlob(indexDigest, index.length, index);
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: GO_CACHE_ARTIFACT,
+        config: { mediaType: INDEX_MEDIA_TYPE, digest: indexDigest, size: index.length },
+        layers: objects.map((entry) => ({ mediaType: OBJECT_MEDIA_TYPE, digest: `sha256:${entry.output}`, size: entry.size })),
+      };
+      await client.putManifest(this.options.tag, Buffer.from(JSON.stringify(manifest)));
+      this.options.report(
+        `moby-make go cache: pushed ${toUpload.length} objects and the map of ${entries.length} actions to ${client.name}:${this.options.tag}`,
+      );
+    } catch (error) {
+      this.options.report(`moby-make go cache: not pushed to ${client.name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private goAway(error: unknown): void {
+    if (this.away) return;
+    this.away = true;
+    const name = this.options.client?.name ?? 'the shared cache';
+    this.options.report(`moby-make go cache: ${name} failed (${error instanceof Error ? error.message : String(error)}); compiling the rest locally`);
+  }
+
+  private async writeObject(output: string, body: Buffer): Promise<void> {
+    const file = this.path(output, 'd');
+    if (existsSync(file) && statSync(file).size === body.length) return;
+    await mkdir(join(this.options.gocache, output.slice(0, 2)), { recursive: true });
+    const partial = `${file}.${randomBytes(6).toString('hex')}.partial`;
+    await writeFile(partial, body);
+    await rename(partial, file);
+  }
+
+  /** The entry as cmd/go/internal/cache writes it: fixed width, so a second write of the same entry is idempotent. */
+  private async writeEntry(action: string, output: string, size: number): Promise<void> {
+    await mkdir(join(this.options.gocache, action.slice(0, 2)), { recursive: true });
+    const line = `v1 ${action} ${output} ${String(size).padStart(20)} ${String(Date.now() * 1_000_000).padStart(20)}\n`;
+    const handle = await open(this.path(action, 'a'), 'w');
+    try {
+      await handle.writeFile(line);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private path(id: string, kind: 'a' | 'd'): string {
+    return join(this.options.gocache, id.slice(0, 2), `${id}-${kind}`);
+  }
+}
+
+function hex(base64: string | undefined): string {
+  const bytes = Buffer.from(base64 ?? '', 'base64');
+  if (bytes.length !== 32) throw new Error('a request without a 32-byte id');
+  return bytes.toString('hex');
+}
