@@ -13,6 +13,7 @@ import { runMain } from './cli/run-main.js';
 import { addCounts, emptyCounts } from '../testrunner/events.js';
 import { parseEventLine } from '../testrunner/inside.js';
 import { loopRatios, measureLoop } from './lib/loop-bench.js';
+import { benchCache } from './lib/cache-bench.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
 import { bundlePaths } from '../core/bundle-layout.js';
 import { resolveDaemonSource } from '../core/daemon-source.js';
@@ -27,6 +28,7 @@ import { GOLANGCI_LINT, golangciLintArgs, golangciLintEnv, lintedModules } from 
  */
 const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--skip-jobs] [--only-jobs] [--jobs-runs N]
                          [--skip-validate] [--only-validate] [--validate-runs N]
+                         [--skip-cache] [--only-cache] [--cache-runs N]
 
   --runs N      repetitions for the quick measurements (default 5)
   --skip-cold   leave out the cold build of every component (it takes minutes)
@@ -36,7 +38,11 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--
   --jobs-runs N its rounds (default 1)
   --skip-validate    leave out validate: warm golangci-lint against it run by hand, cold, make validate
   --only-validate    only that
-  --validate-runs N  rounds of the warm comparison (default 3)`;
+  --validate-runs N  rounds of the warm comparison (default 3)
+  --skip-cache       leave out the shared cache: a fresh machine's make from a loopback
+                     registry against curl, and a DAEMON_SRC edit through its Go cache
+  --only-cache       only that
+  --cache-runs N     rounds of the fetch comparison (default 3)`;
 
 const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
 
@@ -85,6 +91,9 @@ async function main(): Promise<number> {
       'skip-validate': { type: 'boolean', default: false },
       'only-validate': { type: 'boolean', default: false },
       'validate-runs': { type: 'string', default: '3' },
+      'skip-cache': { type: 'boolean', default: false },
+      'only-cache': { type: 'boolean', default: false },
+      'cache-runs': { type: 'string', default: '3' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -95,6 +104,7 @@ async function main(): Promise<number> {
   const runs = Number(values.runs);
   if (values['only-jobs']) return benchJobs(Number(values['jobs-runs']));
   if (values['only-validate']) return benchValidate(Number(values['validate-runs']));
+  if (values['only-cache']) return benchCache(Number(values['cache-runs']));
   const bundle = join(defaultBundlesDir(process.env), 'binary-daemon');
   const files = readdirSync(bundle)
     .filter((f) => !f.endsWith('.md5') && !f.endsWith('.sha256'))
@@ -170,6 +180,7 @@ async function main(): Promise<number> {
   }
   if (!values['skip-jobs']) benchJobs(Number(values['jobs-runs']));
   if (!values['skip-validate']) await benchValidate(Number(values['validate-runs']));
+  if (!values['skip-cache']) await benchCache(Number(values['cache-runs']));
   return 0;
 }
 

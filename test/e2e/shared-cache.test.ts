@@ -8,7 +8,7 @@ import { projectRoot } from '../../tasks/paths.js';
 import { runTask } from '../support/cli.js';
 import { writeHelloComponent, writeRecordingGo } from '../support/fixtures.js';
 import { fixture, realGo } from '../support/fixture-project.js';
-import { CACHE_REPOSITORY, startRegistry, type TestRegistry } from '../support/registry.js';
+import { CACHE_REPOSITORY, startRegistry, type TestRegistry } from '../../tasks/lib/loopback-registry.js';
 import { tempDir } from '../support/temp.js';
 
 const COSIGN_FIXTURES = join(projectRoot, 'test', 'fixtures', 'cosign');

@@ -1,15 +1,15 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { freePort } from './ports.js';
+import { freePort } from './free-port.js';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { installGoTool } from '../../core/go-tools.js';
-import { defaultCacheDir } from '../../tasks/paths.js';
+import { defaultCacheDir } from '../paths.js';
 import { TEST_REGISTRY } from '../../testrunner/toolchain.js';
 
 /**
- * A real registry on loopback for the shared-cache tests: distribution's
+ * A real registry on loopback for the shared-cache tests and the bench: distribution's
  * `registry` (the runner's pin, built from the module proxy), htpasswd auth,
  * a self-signed certificate for 127.0.0.1 that the tests trust explicitly
  * through MOBY_MAKE_CACHE_CA, storage in a temporary folder.

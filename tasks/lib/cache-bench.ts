@@ -1,0 +1,149 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveDaemonSource } from '../../core/daemon-source.js';
+import { bundlePaths } from '../../core/bundle-layout.js';
+import { readManifest } from '../../core/manifest.js';
+import { median } from '../../core/stats.js';
+import { defaultBundlesDir, defaultCacheDir, projectRoot } from '../paths.js';
+import { CACHE_REPOSITORY, startRegistry, type TestRegistry } from './loopback-registry.js';
+
+const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
+
+function wallOf(argv: string[], env: NodeJS.ProcessEnv): { wall: number; ok: boolean; output: string } {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(argv[0] as string, argv.slice(1), { env, encoding: 'utf8', maxBuffer: 1 << 28 });
+  return { wall: Number(process.hrtime.bigint() - started) / 1e9, ok: result.status === 0, output: result.stdout + result.stderr };
+}
+
+/** A machine with nothing of this one's but the module cache (GOMODCACHE: verified sources), or not even that. */
+function freshMachine(withModules: boolean): { env: NodeJS.ProcessEnv; root: string } {
+  const root = mkdtempSync(join(tmpdir(), 'moby-make-bench-fresh-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CI: 'true',
+    MOBY_MAKE_BUNDLES: join(root, 'bundles'),
+    MOBY_MAKE_CACHE: join(root, 'cache'),
+    GOCACHE: join(root, 'gocache'),
+    ...(withModules ? {} : { GOMODCACHE: join(root, 'gomodcache') }),
+  };
+  return { env, root };
+}
+
+const make = (env: NodeJS.ProcessEnv, args: string[] = []) => wallOf([tsx, join(projectRoot, 'tasks', 'make.ts'), '--output', 'plain', ...args], env);
+
+/**
+ * The shared cache on a loopback registry (TLS, htpasswd): the bundle pushed
+ * once, then a fresh machine's `npm run make` against curl fetching the same
+ * blobs from the same registry (alternating, medians); a fresh machine
+ * without even the module cache once; and a one-line DAEMON_SRC edit built
+ * on a fresh machine through the registry's Go cache against the same
+ * rebuild on this machine's warm GOCACHE.
+ */
+export async function benchCache(rounds: number): Promise<number> {
+  const work = mkdtempSync(join(tmpdir(), 'moby-make-bench-cache-'));
+  const registry = await startRegistry(join(work, 'registry'));
+  try {
+    const base = { ...process.env, CI: 'true', ...registry.env() };
+    const pushed = make({ ...base, MOBY_MAKE_CACHE_PUSH: '1' });
+    if (!pushed.ok) throw new Error(`pushing the bundle failed:\n${pushed.output.slice(-2000)}`);
+    const blobs = bundleBlobs(pushed.output, registry);
+    const megabytes = blobs.reduce((sum, blob) => sum + blob.size, 0) / 1e6;
+    console.log(`\nshared cache on a loopback registry: the bundle pushed in ${pushed.wall.toFixed(1)} s, ${blobs.length} blobs, ${megabytes.toFixed(0)} MB`);
+
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      theirs.push(curlBlobs(blobs, registry));
+      const fresh = freshMachine(true);
+      const result = make({ ...fresh.env, ...registry.env() });
+      rmSync(fresh.root, { recursive: true, force: true });
+      if (!result.ok || /\bbuilt in\b/.test(result.output)) throw new Error(`the fresh machine built instead of fetching:\n${result.output.slice(-2000)}`);
+      ours.push(result.wall);
+    }
+    console.log(`  curl, the same blobs (2 at a time)          ${median(theirs).toFixed(2)} s`);
+    console.log(`  npm run make, fresh machine, module cache   ${median(ours).toFixed(2)} s  (${(median(ours) / median(theirs)).toFixed(2)}x curl; median of ${rounds}, alternating)`);
+    const bare = freshMachine(false);
+    const bareRun = make({ ...bare.env, ...registry.env() });
+    rmSync(bare.root, { recursive: true, force: true });
+    console.log(`  npm run make, fresh machine, nothing at all ${bareRun.wall.toFixed(1)} s  (the sources' module zips come from the Go module proxy first)${bareRun.ok ? '' : ' (FAILED)'}`);
+
+    await benchSourceEdit(work, registry);
+  } finally {
+    await registry.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+interface Blob {
+  url: string;
+  size: number;
+}
+
+/** Every blob of the entries the push named (`<component>: pushed to <ref>`), read back from their manifests. */
+function bundleBlobs(output: string, registry: TestRegistry): Blob[] {
+  const refs = [...output.matchAll(/: pushed to \S+@(sha256:[0-9a-f]{64})/g)].map((match) => match[1] as string);
+  const base = `https://${registry.host}/v2/${CACHE_REPOSITORY}`;
+  return refs.flatMap((digest) => {
+    const manifest = JSON.parse(curl([`${base}/manifests/${digest}`, '-H', 'Accept: application/vnd.oci.image.manifest.v1+json'], registry)) as {
+      config: { digest: string; size: number };
+      layers: { digest: string; size: number }[];
+    };
+    return [manifest.config, ...manifest.layers].map((blob) => ({ url: `${base}/blobs/${blob.digest}`, size: blob.size }));
+  });
+}
+
+function curl(args: string[], registry: TestRegistry): string {
+  return execFileSync('curl', ['-sSfL', '--cacert', registry.caFile, '-u', `${registry.user}:${registry.password}`, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+}
+
+function curlBlobs(blobs: readonly Blob[], registry: TestRegistry): number {
+  const args = ['--parallel', '--parallel-max', '2', ...blobs.flatMap((blob) => [blob.url, '-o', '/dev/null'])];
+  const started = process.hrtime.bigint();
+  curl(args, registry);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/** A copy of the bundle's dockerd source as a git checkout, for DAEMON_SRC. */
+async function daemonCheckout(dir: string): Promise<string> {
+  const env = process.env;
+  const source = await resolveDaemonSource(readManifest(bundlePaths(defaultBundlesDir(env)).current), env, defaultCacheDir(env));
+  cpSync(source.dir, dir, { recursive: true });
+  execFileSync('chmod', ['-R', 'u+w', dir]);
+  const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.email=bench@example.com', '-c', 'user.name=bench', ...args], { stdio: 'ignore' });
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-qm', 'bench');
+  return dir;
+}
+
+/** One line of daemon/info.go changed, as a contributor's edit: a different fingerprint each time, the same packages. */
+function editDaemon(checkout: string, n: number): void {
+  const file = join(checkout, 'daemon', 'info.go');
+  writeFileSync(file, `${readFileSync(file, 'utf8')}\n// bench edit ${n}\n`);
+}
+
+async function benchSourceEdit(work: string, registry: TestRegistry): Promise<void> {
+  const checkout = await daemonCheckout(join(work, 'moby'));
+  const only = ['--only', 'daemon'];
+  // This machine builds the edited tree once with pushing on: its warm GOCACHE answers, and the registry gets dockerd's map and objects.
+  editDaemon(checkout, 1);
+  const pushing = make({ ...process.env, CI: 'true', ...registry.env({ MOBY_MAKE_CACHE_PUSH: '1' }), DAEMON_SRC: checkout, MOBY_MAKE_BUNDLES: join(work, 'pusher') }, only);
+  if (!pushing.ok) throw new Error(`the pushing build failed:\n${pushing.output.slice(-2000)}`);
+  // The baseline: the next edit rebuilt on this machine's warm GOCACHE, no shared cache.
+  editDaemon(checkout, 2);
+  const { MOBY_MAKE_CACHE_REGISTRY: _unset, ...withoutCache } = process.env;
+  const warm = make({ ...withoutCache, CI: 'true', DAEMON_SRC: checkout, MOBY_MAKE_BUNDLES: join(work, 'warm') }, only);
+  // A fresh machine (empty GOCACHE, bundles, tools cache; the module cache kept) with a third edit, through the registry's Go cache.
+  editDaemon(checkout, 3);
+  const fresh = freshMachine(true);
+  const remote = make({ ...fresh.env, ...registry.env(), DAEMON_SRC: checkout }, only);
+  const counts = /moby-make go cache: .*/.exec(readFileSync(join(fresh.env.MOBY_MAKE_BUNDLES as string, 'logs', 'daemon.log'), 'utf8'))?.[0] ?? '(no go cache line)';
+  rmSync(fresh.root, { recursive: true, force: true });
+  console.log(`  DAEMON_SRC one-line edit, warm local GOCACHE   ${warm.wall.toFixed(1)} s${warm.ok ? '' : ' (FAILED)'}`);
+  console.log(
+    `  DAEMON_SRC one-line edit, fresh machine        ${remote.wall.toFixed(1)} s  (${(remote.wall / warm.wall).toFixed(2)}x warm; ${counts})${remote.ok ? '' : ' (FAILED)'}`,
+  );
+}
