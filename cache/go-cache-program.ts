@@ -210,7 +210,8 @@ export class GoCacheProgram {
     if (!client || !this.options.push || this.away || this.used.size === 0) return;
     try {
       const known = await this.remoteIndex();
-      const entries = [...this.used];
+      // Merged with what is there: a component's several go builds (containerd's binaries) share one map.
+      const entries = [...new Map([...known, ...this.used])];
       const objects = [...new Map(entries.map(([, entry]) => [entry.output, entry])).values()];
       const knownOutputs = new Set([...known.values()].map((entry) => entry.output));
       const toUpload = objects.filter((entry) => !knownOutputs.has(entry.output));
