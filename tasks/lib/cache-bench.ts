@@ -63,11 +63,15 @@ export async function benchCache(rounds: number): Promise<number> {
       ours.push(result.wall);
     }
     console.log(`  curl, the same blobs (2 at a time)          ${median(theirs).toFixed(2)} s`);
-    console.log(`  npm run make, fresh machine, module cache   ${median(ours).toFixed(2)} s  (${(median(ours) / median(theirs)).toFixed(2)}x curl; median of ${rounds}, alternating)`);
+    console.log(
+      `  npm run make, fresh machine, module cache   ${median(ours).toFixed(2)} s  (${(median(ours) / median(theirs)).toFixed(2)}x curl; median of ${rounds}, alternating)`,
+    );
     const bare = freshMachine(false);
     const bareRun = make({ ...bare.env, ...registry.env() });
     rmSync(bare.root, { recursive: true, force: true });
-    console.log(`  npm run make, fresh machine, nothing at all ${bareRun.wall.toFixed(1)} s  (the sources' module zips come from the Go module proxy first)${bareRun.ok ? '' : ' (FAILED)'}`);
+    console.log(
+      `  npm run make, fresh machine, nothing at all ${bareRun.wall.toFixed(1)} s  (the sources' module zips come from the Go module proxy first)${bareRun.ok ? '' : ' (FAILED)'}`,
+    );
 
     await benchSourceEdit(work, registry);
   } finally {
@@ -96,7 +100,10 @@ function bundleBlobs(output: string, registry: TestRegistry): Blob[] {
 }
 
 function curl(args: string[], registry: TestRegistry): string {
-  return execFileSync('curl', ['-sSfL', '--cacert', registry.caFile, '-u', `${registry.user}:${registry.password}`, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return execFileSync('curl', ['-sSfL', '--cacert', registry.caFile, '-u', `${registry.user}:${registry.password}`, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
 }
 
 function curlBlobs(blobs: readonly Blob[], registry: TestRegistry): number {
@@ -112,7 +119,8 @@ async function daemonCheckout(dir: string): Promise<string> {
   const source = await resolveDaemonSource(readManifest(bundlePaths(defaultBundlesDir(env)).current), env, defaultCacheDir(env));
   cpSync(source.dir, dir, { recursive: true });
   execFileSync('chmod', ['-R', 'u+w', dir]);
-  const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.email=bench@example.com', '-c', 'user.name=bench', ...args], { stdio: 'ignore' });
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', dir, '-c', 'user.email=bench@example.com', '-c', 'user.name=bench', ...args], { stdio: 'ignore' });
   git('init', '-q');
   git('add', '-A');
   git('commit', '-qm', 'bench');
@@ -130,7 +138,10 @@ async function benchSourceEdit(work: string, registry: TestRegistry): Promise<vo
   const only = ['--only', 'daemon'];
   // This machine builds the edited tree once with pushing on: its warm GOCACHE answers, and the registry gets dockerd's map and objects.
   editDaemon(checkout, 1);
-  const pushing = make({ ...process.env, CI: 'true', ...registry.env({ MOBY_MAKE_CACHE_PUSH: '1' }), DAEMON_SRC: checkout, MOBY_MAKE_BUNDLES: join(work, 'pusher') }, only);
+  const pushing = make(
+    { ...process.env, CI: 'true', ...registry.env({ MOBY_MAKE_CACHE_PUSH: '1' }), DAEMON_SRC: checkout, MOBY_MAKE_BUNDLES: join(work, 'pusher') },
+    only,
+  );
   if (!pushing.ok) throw new Error(`the pushing build failed:\n${pushing.output.slice(-2000)}`);
   // The baseline: the next edit rebuilt on this machine's warm GOCACHE, no shared cache.
   editDaemon(checkout, 2);
@@ -140,7 +151,14 @@ async function benchSourceEdit(work: string, registry: TestRegistry): Promise<vo
   editDaemon(checkout, 3);
   const fresh = freshMachine(true);
   const remote = make({ ...fresh.env, ...registry.env(), DAEMON_SRC: checkout }, only);
-  const counts = /moby-make go cache: .*/.exec(readFileSync(join(fresh.env.MOBY_MAKE_BUNDLES as string, 'logs', 'daemon.log'), 'utf8'))?.[0] ?? '(no go cache line)';
+  const counts =
+    /moby-make go cache: .*/.exec(readFileSync(join(fresh.env.MOBY_MAKE_BUNDLES as string, 'logs', 'daemon.log'), 'utf8'))?.[0] ??
+    `no go cache line; make said: ${
+      remote.output
+        .split('\n')
+        .filter((line) => /warning|note/.test(line))
+        .join(' | ') || 'nothing about the cache'
+    }`;
   rmSync(fresh.root, { recursive: true, force: true });
   console.log(`  DAEMON_SRC one-line edit, warm local GOCACHE   ${warm.wall.toFixed(1)} s${warm.ok ? '' : ' (FAILED)'}`);
   console.log(
