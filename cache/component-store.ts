@@ -23,7 +23,7 @@ import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryAuthError, Registr
  * sha256, the same one its `.sha256` sidecar holds. It is tagged
  * `<component>-<fingerprint>`, so a lookup is one manifest GET.
  */
-export const COMPONENT_ARTIFACT = 'application/vnd.moby-make.component.v1';
+const COMPONENT_ARTIFACT = 'application/vnd.moby-make.component.v1';
 const CONFIG_MEDIA_TYPE = 'application/vnd.moby-make.component.config.v1+json';
 const FILE_MEDIA_TYPE = 'application/vnd.moby-make.file.v1';
 const TITLE = 'org.opencontainers.image.title';
@@ -55,7 +55,7 @@ const configSchema = z.object({
   files: z.record(z.string(), fileRecordSchema),
 });
 
-export function entryTag(component: string, fingerprint: string): string {
+function entryTag(component: string, fingerprint: string): string {
   return `${component}-${fingerprint}`;
 }
 

@@ -5,9 +5,9 @@ import { UsageError, UserError } from '../core/errors.js';
 import type { RegistryAddress } from './registry.js';
 
 export const REGISTRY_VARIABLE = 'MOBY_MAKE_CACHE_REGISTRY';
-export const PUSH_VARIABLE = 'MOBY_MAKE_CACHE_PUSH';
-export const TIMEOUT_VARIABLE = 'MOBY_MAKE_CACHE_TIMEOUT';
-export const CA_VARIABLE = 'MOBY_MAKE_CACHE_CA';
+const PUSH_VARIABLE = 'MOBY_MAKE_CACHE_PUSH';
+const TIMEOUT_VARIABLE = 'MOBY_MAKE_CACHE_TIMEOUT';
+const CA_VARIABLE = 'MOBY_MAKE_CACHE_CA';
 
 /** Debian's (and most distributions') bundle of the system's trust store, which SSL_CERT_FILE may move. */
 const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';

@@ -19,8 +19,8 @@ export interface Credentials {
   from: string;
 }
 
-export const USER_VARIABLE = 'MOBY_MAKE_CACHE_USER';
-export const PASSWORD_VARIABLE = 'MOBY_MAKE_CACHE_PASSWORD';
+const USER_VARIABLE = 'MOBY_MAKE_CACHE_USER';
+const PASSWORD_VARIABLE = 'MOBY_MAKE_CACHE_PASSWORD';
 
 const dockerConfigSchema = z.object({
   auths: z.record(z.string(), z.object({ auth: z.string().optional(), username: z.string().optional(), password: z.string().optional() })).optional(),

@@ -22,7 +22,7 @@ import { digestOf, OCI_MANIFEST, type RegistryClient } from './registry.js';
 /** Set by make for the program: go's GOCACHE folder, and the artifact's tag. */
 export const GOCACHE_DIR_VARIABLE = 'MOBY_MAKE_GOCACHE_DIR';
 export const GOCACHE_TAG_VARIABLE = 'MOBY_MAKE_GOCACHE_TAG';
-export const GO_CACHE_ARTIFACT = 'application/vnd.moby-make.gocache.v1';
+const GO_CACHE_ARTIFACT = 'application/vnd.moby-make.gocache.v1';
 const INDEX_MEDIA_TYPE = 'application/vnd.moby-make.gocache.index.v1+json';
 const OBJECT_MEDIA_TYPE = 'application/vnd.moby-make.gocache.object.v1';
 const PARALLEL_UPLOADS = 8;

@@ -17,13 +17,13 @@ import { jsonOrUndefined } from '../core/json-file.js';
  * covers inputs, not outputs, so this is what stops a writer with push
  * rights from publishing wrong bytes under a right key.
  */
-export const SIGN_KEY_VARIABLE = 'MOBY_MAKE_CACHE_SIGN_KEY';
+const SIGN_KEY_VARIABLE = 'MOBY_MAKE_CACHE_SIGN_KEY';
 export const VERIFY_KEY_VARIABLE = 'MOBY_MAKE_CACHE_VERIFY_KEY';
 /** cosign's variable for the password of its encrypted private key. */
-export const KEY_PASSWORD_VARIABLE = 'COSIGN_PASSWORD';
+const KEY_PASSWORD_VARIABLE = 'COSIGN_PASSWORD';
 
-export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
-export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
+const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 
 const encryptedKeySchema = z.object({
   kdf: z.object({ name: z.literal('scrypt'), params: z.object({ N: z.number().int(), r: z.number().int(), p: z.number().int() }), salt: z.string() }),
@@ -45,7 +45,7 @@ export function signatureTag(manifestDigest: string): string {
 }
 
 /** The simple-signing payload for a manifest, as cosign writes it. */
-export function signingPayload(reference: string, manifestDigest: string): Buffer {
+function signingPayload(reference: string, manifestDigest: string): Buffer {
   return Buffer.from(
     JSON.stringify({
       critical: { identity: { 'docker-reference': reference }, image: { 'docker-manifest-digest': manifestDigest }, type: 'cosign container image signature' },
