@@ -7,14 +7,15 @@ import type { Env } from '../core/env.js';
 import { UserError } from '../core/errors.js';
 import { lastLine, run } from '../core/process.js';
 import { jsonOrUndefined } from '../core/json-file.js';
+import { eachInLanes } from '../core/lanes.js';
 import { componentRecordSchema, fileRecordSchema, type ComponentRecord, type FileRecord } from '../core/manifest.js';
 import type { RemoteNotice, RemoteOutputs } from '../core/remote-outputs.js';
-import { credentialsRefused, findCredentials } from './credentials.js';
+import { credentialsRefused, registryClient } from './credentials.js';
 import type { CacheConfig } from './config.js';
 import { TransportError } from './http.js';
 import { GOCACHE_DIR_VARIABLE, GOCACHE_TAG_VARIABLE } from './go-cache-program.js';
 import { loadSigner, loadVerifier, signatureArtifact, signatureTag, signedLayers, VERIFY_KEY_VARIABLE, type Signer, type Verifier } from './signing.js';
-import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryAuthError, RegistryClient, RegistryProtocolError } from './registry.js';
+import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryAuthError, RegistryProtocolError, type RegistryClient } from './registry.js';
 
 /**
  * A component's outputs as one OCI artifact: an image manifest with the
@@ -86,12 +87,9 @@ export class RegistryComponentStore implements RemoteOutputs {
    * store then answers every call with nothing.
    */
   static async open(config: CacheConfig, env: Env, notify: (notice: RemoteNotice) => void): Promise<RegistryComponentStore> {
-    const credentials = await findCredentials(config.address.host, env);
     const signer = loadSigner(env);
     const verifier = loadVerifier(env);
-    const client = new RegistryClient(config.address, { ca: config.ca, timeoutMs: config.timeoutMs, ...(credentials ? { credentials } : {}) }, () =>
-      notify({ kind: 'plain-http', store: client.name }),
-    );
+    const client = await registryClient(config, env, () => notify({ kind: 'plain-http', store: client.name }));
     const keys = { ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) };
     const store = new RegistryComponentStore(client, config.push, notify, keys, await goCacheDir(env));
     try {
@@ -121,7 +119,7 @@ export class RegistryComponentStore implements RemoteOutputs {
       const config = parseConfig(await this.client.blob(artifact.config.digest));
       const layers = checkEntry(artifact, config, entry);
       await mkdir(entry.dir, { recursive: true });
-      await eachLimited(layers, PARALLEL_BLOBS, async (layer) => {
+      await eachInLanes(layers, PARALLEL_BLOBS, async (layer) => {
         const partial = join(entry.dir, `.${layer.name}.partial`);
         await this.client.blobToFile(layer.digest, layer.size, partial);
         await chmod(partial, layer.mode);
@@ -149,13 +147,14 @@ export class RegistryComponentStore implements RemoteOutputs {
     const tag = entryTag(entry.component, entry.record.fingerprint);
     try {
       if (await this.client.hasManifest(tag)) return undefined;
-      const files = Object.fromEntries(entry.record.outputs.map((output) => [output, requireFile(entry.files, output)]));
+      const files: Record<string, FileRecord> = {};
       const layers: ComponentArtifact['layers'] = [];
       for (const output of entry.record.outputs) {
-        const file = requireFile(files, output);
+        const file = requireFile(entry.files, output);
         const path = join(entry.dir, output);
         const mode = (await stat(path)).mode & 0o777;
         await this.client.pushBlob(`sha256:${file.sha256}`, file.size, () => createReadStream(path));
+        files[output] = file;
         layers.push({
           mediaType: FILE_MEDIA_TYPE,
           digest: `sha256:${file.sha256}`,
@@ -297,12 +296,4 @@ function asBuilt(record: ComponentRecord): ComponentRecord {
 function reasonOf(error: unknown): string {
   if (error instanceof TransportError || error instanceof RegistryAuthError || error instanceof RegistryProtocolError) return error.message;
   return error instanceof Error ? error.message : String(error);
-}
-
-async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }

@@ -1,7 +1,7 @@
 import { cacheConfig } from './config.js';
-import { findCredentials } from './credentials.js';
+import { registryClient } from './credentials.js';
 import { GOCACHE_DIR_VARIABLE, GOCACHE_TAG_VARIABLE, GoCacheProgram } from './go-cache-program.js';
-import { RegistryClient } from './registry.js';
+import type { RegistryClient } from './registry.js';
 
 /**
  * The process go starts as GOCACHEPROG (make sets it for go builds when a
@@ -22,8 +22,7 @@ let push = false;
 try {
   const config = cacheConfig(env);
   if (config) {
-    const credentials = await findCredentials(config.address.host, env);
-    client = new RegistryClient(config.address, { ca: config.ca, timeoutMs: config.timeoutMs, ...(credentials ? { credentials } : {}) });
+    client = await registryClient(config, env);
     push = config.push;
   }
 } catch (error) {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import { jsonOrUndefined } from '../core/json-file.js';
+import { eachInLanes } from '../core/lanes.js';
 import { digestOf, OCI_MANIFEST, type RegistryClient } from './registry.js';
 
 /**
@@ -139,7 +140,7 @@ export class GoCacheProgram {
   private async put(request: Request, body: Buffer): Promise<Omit<Response, 'ID'>> {
     const action = hex(request.ActionID);
     const output = hex(request.OutputID);
-    if (createHash('sha256').update(body).digest('hex') !== output) throw new Error(`put ${action}: the body is not its OutputID`);
+    if (digestOf(body) !== `sha256:${output}`) throw new Error(`put ${action}: the body is not its OutputID`);
     await this.writeObject(output, body);
     await this.writeEntry(action, output, body.length);
     this.counts.put += 1;
@@ -171,8 +172,7 @@ export class GoCacheProgram {
       if (!entry) return undefined;
       const object = this.path(entry.output, 'd');
       if (!existsSync(object)) {
-        const partial = `${object}.${randomBytes(6).toString('hex')}.partial`;
-        await mkdir(join(this.options.gocache, entry.output.slice(0, 2)), { recursive: true });
+        const partial = await this.partialFor(entry.output);
         await client.blobToFile(`sha256:${entry.output}`, entry.size, partial);
         await rename(partial, object);
       }
@@ -215,14 +215,9 @@ export class GoCacheProgram {
       const objects = [...new Map(entries.map(([, entry]) => [entry.output, entry])).values()];
       const knownOutputs = new Set([...known.values()].map((entry) => entry.output));
       const toUpload = objects.filter((entry) => !knownOutputs.has(entry.output));
-      let next = 0;
-      const lane = async () => {
-        for (let item = toUpload[next++]; item; item = toUpload[next++]) {
-          const object = item;
-          await client.pushBlob(`sha256:${object.output}`, object.size, readFileSync(this.path(object.output, 'd')));
-        }
-      };
-      await Promise.all(Array.from({ length: PARALLEL_UPLOADS }, lane));
+      await eachInLanes(toUpload, PARALLEL_UPLOADS, async (object) => {
+        await client.pushBlob(`sha256:${object.output}`, object.size, readFileSync(this.path(object.output, 'd')));
+      });
       const index = Buffer.from(JSON.stringify({ actions: Object.fromEntries(entries.map(([action, entry]) => [action, [entry.output, entry.size]])) }));
       const indexDigest = digestOf(index);
       await client.pushBlob(indexDigest, index.length, index);
@@ -252,8 +247,7 @@ export class GoCacheProgram {
   private async writeObject(output: string, body: Buffer): Promise<void> {
     const file = this.path(output, 'd');
     if (existsSync(file) && statSync(file).size === body.length) return;
-    await mkdir(join(this.options.gocache, output.slice(0, 2)), { recursive: true });
-    const partial = `${file}.${randomBytes(6).toString('hex')}.partial`;
+    const partial = await this.partialFor(output);
     await writeFile(partial, body);
     await rename(partial, file);
   }
@@ -268,6 +262,12 @@ export class GoCacheProgram {
     } finally {
       await handle.close();
     }
+  }
+
+  /** A private name beside an object's file, renamed over it once whole: a reader never sees half an object. */
+  private async partialFor(output: string): Promise<string> {
+    await mkdir(join(this.options.gocache, output.slice(0, 2)), { recursive: true });
+    return `${this.path(output, 'd')}.${randomBytes(6).toString('hex')}.partial`;
   }
 
   private path(id: string, kind: 'a' | 'd'): string {

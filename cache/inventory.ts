@@ -3,8 +3,8 @@ import { UserError } from '../core/errors.js';
 import { jsonOrUndefined } from '../core/json-file.js';
 import type { CacheConfig } from './config.js';
 import { artifactSchema, COMPONENT_ANNOTATION, CREATED_ANNOTATION, FINGERPRINT_ANNOTATION } from './component-store.js';
-import { credentialsRefused, findCredentials } from './credentials.js';
-import { RegistryAuthError, RegistryClient } from './registry.js';
+import { credentialsRefused, registryClient } from './credentials.js';
+import { RegistryAuthError, type RegistryClient } from './registry.js';
 import { signatureTag } from './signing.js';
 
 /**
@@ -34,8 +34,7 @@ export type InventoryEvent =
 const ENTRY_TAG = /^([a-z0-9-]+)-([0-9a-f]{64})$/;
 
 export async function openInventoryClient(config: CacheConfig, env: Env): Promise<RegistryClient> {
-  const credentials = await findCredentials(config.address.host, env);
-  const client = new RegistryClient(config.address, { ca: config.ca, timeoutMs: config.timeoutMs, ...(credentials ? { credentials } : {}) });
+  const client = await registryClient(config, env);
   try {
     await client.ping();
   } catch (error) {

@@ -107,8 +107,8 @@ export class RegistryClient {
 
   async manifest(reference: string): Promise<FetchedManifest | undefined> {
     const response = await this.call({ method: 'GET', path: this.repoPath(`manifests/${reference}`), headers: { accept: OCI_MANIFEST } });
-    if (response.status === 404) return discardAnd(response, undefined);
-    if (response.status !== 200) return discardAnd(response, this.unexpected('GET manifest', response));
+    if (response.status === 404) return dropAnd(response, undefined);
+    if (response.status !== 200) throw dropAnd(response, this.unexpected('GET manifest', response));
     const body = await readBody(response);
     const digest = digestOf(body);
     const claimed = header(response, 'docker-content-digest');
@@ -143,8 +143,8 @@ export class RegistryClient {
     let path: string | undefined = this.repoPath('tags/list?n=1000');
     while (path) {
       const response = await this.call({ method: 'GET', path });
-      if (response.status === 404) return discardAnd(response, tags);
-      if (response.status !== 200) return discardAnd(response, this.unexpected('GET tags', response));
+      if (response.status === 404) return dropAnd(response, tags);
+      if (response.status !== 200) throw dropAnd(response, this.unexpected('GET tags', response));
       const json = parseJson(await readBody(response), 'tag list') as { tags?: unknown };
       if (Array.isArray(json.tags)) tags.push(...json.tags.filter((tag): tag is string => typeof tag === 'string'));
       path = nextLink(header(response, 'link'));
@@ -220,7 +220,7 @@ export class RegistryClient {
 
   private async blobResponse(digest: string): Promise<HttpResponse> {
     const response = await this.call({ method: 'GET', path: this.repoPath(`blobs/${digest}`), followRedirects: true });
-    if (response.status !== 200) return discardAnd(response, this.unexpected(`GET blob ${digest}`, response));
+    if (response.status !== 200) throw dropAnd(response, this.unexpected(`GET blob ${digest}`, response));
     return response;
   }
 
@@ -315,7 +315,7 @@ export class RegistryClient {
       discard(response);
       throw new RegistryAuthError(this.refusal(response.status), response.status);
     }
-    if (response.status !== 200) return discardAnd(response, this.unexpected('GET token', response));
+    if (response.status !== 200) throw dropAnd(response, this.unexpected('GET token', response));
     const json = parseJson(await readBody(response), 'token answer') as { token?: unknown; access_token?: unknown };
     const token = typeof json.token === 'string' ? json.token : typeof json.access_token === 'string' ? json.access_token : undefined;
     if (!token) throw new RegistryProtocolError('the token answer holds no token');
@@ -361,10 +361,10 @@ export function digestOf(body: Buffer): string {
   return `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
-function discardAnd<T>(response: HttpResponse, value: T): T extends Error ? never : T {
+/** Frees the socket of an answer that is not read, and gives back what the caller returns or throws next. */
+function dropAnd<T>(response: HttpResponse, value: T): T {
   discard(response);
-  if (value instanceof Error) throw value;
-  return value as T extends Error ? never : T;
+  return value;
 }
 
 export function isLoopback(host: string): boolean {

@@ -17,6 +17,7 @@ import { CHECKS, NEEDS_BASE, type CheckName, type CheckResult } from './model.js
 import { shfmtCheck } from './shfmt.js';
 import { resolveBase, validateTree, type PinnedRelease } from './tree.js';
 import { vendor } from './vendor.js';
+import { eachInLanes } from '../core/lanes.js';
 
 const IMPLEMENTATIONS: Record<CheckName, Check> = {
   'pkg-imports': pkgImports,
@@ -109,15 +110,12 @@ export async function runValidate(request: ValidateRequest): Promise<CheckResult
   });
   const queue = [...checks].sort((a, b) => rank(a) - rank(b));
   const results = new Map<CheckName, CheckResult>();
-  const lane = async () => {
-    for (let check = queue.shift(); check; check = queue.shift()) {
-      onEvent({ type: 'check-started', check });
-      const result = await runCheck(check, contextFor(check));
-      results.set(check, result);
-      onEvent({ type: 'check-finished', result });
-    }
-  };
-  await Promise.all(Array.from({ length: LANES }, lane));
+  await eachInLanes(queue, LANES, async (check) => {
+    onEvent({ type: 'check-started', check });
+    const result = await runCheck(check, contextFor(check));
+    results.set(check, result);
+    onEvent({ type: 'check-finished', result });
+  });
 
   const ordered = checks.flatMap((check) => results.get(check) ?? []);
   const junit = join(request.resultsDir, 'junit-report.xml');
