@@ -5,7 +5,9 @@ import { createInterface } from 'node:readline';
 import type { Listener } from '../core/events.js';
 import type { PackageResult, TestRunEvent } from './events.js';
 import type { HostFacts } from './host-facts.js';
+import { STORAGE_DRIVER_EVIDENCE } from './classify.js';
 import { parseGoTestLine, PackageTally } from './results.js';
+import { ciSkipEvidence } from './source-evidence.js';
 
 /** What one gotestsum invocation runs: test2json over a compiled test binary, or `go test` itself. */
 export interface PackageRun {
@@ -37,7 +39,7 @@ export async function runPackage(
 ): Promise<PackageResult> {
   const started = performance.now();
   onEvent({ type: 'package-started', dir: pkg.dir, index: pkg.index, total: pkg.total });
-  const tally = new PackageTally(pkg.dir, facts, env.DEST ? testDaemonRefusals(env.DEST) : undefined);
+  const tally = new PackageTally(pkg.dir, facts, failureEvidence(env, pkg.cwd));
   const child = spawn(gotestsum, ['--format=standard-json', `--jsonfile=${pkg.jsonFile}`, `--junitfile=${pkg.junitFile}`, ...pkg.command], {
     cwd: pkg.cwd,
     env,
@@ -84,6 +86,14 @@ export async function runPackage(
   return result;
 }
 
+/** What is known of a failed test beyond its output: its daemons' refusals, its source's CI skip, the run's storage driver. */
+function failureEvidence(env: Record<string, string>, cwd: string): (test: string) => string[] {
+  const refusals = env.DEST ? testDaemonRefusals(env.DEST) : () => [];
+  const ciSkips = ciSkipEvidence(cwd);
+  const driver = env.DOCKER_GRAPHDRIVER ? [`${STORAGE_DRIVER_EVIDENCE}${env.DOCKER_GRAPHDRIVER}`] : [];
+  return (test) => [...refusals(test), ...ciSkips(test), ...driver];
+}
+
 /**
  * What the daemons a test started (moby's DEST/<Test>/<id>/docker.log)
  * refused, with the request — a bare "operation not supported" from the API
@@ -92,7 +102,7 @@ export async function runPackage(
  */
 const DAEMON_EVIDENCE = /error response for POST request|Could not get ipvs family information/;
 
-export function testDaemonRefusals(dest: string): (test: string) => string[] {
+function testDaemonRefusals(dest: string): (test: string) => string[] {
   return (test) => {
     // integration/ keeps DEST/<Test>/<id>/, integration-cli DEST/<Suite>/<Test>/<id>/: the deepest folder of the test's path that exists.
     let dir = dest;

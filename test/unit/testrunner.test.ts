@@ -1,14 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../core/errors.js';
-import { classifyFailure } from '../../testrunner/classify.js';
+import { classifyFailure, STORAGE_DRIVER_EVIDENCE } from '../../testrunner/classify.js';
 import { kernelDifferences, type HostFacts } from '../../testrunner/host-facts.js';
 import { integrationDaemonArgs, integrationTestFlags } from '../../testrunner/integration.js';
 import { namespaceArgv } from '../../testrunner/namespace.js';
 import { parseIntegrationOptions, parseUnitOptions, scaleDuration } from '../../testrunner/options.js';
 import { dirsDeclaring, junitPackageName, planSuites, reportStem } from '../../testrunner/packages.js';
 import { PackageTally, parseGoTestLine } from '../../testrunner/results.js';
+import { ciSkipEvidence } from '../../testrunner/source-evidence.js';
 import { causeLines, passRate, summaryTable } from '../../testrunner/summary.js';
 import { mobyTestEnv } from '../../testrunner/test-env.js';
 import { projectRoot } from '../../tasks/paths.js';
@@ -353,6 +355,42 @@ describe('failure causes', () => {
       'daemon.go:390: [d9] unable to configure the Docker daemon with file /d/daemon.json: the following directives are specified both as a flag and in the configuration file: features: (from flag: map[embedded-containerd:true], from file: map[buildkit:false])';
     expect(classifyFailure([line])).toMatch(/^upstream's test under the embedded mode/);
     expect(classifyFailure([line.replace('embedded-containerd', 'containerd-snapshotter')])).toBeUndefined();
+  });
+
+  it('names a test whose source moby skips on its CI, from the top of its body only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmk-ci-skip-'));
+    writeFileSync(
+      join(dir, 'docker_cli_events_unix_test.go'),
+      [
+        'func (s *DockerCLIEventSuite) TestEventsOOMDisableFalse(c *testing.T) {',
+        '\ttestRequires(c, DaemonIsLinux, oomControl)',
+        '\tskip.If(c, GitHubActions, "FIXME: https://github.com/moby/moby/pull/36541")',
+        '}',
+        'func (s *DockerCLIRunSuite) TestSlowStdinClosing(c *testing.T) {',
+        '\tif DaemonIsWindows() {',
+        '\t\tskip.If(c, testEnv.GitHubActions())',
+        '\t}',
+        '}',
+        'func TestNetworkNat(t *testing.T) {',
+        '\tskip.If(t, testEnv.GitHubActions, "FIXME: https://github.com/moby/moby/issues/41561")',
+        '}',
+      ].join('\n'),
+    );
+    const evidence = ciSkipEvidence(dir);
+    const [line] = evidence('TestDockerCLIEventSuite/TestEventsOOMDisableFalse');
+    expect(line).toMatch(/pull\/36541/);
+    expect(evidence('TestNetworkNat/subtest')[0]).toMatch(/issues\/41561/);
+    expect(evidence('TestDockerCLIRunSuite/TestSlowStdinClosing')).toEqual([]);
+    const failed = ['docker_cli_events_unix_test.go:75: assertion failed: nEvents is less than 5'];
+    expect(classifyFailure([...failed, line ?? ''])).toMatch(/moby's CI \(GitHub Actions\) skips it/);
+    expect(classifyFailure(failed)).toBeUndefined();
+    rmSync(dir, { recursive: true });
+  });
+
+  it("names the native snapshotter's whole-copy sizes only when the run used it", () => {
+    const failed = ['docker_cli_ps_test.go:194: assertion failed: newBytes is less than baseBytes + 2'];
+    expect(classifyFailure([...failed, `${STORAGE_DRIVER_EVIDENCE}native`])).toMatch(/^the native snapshotter/);
+    expect(classifyFailure([...failed, `${STORAGE_DRIVER_EVIDENCE}overlayfs`])).toBeUndefined();
   });
 
   it('says how this kernel differs, and nothing for a kernel like moby CI’s', () => {
