@@ -1,3 +1,4 @@
+import { nextSteps } from './cli/commands.js';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { DEV_IMAGE_VARIABLE } from '../core/bundle-layout.js';
@@ -70,7 +71,7 @@ async function main(): Promise<number> {
     allowPositionals: false,
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(HELP + nextSteps('make'));
     return 0;
   }
   const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
@@ -114,7 +115,7 @@ async function makeInContainer(bundlesDir: string, env: NodeJS.ProcessEnv): Prom
     );
   }
   // The engine and the docker CLI are the usual ones (the dev daemon of bundles/), whatever bundles folder is built.
-  const session = await openDevSession(projectRoot, defaultBundlesDir(env), env);
+  const session = await openDevSession(projectRoot, defaultBundlesDir(env), env, interruptSignal());
   const passed = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => BUILD_VARIABLES.test(entry[0]) && entry[1] !== undefined));
   const args = process.argv.slice(2).filter((arg) => arg !== '--in-container');
   return runInDevSession(session, ['npm', 'run', '-s', 'make', '--', ...args], { ...passed, [DEV_IMAGE_VARIABLE]: session.imageId });

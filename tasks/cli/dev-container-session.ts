@@ -7,7 +7,7 @@ import { UserError } from '../../core/errors.js';
 import { run } from '../../core/process.js';
 import { installPolicy } from '../../core/requirements.js';
 import { buildDevImage, docker, ensureBaseImage, hostCaBundle, runArgs, type DevContainer } from '../../devcontainer/dev-image.js';
-import { defaultStateDir, dockerHostOf, stateLayout } from '../../devdaemon/layout.js';
+import { shellEngine } from '../lib/shell-engine.js';
 import { plainRenderer } from '../render/plain.js';
 import { shellLines } from '../render/shell-lines.js';
 
@@ -21,13 +21,15 @@ export interface DevSession {
   imageId: string;
 }
 
-/** The engine (DOCKER_HOST, else the dev daemon), the base image, then `docker build` of Dockerfile.dev. */
-export async function openDevSession(projectRoot: string, bundlesDir: string, env: Env): Promise<DevSession> {
+/** The engine (DOCKER_HOST, else the dev daemon, started when it is not running), the base image, then `docker build` of Dockerfile.dev. */
+export async function openDevSession(projectRoot: string, bundlesDir: string, env: Env, signal: AbortSignal): Promise<DevSession> {
   const { onEvent } = plainRenderer(shellLines);
+  const engine = await shellEngine(bundlesDir, env, signal);
+  if (engine.started) onEvent({ type: 'dev-daemon-started', ...engine.started });
   const container: DevContainer = {
     projectRoot,
     docker: dockerCli(bundlesDir, env),
-    dockerHost: env.DOCKER_HOST ?? devDaemonHost(bundlesDir, env),
+    dockerHost: engine.dockerHost,
     release: env.BASE_DEBIAN_DISTRO ?? hostDebianRelease() ?? 'bookworm',
     env,
     onEvent,
@@ -59,17 +61,6 @@ function dockerCli(bundlesDir: string, env: Env): string {
   const onPath = (env.PATH ?? '').split(':').find((dir) => dir && existsSync(join(dir, 'docker')));
   if (onPath) return join(onPath, 'docker');
   throw new UserError('no docker CLI: bundles/binary-client/docker is not built and there is none on PATH', 'Build it: npm run make -- --only cli');
-}
-
-function devDaemonHost(bundlesDir: string, env: Env): string {
-  const layout = stateLayout(defaultStateDir(bundlesDir, env));
-  if (!existsSync(layout.socket)) {
-    throw new UserError(
-      `the dev daemon is not running (no ${layout.socket}) and DOCKER_HOST is not set`,
-      'Start it: npm run dev-daemon -- --detach, or point DOCKER_HOST at an engine.',
-    );
-  }
-  return dockerHostOf(layout);
 }
 
 /** Which Go proxy and checksum database, which npm registry: the container fetches where the host does. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { rm } from 'node:fs/promises';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { projectRoot } from '../../tasks/paths.js';
 import { runTask } from '../support/cli.js';
 
@@ -22,5 +23,27 @@ describe('the dev container (npm run shell)', () => {
     expect(result.stdout).toBe(
       `go version go${dockerfileArg('GO_VERSION')} linux/${GOARCH[process.arch]}\nv${dockerfileArg('NODE_VERSION')}\ndeps-installed\n`,
     );
+  });
+
+  describe('with no engine running and none named', () => {
+    const stateDir = join(inject('bundlesDir'), 'dev-daemon-shell-test');
+    const devDaemon = (command: string) => runTask('dev-daemon', [command, '--state', stateDir]);
+    afterAll(async () => {
+      await devDaemon('stop');
+      await rm(stateDir, { recursive: true, force: true });
+    });
+
+    it('starts the dev daemon itself, says so in one line, and leaves it for the next shell', { timeout: 1_800_000 }, async () => {
+      await devDaemon('stop');
+      await rm(stateDir, { recursive: true, force: true });
+      const result = await runTask('shell', ['go', 'version'], { DOCKER_HOST: undefined, MOBY_DEV_DAEMON_STATE: stateDir });
+      expect(result, result.stderr).toMatchObject({ code: 0 });
+      expect(result.stdout).toBe(`go version go${dockerfileArg('GO_VERSION')} linux/${GOARCH[process.arch]}\n`);
+      const said = result.stderr.split('\n').filter((line) => line.includes('started one'));
+      expect(said).toEqual([expect.stringMatching(/^no DOCKER_HOST and no dev daemon: started one \(pid \d+, unix:\/\/.*npm run dev-daemon -- stop$/)]);
+      expect(await devDaemon('status')).toMatchObject({ code: 0 });
+      expect(await devDaemon('stop')).toMatchObject({ code: 0 });
+      expect(await devDaemon('status')).toMatchObject({ code: 1 });
+    });
   });
 });
