@@ -1,3 +1,4 @@
+import { nextSteps } from './cli/commands.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -98,7 +99,7 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(HELP + nextSteps('bench'));
     return 0;
   }
   const runs = Number(values.runs);

@@ -1,3 +1,4 @@
+import { nextSteps } from './cli/commands.js';
 import { parseArgs } from 'node:util';
 import { cacheConfig, REGISTRY_VARIABLE } from '../cache/config.js';
 import { entriesToPrune, listEntries, openInventoryClient, parseAge, removeEntry, summarize, type InventoryEvent } from '../cache/inventory.js';
@@ -37,7 +38,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(HELP + nextSteps('cache'));
     return 0;
   }
   const [verb, ...rest] = positionals;

@@ -1,3 +1,4 @@
+import { nextSteps } from './cli/commands.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -70,7 +71,7 @@ Environment: DOCKER_EXPERIMENTAL=1 adds --experimental; DOCKER_MIN_API_VERSION
 async function main(): Promise<number> {
   const args = parseDevDaemonArgs(process.argv.slice(2));
   if (args.help) {
-    console.log(HELP);
+    console.log(HELP + nextSteps('dev-daemon'));
     return 0;
   }
   const env = args.noInstall ? { ...process.env, MOBY_MAKE_NO_INSTALL: '1' } : process.env;

@@ -1,3 +1,4 @@
+import { nextSteps } from './cli/commands.js';
 import { dirname, join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
@@ -84,7 +85,7 @@ async function main(): Promise<number> {
   const env = process.env;
   const options = parseIntegrationOptions(process.argv.slice(2), env);
   if (options.help) {
-    console.log(HELP);
+    console.log(HELP + nextSteps('test-integration'));
     return 0;
   }
   if (options.listShards !== undefined) return listShards(options, options.listShards, env);

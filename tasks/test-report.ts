@@ -1,3 +1,4 @@
+import { nextSteps } from './cli/commands.js';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors.js';
@@ -23,7 +24,7 @@ async function main(): Promise<number> {
     options: { into: { type: 'string' }, output: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(HELP + nextSteps('test-report'));
     return 0;
   }
   if (positionals.length === 0) throw new UserError('no results folders to merge', 'Name them: npm run test-report -- bundles/test-integration-shard-1-of-2 …');

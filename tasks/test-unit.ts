@@ -1,3 +1,4 @@
+import { nextSteps } from './cli/commands.js';
 import { parseUnitOptions } from '../testrunner/options.js';
 import { prepareUnit } from '../testrunner/unit.js';
 import { runMain } from './cli/run-main.js';
@@ -24,7 +25,7 @@ async function main(): Promise<number> {
   const env = process.env;
   const options = parseUnitOptions(process.argv.slice(2), env);
   if (options.help) {
-    console.log(HELP);
+    console.log(HELP + nextSteps('test-unit'));
     return 0;
   }
   const suite = await openSuite('test-unit', options, env);

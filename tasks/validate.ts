@@ -1,3 +1,4 @@
+import { nextSteps } from './cli/commands.js';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MOBY } from '../components/lib/moby.js';
@@ -77,7 +78,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(HELP + nextSteps('validate'));
     return 0;
   }
   if (values.list) {

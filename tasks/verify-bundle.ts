@@ -1,3 +1,4 @@
+import { nextSteps } from './cli/commands.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -43,7 +44,7 @@ async function main(): Promise<number> {
     allowPositionals: false,
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(HELP + nextSteps('verify-bundle'));
     return 0;
   }
   const env = process.env;

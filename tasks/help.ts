@@ -1,0 +1,3 @@
+import { commandList } from './cli/commands.js';
+
+console.log(commandList());
