@@ -1,10 +1,11 @@
+import { nextSteps } from './cli/commands.js';
 import { parseArgs } from 'node:util';
 import { ensureFrozenImages, FROZEN_IMAGE_EXTRAS, FROZEN_IMAGES, type FrozenImageEvent } from '../testrunner/frozen-images/index.js';
 import { connect, explain } from './mobicli/daemon.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
 import { createRenderer, outputMode } from './render/choose.js';
 import { frozenImageLines } from './render/frozen-image-lines.js';
-import { defaultCacheDir } from './paths.js';
+import { defaultCacheDir, devDaemonSocket } from './paths.js';
 
 const HELP = `Usage: npm run frozen-images -- [--output tty|plain|json] [--no-install]
 
@@ -32,13 +33,13 @@ async function main(): Promise<number> {
     allowPositionals: false,
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(HELP + nextSteps('frozen-images'));
     return 0;
   }
   const env = values['no-install'] ? { ...process.env, MOBY_MAKE_NO_INSTALL: '1' } : process.env;
   const mode = outputMode(values.output, env);
   const renderer = createRenderer<FrozenImageEvent>(mode, { lines: frozenImageLines });
-  const daemon = connect(env);
+  const daemon = connect(env, devDaemonSocket(env));
   const { docker, where } = daemon;
   await docker.ping().catch((error: unknown) => Promise.reject(explain(error, daemon)));
   await ensureFrozenImages({ docker, cacheDir: defaultCacheDir(env), env, signal: interruptSignal(), onEvent: renderer.onEvent });

@@ -1,4 +1,6 @@
-import { runMain } from './cli/run-main.js';
+import { nextSteps } from './cli/commands.js';
+import { reportError, runMain } from './cli/run-main.js';
+import { devDaemonSocket } from './paths.js';
 import { group } from './mobicli/command.js';
 import { connect } from './mobicli/daemon.js';
 import { commit } from './mobicli/commit.js';
@@ -20,6 +22,15 @@ const mobicli = group({
     "unreachable, 2 a usage error; run and exec end with their command's code.",
   ].join('\n'),
   commands: [run, start, ps, logs, exec, stop, rm, commit, images, network],
+  footer: nextSteps('mobicli'),
 });
 
-await runMain(() => mobicli.main(process.argv.slice(2), { daemon: connect(process.env), env: process.env, print: (line) => console.log(line) }));
+const env = process.env;
+await runMain(() =>
+  mobicli.main(process.argv.slice(2), {
+    daemon: connect(env, devDaemonSocket(env)),
+    env,
+    print: (line) => console.log(line),
+    reportError: (error) => void reportError(error),
+  }),
+);

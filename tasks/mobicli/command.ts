@@ -8,6 +8,8 @@ export interface Context {
   env: Env;
   /** stdout is mobicli's product (tables, ids, logs); errors go through runMain. */
   print: (line: string) => void;
+  /** One error of several (`rm a b c`) that does not end the command: the CLI prints it as runMain would. */
+  reportError: (error: unknown) => void;
 }
 
 /** A command (run, ps) or a group of them (mobicli itself, network); returns the exit code. */
@@ -38,6 +40,8 @@ export interface GroupSpec {
   summary: string;
   /** Extra paragraphs after the summary in --help. */
   description?: string;
+  /** Ends the group's --help. */
+  footer?: string;
   commands: readonly Command[];
 }
 
@@ -92,6 +96,6 @@ function groupHelp(spec: GroupSpec, prefix: string): string {
     'Flags:',
     ...flagLines({}, spec.path),
     '',
-    `Use "${prefix} COMMAND --help" for more information about a command.`,
+    `Use "${prefix} COMMAND --help" for more information about a command.${spec.footer ?? ''}`,
   ].join('\n');
 }

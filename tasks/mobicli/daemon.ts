@@ -1,8 +1,6 @@
 import { createRequire } from 'node:module';
 import type Docker from 'dockerode';
 import { UserError } from '../../core/errors.js';
-import { defaultStateDir, dockerHostOf, stateLayout } from '../../devdaemon/layout.js';
-import { defaultBundlesDir } from '../paths.js';
 import type { Env } from '../../core/env.js';
 
 export interface Daemon {
@@ -13,21 +11,22 @@ export interface Daemon {
 
 /**
  * $DOCKER_HOST as the docker CLI reads it (dockerode does), else the dev
- * daemon's socket. dockerode is loaded on first use: --help and usage errors
+ * daemon's socket, which the command passes in (mobicli does not import the
+ * dev daemon). dockerode is loaded on first use: --help and usage errors
  * never need it, and loading it is a third of mobicli's start-up.
  */
-export function connect(env: Env): Daemon {
-  const layout = env.DOCKER_HOST ? undefined : stateLayout(defaultStateDir(defaultBundlesDir(env), env));
+export function connect(env: Env, devDaemonSocket: string): Daemon {
+  const socketPath = env.DOCKER_HOST ? undefined : devDaemonSocket;
   let docker: Docker | undefined;
   return {
     get docker() {
       if (!docker) {
         const Dockerode = createRequire(import.meta.url)('dockerode') as typeof Docker;
-        docker = layout ? new Dockerode({ socketPath: layout.socket }) : new Dockerode();
+        docker = socketPath ? new Dockerode({ socketPath }) : new Dockerode();
       }
       return docker;
     },
-    where: layout ? dockerHostOf(layout) : env.DOCKER_HOST!,
+    where: socketPath ? `unix://${socketPath}` : env.DOCKER_HOST!,
   };
 }
 

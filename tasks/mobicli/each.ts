@@ -1,4 +1,3 @@
-import { reportError } from '../cli/run-main.js';
 import { explain, type NotFound } from './daemon.js';
 import type { Context } from './command.js';
 
@@ -20,7 +19,7 @@ export async function eachName(
       failed += 1;
       const explained = explain(error, context.daemon, notFound(name));
       if (names.length === 1) throw explained;
-      reportError(explained);
+      context.reportError(explained);
     }
   }
   return failed > 0 ? 1 : 0;
