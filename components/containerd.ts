@@ -1,5 +1,5 @@
-import type { ComponentDefinition } from '../build/model.js';
-import { goSources } from '../build/pins.js';
+import type { ComponentDefinition } from '../builder/model.js';
+import { goSources } from '../builder/pins.js';
 import { CONTAINERD, containerdRecipe } from './lib/containerd.js';
 
 /** containerd and ctr, as `make STATIC=1 binaries` builds them. */

@@ -1,5 +1,5 @@
-import type { ComponentDefinition, ResolvedSource } from '../build/model.js';
-import { goSources } from '../build/pins.js';
+import type { ComponentDefinition, ResolvedSource } from '../builder/model.js';
+import { goSources } from '../builder/pins.js';
 import { MOBY, mobyVersionStamps } from './lib/moby.js';
 
 /** dockerd, as moby's hack/make.sh `binary` (static) or `dynbinary` builds it. */

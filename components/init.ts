@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import type { ComponentDefinition, DebianSourceSpec, ResolvedSource, SourceSpec, TextEdit } from '../build/model.js';
+import type { ComponentDefinition, DebianSourceSpec, ResolvedSource, SourceSpec, TextEdit } from '../builder/model.js';
 
 const RELEASE = 'v0.19.0';
 const COMMIT = 'de40ad007797e0dcd8b7126f27bb87401d224240';

@@ -1,5 +1,5 @@
-import type { ComponentDefinition } from '../build/model.js';
-import { goSources } from '../build/pins.js';
+import type { ComponentDefinition } from '../builder/model.js';
+import { goSources } from '../builder/pins.js';
 import { MOBY } from './lib/moby.js';
 
 /** rootlesskit (CGO off, as moby's rootlesskit installer), plus moby's two rootless scripts. */

@@ -1,5 +1,5 @@
-import type { ComponentDefinition } from '../build/model.js';
-import { describeTag, goSources } from '../build/pins.js';
+import type { ComponentDefinition } from '../builder/model.js';
+import { describeTag, goSources } from '../builder/pins.js';
 
 /** runc with seccomp, as `make static` (static PIE on amd64/arm64) or `make runc` (dynamic) build it. */
 const runc: ComponentDefinition = ({ env, dynamic }) => {

@@ -1,5 +1,5 @@
-import type { ComponentDefinition } from '../build/model.js';
-import { goSources } from '../build/pins.js';
+import type { ComponentDefinition } from '../builder/model.js';
+import { goSources } from '../builder/pins.js';
 import { CONTAINERD, containerdRecipe } from './lib/containerd.js';
 
 /** The runc shim, built from the containerd module with the Makefile's shim tags. */

@@ -1,7 +1,7 @@
 import { nextSteps } from './cli/commands.js';
 import { parseArgs } from 'node:util';
 import { ensureFrozenImages, FROZEN_IMAGE_EXTRAS, FROZEN_IMAGES, type FrozenImageEvent } from '../testrunner/frozen-images/index.js';
-import { connect, explain } from './mobicli/daemon.js';
+import { connect, explain } from '../mobicli/daemon.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
 import { createRenderer, outputMode } from './render/choose.js';
 import { frozenImageLines } from './render/frozen-image-lines.js';

@@ -4,7 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { DEV_IMAGE_VARIABLE } from '../core/bundle-layout.js';
 import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors.js';
-import { make } from '../build/make.js';
+import { make } from '../builder/make.js';
 import { cacheConfig } from '../cache/config.js';
 import { RegistryComponentStore } from '../cache/component-store.js';
 import { openDevSession, runInDevSession } from './cli/dev-container-session.js';

@@ -1,17 +1,17 @@
 import { nextSteps } from './cli/commands.js';
 import { reportError, runMain } from './cli/run-main.js';
 import { devDaemonSocket } from './paths.js';
-import { group } from './mobicli/command.js';
-import { connect } from './mobicli/daemon.js';
-import { commit } from './mobicli/commit.js';
-import { exec } from './mobicli/exec.js';
-import { images } from './mobicli/images.js';
-import { logs } from './mobicli/logs.js';
-import { network } from './mobicli/network.js';
-import { ps } from './mobicli/ps.js';
-import { rm } from './mobicli/rm.js';
-import { run, start } from './mobicli/run.js';
-import { stop } from './mobicli/stop.js';
+import { group } from '../mobicli/command.js';
+import { connect } from '../mobicli/daemon.js';
+import { commit } from '../mobicli/commit.js';
+import { exec } from '../mobicli/exec.js';
+import { images } from '../mobicli/images.js';
+import { logs } from '../mobicli/logs.js';
+import { network } from '../mobicli/network.js';
+import { ps } from '../mobicli/ps.js';
+import { rm } from '../mobicli/rm.js';
+import { run, start } from '../mobicli/run.js';
+import { stop } from '../mobicli/stop.js';
 
 const mobicli = group({
   path: 'mobicli',

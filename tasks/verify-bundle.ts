@@ -2,7 +2,7 @@ import { nextSteps } from './cli/commands.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { verifyBundle } from '../build/rebuild/verify.js';
+import { verifyBundle } from '../builder/rebuild/verify.js';
 import { bundlePaths } from '../core/bundle-layout.js';
 import { MANIFEST_FILE } from '../core/manifest.js';
 import { interruptSignal, parseList, runMain } from './cli/run-main.js';

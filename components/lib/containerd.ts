@@ -1,5 +1,5 @@
-import type { ComponentContext, GoBinary, GoRecipe } from '../../build/model.js';
-import type { GoModulePin } from '../../build/pins.js';
+import type { ComponentContext, GoBinary, GoRecipe } from '../../builder/model.js';
+import type { GoModulePin } from '../../builder/pins.js';
 
 /** containerd, ctr and the shim come from one module (CONTAINERD_VERSION, CONTAINERD_SRC, ...). */
 export const CONTAINERD: GoModulePin = {

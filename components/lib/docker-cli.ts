@@ -1,5 +1,5 @@
-import type { ComponentDefinition, ResolvedSource, StampContext } from '../../build/model.js';
-import { goSources, type GoModulePin } from '../../build/pins.js';
+import type { ComponentDefinition, ResolvedSource, StampContext } from '../../builder/model.js';
+import { goSources, type GoModulePin } from '../../builder/pins.js';
 import type { Env } from '../../core/env.js';
 
 const VERSION_PACKAGE = 'github.com/docker/cli/cli/version';

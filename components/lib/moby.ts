@@ -1,6 +1,6 @@
 import { UserError } from '../../core/errors.js';
-import type { ResolvedSource } from '../../build/model.js';
-import type { GoModulePin } from '../../build/pins.js';
+import type { ResolvedSource } from '../../builder/model.js';
+import type { GoModulePin } from '../../builder/pins.js';
 import type { Env } from '../../core/env.js';
 
 /** The moby module: dockerd, docker-proxy and the rootless scripts all come from it (DAEMON_VERSION, DAEMON_SRC, ...). */

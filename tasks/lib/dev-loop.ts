@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
-import { componentContext, loadComponents } from '../../build/components.js';
-import { make, type MakeEvent, type MakeOptions } from '../../build/make.js';
-import { seedBundle } from '../../build/seed.js';
+import { componentContext, loadComponents } from '../../builder/components.js';
+import { make, type MakeEvent, type MakeOptions } from '../../builder/make.js';
+import { seedBundle } from '../../builder/seed.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import type { Env } from '../../core/env.js';
 import { UserError } from '../../core/errors.js';

@@ -3,12 +3,12 @@ import { cpSync, mkdirSync, readFileSync, readdirSync, linkSync, rmSync, writeFi
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { stepsFor } from '../../build/builders/index.js';
-import { OUT, SRC } from '../../build/builders/steps.js';
-import { componentContext, loadComponents } from '../../build/components.js';
-import { stampContext } from '../../build/make.js';
-import { seedBundle } from '../../build/seed.js';
-import { resolvePath } from '../../build/sources/path.js';
+import { stepsFor } from '../../builder/recipes/index.js';
+import { OUT, SRC } from '../../builder/recipes/steps.js';
+import { componentContext, loadComponents } from '../../builder/components.js';
+import { stampContext } from '../../builder/make.js';
+import { seedBundle } from '../../builder/seed.js';
+import { resolvePath } from '../../builder/sources/path.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import type { Env } from '../../core/env.js';
 import { readManifest } from '../../core/manifest.js';

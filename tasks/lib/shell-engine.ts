@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { componentContext, loadComponents } from '../../build/components.js';
-import { make } from '../../build/make.js';
+import { componentContext, loadComponents } from '../../builder/components.js';
+import { make } from '../../builder/make.js';
 import { CLIENT_BUNDLE, DAEMON_BUNDLE } from '../../core/bundle-layout.js';
 import type { Env } from '../../core/env.js';
 import { UserError } from '../../core/errors.js';

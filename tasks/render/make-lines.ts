@@ -1,5 +1,5 @@
 import { toStderr, type Line, type LineFormats } from '../../core/events.js';
-import type { MakeEvent } from '../../build/make.js';
+import type { MakeEvent } from '../../builder/make.js';
 import type { RowView } from './listr.js';
 import { unreachable } from '../../core/errors.js';
 import type { RemoteNotice } from '../../core/remote-outputs.js';

@@ -1,5 +1,5 @@
 import { toStderr, type Line, type LineFormats } from '../../core/events.js';
-import type { VerifyEvent } from '../../build/rebuild/verify.js';
+import type { VerifyEvent } from '../../builder/rebuild/verify.js';
 import type { RowView } from './listr.js';
 
 type FileRow = Extract<VerifyEvent, { type: 'file' }>;

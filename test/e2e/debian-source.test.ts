@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TINI_DEBIAN_SOURCE } from '../../components/init.js';
-import { resolveDebianSource } from '../../build/sources/debian-source.js';
+import { resolveDebianSource } from '../../builder/sources/debian-source.js';
 import { tempDir } from '../support/temp.js';
 import { resolveContext } from '../support/git-repos.js';
 

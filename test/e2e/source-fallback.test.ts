@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../core/manifest.js';
-import type { SourceSpec } from '../../build/model.js';
+import type { SourceSpec } from '../../builder/model.js';
 import { runTask } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
 import { writeFixtureComponent, writeGoModule } from '../support/fixtures.js';

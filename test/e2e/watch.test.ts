@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedBundle } from '../../build/seed.js';
+import { seedBundle } from '../../builder/seed.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { readManifest } from '../../core/manifest.js';
 import { mountsUnder, processesUnder } from '../../devdaemon/leftovers.js';

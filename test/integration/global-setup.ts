@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import Docker from 'dockerode';
 import type { TestProject } from 'vitest/node';
-import { make } from '../../build/make.js';
+import { make } from '../../builder/make.js';
 import { stateLayout } from '../../devdaemon/layout.js';
 import { makeLines } from '../../tasks/render/make-lines.js';
 import { plainRenderer } from '../../tasks/render/plain.js';

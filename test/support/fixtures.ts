@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CopiedFile, SourceSpec } from '../../build/model.js';
+import type { CopiedFile, SourceSpec } from '../../builder/model.js';
 
 /** A tiny Go module whose binary prints the values stamped into it. */
 export function writeGoModule(dir: string, message = 'hello'): void {

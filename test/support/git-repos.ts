@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { ResolveContext } from '../../build/sources/resolver.js';
+import type { ResolveContext } from '../../builder/sources/resolver.js';
 
 const identity = ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'init.defaultBranch=main'];
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { componentContext, loadComponents, selectComponents } from '../../build/components.js';
-import { outputsOf, type ComponentSpec, type GoRecipe } from '../../build/model.js';
+import { componentContext, loadComponents, selectComponents } from '../../builder/components.js';
+import { outputsOf, type ComponentSpec, type GoRecipe } from '../../builder/model.js';
 import { projectRoot } from '../../tasks/paths.js';
 
 const components = join(projectRoot, 'components');

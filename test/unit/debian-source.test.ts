@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../core/errors.js';
 import { sha256File } from '../../core/hashing.js';
-import { deriveDebSrc, privateAptConfig, verifyAndExtract } from '../../build/sources/debian-source.js';
+import { deriveDebSrc, privateAptConfig, verifyAndExtract } from '../../builder/sources/debian-source.js';
 import { tempDir } from '../support/temp.js';
 import { resolveContext } from '../support/git-repos.js';
 

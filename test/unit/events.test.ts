@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { MakeEvent } from '../../build/make.js';
-import { readTimings } from '../../build/scheduling/timings.js';
+import type { MakeEvent } from '../../builder/make.js';
+import { readTimings } from '../../builder/scheduling/timings.js';
 import { knownCause } from '../../core/causes.js';
 import { formatLines } from '../../core/events.js';
 import { run } from '../../core/process.js';

@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Step } from '../../build/builders/steps.js';
-import { extraFingerprint } from '../../build/extra-fingerprint.js';
-import type { ResolvedSource } from '../../build/model.js';
+import type { Step } from '../../builder/recipes/steps.js';
+import { extraFingerprint } from '../../builder/extra-fingerprint.js';
+import type { ResolvedSource } from '../../builder/model.js';
 import { tempDir } from '../support/temp.js';
 
 /** rootlesskit's extra tree: moby, from which it copies the rootless scripts. */

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFile
 import { join, relative } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../core/errors.js';
-import type { GitSourceSpec } from '../../build/model.js';
-import { repositoryLocation, resolveGit } from '../../build/sources/git.js';
+import type { GitSourceSpec } from '../../builder/model.js';
+import { repositoryLocation, resolveGit } from '../../builder/sources/git.js';
 import { tempDir } from '../support/temp.js';
 import { FixtureRepo, resolveContext } from '../support/git-repos.js';
 

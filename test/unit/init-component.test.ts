@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cmakeSteps } from '../../build/builders/cmake.js';
-import { componentContext, loadComponents } from '../../build/components.js';
-import { outputsOf, type CMakeRecipe, type ComponentSpec, type ResolvedSource } from '../../build/model.js';
+import { cmakeSteps } from '../../builder/recipes/cmake.js';
+import { componentContext, loadComponents } from '../../builder/components.js';
+import { outputsOf, type CMakeRecipe, type ComponentSpec, type ResolvedSource } from '../../builder/model.js';
 import { projectRoot } from '../../tasks/paths.js';
 
 const COMMIT = 'de40ad007797e0dcd8b7126f27bb87401d224240';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../core/errors.js';
-import { commandHelp, parseCommand } from '../../tasks/mobicli/args.js';
-import { ago, humanSize, table, truncate } from '../../tasks/mobicli/format.js';
-import { RUN_SPEC as RUN } from '../../tasks/mobicli/run.js';
+import { commandHelp, parseCommand } from '../../mobicli/args.js';
+import { ago, humanSize, table, truncate } from '../../mobicli/format.js';
+import { RUN_SPEC as RUN } from '../../mobicli/run.js';
 
 describe('mobicli argument parser', () => {
   it('reads clusters, inline and separate values, repeated lists, and stops at the image', () => {

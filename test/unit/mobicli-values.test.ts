@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidValue } from '../../tasks/mobicli/args.js';
-import {
-  parseEnvSetting,
-  parseImageReference,
-  parseNonNegativeInteger,
-  parsePublish,
-  parseSize,
-  parseSubnet,
-  parseVolume,
-} from '../../tasks/mobicli/values.js';
+import { InvalidValue } from '../../mobicli/args.js';
+import { parseEnvSetting, parseImageReference, parseNonNegativeInteger, parsePublish, parseSize, parseSubnet, parseVolume } from '../../mobicli/values.js';
 
 const MIB = 1024 ** 2;
 

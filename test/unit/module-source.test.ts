@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { matchesModulePrefix, resolveModule } from '../../build/sources/module.js';
+import { matchesModulePrefix, resolveModule } from '../../builder/sources/module.js';
 import { tempDir } from '../support/temp.js';
 
 const context = (env: Record<string, string | undefined> = {}) => ({

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { parseStatus, resolvePath } from '../../build/sources/path.js';
+import { parseStatus, resolvePath } from '../../builder/sources/path.js';
 import { tempDir } from '../support/temp.js';
 
 const context = (dir: string) => ({ cacheDir: dir, workDir: dir, log: new PassThrough(), signal: new AbortController().signal, env: process.env });

@@ -2,8 +2,8 @@ import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileS
 import { join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { describeSteps, runSteps, type Step } from '../../build/builders/steps.js';
-import { replayCommands } from '../../build/rebuild/replay.js';
+import { describeSteps, runSteps, type Step } from '../../builder/recipes/steps.js';
+import { replayCommands } from '../../builder/rebuild/replay.js';
 import { tempDir } from '../support/temp.js';
 
 const TEXT = 'a * b $HOME "q" \\ [x] `no`\n\nVERSION=""\nkeep\nVERSION=""\n\n\n';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { StartGate } from '../../build/scheduling/gate.js';
-import { Semaphore } from '../../build/scheduling/semaphore.js';
+import { StartGate } from '../../builder/scheduling/gate.js';
+import { Semaphore } from '../../builder/scheduling/semaphore.js';
 
 describe('Semaphore', () => {
   it('admits at most its size and wakes the highest priority waiter first', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { goSteps } from '../../build/builders/go.js';
-import { stepsFor } from '../../build/builders/index.js';
-import { stampContext } from '../../build/make.js';
-import type { ResolvedSource } from '../../build/model.js';
+import { goSteps } from '../../builder/recipes/go.js';
+import { stepsFor } from '../../builder/recipes/index.js';
+import { stampContext } from '../../builder/make.js';
+import type { ResolvedSource } from '../../builder/model.js';
 import cli, { CLI_BUILD } from '../../components/cli.js';
 import { cliStamps } from '../../components/lib/docker-cli.js';
 import { mobyGitCommit, mobyVersion, mobyVersionStamps } from '../../components/lib/moby.js';

@@ -1,11 +1,11 @@
 import type Docker from 'dockerode';
-import { UserError } from '../../core/errors.js';
+import { UserError } from '../core/errors.js';
 import { bool, list, text, value, type CommandSpec, type FlagValues } from './args.js';
 import { command, type Command, type Context } from './command.js';
 import { request, type Daemon, type NotFound } from './daemon.js';
 import { attachStdio } from './session.js';
 import { parseEnvSetting, parseNonNegativeInteger, parsePublish, parseSize, parseVolume, type Publish } from './values.js';
-import type { Env } from '../../core/env.js';
+import type { Env } from '../core/env.js';
 
 const RUN_FLAGS = {
   detach: bool('Run the container in the background and print its ID', 'd'),

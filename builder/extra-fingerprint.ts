@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { extraSourcePlaceholder, type Step } from './builders/steps.js';
+import { extraSourcePlaceholder, type Step } from './recipes/steps.js';
 import type { ResolvedSource } from './model.js';
 
 /**

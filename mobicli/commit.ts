@@ -2,7 +2,7 @@ import { command } from './command.js';
 import { request } from './daemon.js';
 import { noContainer } from './each.js';
 import { InvalidValue } from './args.js';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { parseImageReference, type ImageReference } from './values.js';
 
 export const commit = command(

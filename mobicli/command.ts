@@ -1,7 +1,7 @@
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { commandHelp, flagLines, parseCommand, type CommandSpec, type Flags, type ParsedCommand } from './args.js';
 import type { Daemon } from './daemon.js';
-import type { Env } from '../../core/env.js';
+import type { Env } from '../core/env.js';
 
 export interface Context {
   daemon: Daemon;

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stepsFor } from './builders/index.js';
-import { OUT, SRC, WORK, describeSteps, extraSourcePlaceholder, runSteps, StepFailedError, type Step, type StepPaths } from './builders/steps.js';
+import { stepsFor } from './recipes/index.js';
+import { OUT, SRC, WORK, describeSteps, extraSourcePlaceholder, runSteps, StepFailedError, type Step, type StepPaths } from './recipes/steps.js';
 import { componentIntact, publish, type BuiltComponent } from './bundle.js';
 import { extraFingerprint } from './extra-fingerprint.js';
 import { pruneBuilds, recallBuild, rememberBuilds } from './output-cache.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError } from '../../core/errors.js';
+import { UserError } from '../core/errors.js';
 import { bool } from './args.js';
 import { command } from './command.js';
 import { request } from './daemon.js';

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type Docker from 'dockerode';
-import { UserError } from '../../core/errors.js';
-import type { Env } from '../../core/env.js';
+import { UserError } from '../core/errors.js';
+import type { Env } from '../core/env.js';
 
 export interface Daemon {
   docker: Docker;

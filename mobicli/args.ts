@@ -1,4 +1,4 @@
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../core/errors.js';
 
 /** Thrown by a flag's value parser: why the value is wrong and what would be right. */
 export class InvalidValue extends Error {}
