@@ -96,7 +96,7 @@ async function runStep(step: Step, paths: StepPaths, baseEnv: Env, log: Writable
  * The steps as the manifest records them: one POSIX shell command per step
  * that `sh -c` runs to the same effect, with the placeholders left in (they
  * expand to absolute paths made only of characters that need no quoting).
- * `npm run verify-bundle` replays exactly these strings; README "Recorded
+ * `npm run verify-bundle` replays exactly these strings; docs/verify-bundle.md "Recorded
  * commands" documents the forms.
  */
 export function describeSteps(steps: readonly Step[]): string[] {
