@@ -6,6 +6,7 @@ import { UserError } from '../core/errors.js';
 import { outputsOf, type ComponentContext, type ComponentDefinition, type ComponentSpec } from './model.js';
 import type { Env } from '../core/env.js';
 import { askToolSync } from '../core/tool-answers.js';
+import { crossPkgConfig, hostPlatform, isHost, type Platform } from '../core/platform.js';
 
 /** Every `*.ts` file in the folder is a component; adding one touches nothing else. */
 export async function loadComponents(dir: string, context: ComponentContext): Promise<ComponentSpec[]> {
@@ -66,11 +67,15 @@ export function selectComponents(specs: ComponentSpec[], only: readonly string[]
   return specs.filter((s) => only.includes(s.name));
 }
 
-export function componentContext(env: Env, dynamic: boolean): ComponentContext {
+export function componentContext(env: Env, dynamic: boolean, platform: Platform = hostPlatform()): ComponentContext {
+  const native = isHost(platform);
+  const pkgConfigEnv = native ? env : { ...env, ...crossPkgConfig(platform) };
   return {
     env,
     dynamic,
-    hasPkgConfig: (library) => askToolSync(['pkg-config', '--exists', library], env, pkgConfigFolderTimes(env)).ok,
+    platform,
+    native,
+    hasPkgConfig: (library) => askToolSync(['pkg-config', '--exists', library], pkgConfigEnv, pkgConfigFolderTimes(pkgConfigEnv)).ok,
   };
 }
 
@@ -85,4 +90,9 @@ function pkgConfigFolderTimes(env: Env): Array<[string, number | null]> {
       return [folder, null];
     }
   });
+}
+
+/** The names of the components whose files go to these bundles (binary-daemon when a component names none). */
+export function componentsInBundles(specs: readonly ComponentSpec[], bundles: readonly string[]): string[] {
+  return specs.filter((spec) => bundles.includes(spec.bundle ?? DAEMON_BUNDLE)).map((spec) => spec.name);
 }

@@ -15,7 +15,8 @@ import { Semaphore } from './scheduling/semaphore.js';
 import { readTimings, writeTimings, type Timings } from './scheduling/timings.js';
 import { resolveFirst, selectCandidates } from './sources/index.js';
 import { sourceRecord, type ChosenSource } from './sources/record.js';
-import { detectToolchain, toolsUsedBy, type Toolchain } from './toolchain.js';
+import { crossRequirements, detectToolchain, toolsUsedBy, type Toolchain } from './toolchain.js';
+import { hostPlatform, isHost, type Platform } from '../core/platform.js';
 import { checkGoVersion, requiredGo } from '../core/go-toolchain.js';
 import { DAEMON_BUNDLE, DEV_IMAGE_VARIABLE, bundlePaths, type BundlePaths } from '../core/bundle-layout.js';
 import { knownCause } from '../core/causes.js';
@@ -72,6 +73,8 @@ export interface MakeOptions {
   onEvent: (event: MakeEvent) => void;
   /** The shared cache (cache/ on an OCI registry), asked before compiling and offered what was compiled. */
   remote?: RemoteOutputs;
+  /** The machine the binaries are for (default: this one); another one is a cross build, recorded in each component's record. */
+  platform?: Platform;
 }
 
 export interface MakeResult {
@@ -91,7 +94,9 @@ const LOG_TAIL_LINES = 30;
 const START_GRACE_MS = 10_000;
 
 export async function make(options: MakeOptions): Promise<MakeResult> {
-  const all = await loadComponents(options.componentsDir, componentContext(options.env, options.dynamic));
+  const platform = options.platform ?? hostPlatform();
+  const cross = isHost(platform) ? undefined : platform;
+  const all = await loadComponents(options.componentsDir, componentContext(options.env, options.dynamic, platform));
   const bundles = readBundles(all, options.bundlesDir, options.onEvent);
   const selected = selectWithinBundles(all, bundles, options.only);
   options.onEvent({ type: 'plan', components: selected.map((s) => s.name) });
@@ -99,11 +104,11 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
   const root = bundlePaths(options.bundlesDir);
   const result = await withBuildLock(root, async (runDir) => {
     await ensureRequirements(
-      selected.flatMap((s) => s.needs),
+      selected.flatMap((s) => [...s.needs, ...(cross ? crossRequirements(s, cross) : [])]),
       installPolicy(options.env, (packages) => options.onEvent({ type: 'installing', packages })),
     );
-    const toolchain = await detectToolchain(selected.flatMap(toolsUsedBy), options.env);
-    const outcomes = await buildAll(selected, { ...options, logs: root.logs, runDir, bundles, toolchain, resolved: new Map() });
+    const toolchain = await detectToolchain(selected.flatMap(toolsUsedBy), options.env, cross);
+    const outcomes = await buildAll(selected, { ...options, cross, logs: root.logs, runDir, bundles, toolchain, resolved: new Map() });
     if (options.signal.aborted) throw new InterruptedError();
     const published = await publishEach(
       all,
@@ -245,6 +250,8 @@ interface BuildEnvironment extends MakeOptions {
   runDir: string;
   bundles: ReadonlyMap<string, BundleState>;
   toolchain: Toolchain;
+  /** The target, when it is not this machine. */
+  cross: Platform | undefined;
   /** Sources resolved so far in this run, shared by the components that use the same tree. */
   resolved: Map<string, Promise<ResolvedSource>>;
 }
@@ -343,6 +350,8 @@ interface ComponentPlan {
   steps: Step[];
   toolchain: Record<string, string>;
   fingerprint: string;
+  /** The cross target's name (linux/arm64); absent for this machine. */
+  platform?: string;
 }
 
 async function planComponent(spec: ComponentSpec, environment: BuildEnvironment, log: ComponentLog): Promise<ComponentPlan> {
@@ -362,7 +371,8 @@ async function planComponent(spec: ComponentSpec, environment: BuildEnvironment,
   if (spec.recipe.kind === 'go' && environment.toolchain.go) {
     checkGoVersion(spec.name, await requiredGo(source.dir), environment.toolchain.go);
   }
-  const steps = stepsFor(spec, source, stampContext(source, environment.env));
+  const { cross } = environment;
+  const steps = stepsFor(spec, source, stampContext(source, environment.env), cross);
   const toolchain: Record<string, string> = Object.fromEntries(toolsUsedBy(spec).map((tool) => [tool, environment.toolchain.versions[tool] ?? 'none']));
   // Built inside the dev image (make --in-container): the image is part of the toolchain, in the manifest and the cache key.
   const devImage = environment.env[DEV_IMAGE_VARIABLE];
@@ -377,9 +387,10 @@ async function planComponent(spec: ComponentSpec, environment: BuildEnvironment,
       extras: extraKeys,
       toolchain,
       outputs: outputsOf(spec),
+      ...(cross ? { platform: cross.name } : {}),
     }),
   );
-  return { source, extras, steps, toolchain, fingerprint };
+  return { source, extras, steps, toolchain, fingerprint, ...(cross ? { platform: cross.name } : {}) };
 }
 
 async function isUpToDate(spec: ComponentSpec, plan: ComponentPlan, environment: BuildEnvironment): Promise<boolean> {
@@ -429,6 +440,7 @@ function builtComponent(spec: ComponentSpec, plan: ComponentPlan, stagedDir: str
       extraSources: mapValues(plan.extras, sourceRecord),
       toolchain: plan.toolchain,
       commands: describeSteps(plan.steps),
+      ...(plan.platform ? { platform: plan.platform } : {}),
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Env } from '../core/env.js';
 import { unreachable } from '../core/errors.js';
 import type { Requirement } from '../core/requirements.js';
 import { SOURCE_KINDS, type SourceKind } from '../core/manifest.js';
+import type { Platform } from '../core/platform.js';
 
 export type { Requirement, SourceKind };
 export { SOURCE_KINDS };
@@ -163,8 +164,16 @@ export interface ComponentContext {
   env: Env;
   /** moby's `dynbinary`: dynamic, PIE executables instead of static ones. */
   dynamic: boolean;
-  /** Whether pkg-config finds a library (journald support for dockerd). */
+  /** Whether pkg-config finds a library for the target (journald support for dockerd). */
   hasPkgConfig: (library: string) => boolean;
+  /**
+   * The machine the binaries are for. When it is not this one, the engine sets
+   * Go's GOOS/GOARCH/GOARM and the cross C compiler itself; a component only
+   * says what differs by target (runc's PIE, a target library's path).
+   */
+  platform: Platform;
+  /** Whether `platform` is this machine. */
+  native: boolean;
 }
 
 export type ComponentDefinition = (context: ComponentContext) => ComponentSpec;

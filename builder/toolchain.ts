@@ -3,6 +3,8 @@ import { unreachable } from '../core/errors.js';
 import { detectGo } from '../core/go-toolchain.js';
 import { askTool } from '../core/tool-answers.js';
 import type { Env } from '../core/env.js';
+import { crossCompiler, type Platform } from '../core/platform.js';
+import type { Requirement } from '../core/requirements.js';
 
 /** A tool's version line (e.g. `cc --version`), part of the cache key of what it builds. */
 export async function firstLineOf(argv: string[], env: Env): Promise<string> {
@@ -32,13 +34,28 @@ export interface Toolchain {
   versions: Partial<Record<Tool, string>>;
 }
 
-/** Detects each tool once, however many components use it. */
-export async function detectToolchain(tools: readonly Tool[], env: Env): Promise<Toolchain> {
+/** What a build for another machine needs besides the component's own needs: for C, Debian's cross compiler and the target's libc. */
+export function crossRequirements(spec: ComponentSpec, cross: Platform): Requirement[] {
+  if (!toolsUsedBy(spec).includes('cc')) return [];
+  const compiler = crossCompiler(cross);
+  return [
+    { kind: 'command', ...compiler, why: `${spec.name} for ${cross.name} is C (cgo)` },
+    {
+      kind: 'file',
+      anyOf: [`/usr/${cross.triplet}/lib/libc.a`],
+      aptPackage: `libc6-dev-${cross.debianArch}-cross`,
+      why: `${spec.name} for ${cross.name} is linked statically`,
+    },
+  ];
+}
+
+/** Detects each tool once, however many components use it; `cc` is the cross compiler when there is a `cross` target. */
+export async function detectToolchain(tools: readonly Tool[], env: Env, cross?: Platform): Promise<Toolchain> {
   const needed = new Set(tools);
   // Side by side: the watch asks on every round.
   const [go, cc, cmake] = await Promise.all([
     needed.has('go') ? detectGo(env) : undefined,
-    needed.has('cc') ? firstLineOf(['cc', '--version'], env) : undefined,
+    needed.has('cc') ? firstLineOf([cross ? crossCompiler(cross).command : 'cc', '--version'], env) : undefined,
     needed.has('cmake') ? firstLineOf(['cmake', '--version'], env) : undefined,
   ]);
   const toolchain: Toolchain = { versions: {} };

@@ -74,6 +74,8 @@ export const componentRecordSchema = z.object({
   outputs: z.array(z.string()),
   /** `<registry>/<repo>@sha256:…` when the outputs came from the shared cache instead of this machine's compiler. */
   fromCache: z.string().optional(),
+  /** The target of a cross build (`linux/arm64`); absent when the binaries are for the machine that built them. */
+  platform: z.string().optional(),
 });
 
 export const fileRecordSchema = z.object({

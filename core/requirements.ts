@@ -65,6 +65,8 @@ export function aptInstallCommand(packages: readonly string[]): string {
 export interface InstallPolicy {
   /** Whether apt-get may be used (root, Debian-like, not turned off). */
   allowed: boolean;
+  /** Whether dpkg may gain an architecture for a multiarch package (`libseccomp-dev:arm64`): asked for once, with --allow-multiarch. */
+  allowMultiarch: boolean;
   env: Env;
   /** Told before apt-get runs, so the command can say what it installs and why. */
   onInstall: (packages: readonly string[]) => void;
@@ -73,7 +75,7 @@ export interface InstallPolicy {
 export function installPolicy(env: Env, onInstall: (packages: readonly string[]) => void): InstallPolicy {
   const isRoot = process.getuid?.() === 0;
   const turnedOff = Boolean(env.MOBY_MAKE_NO_INSTALL);
-  return { allowed: isRoot && !turnedOff && existsSync('/usr/bin/apt-get'), env, onInstall };
+  return { allowed: isRoot && !turnedOff && existsSync('/usr/bin/apt-get'), allowMultiarch: Boolean(env.MOBY_MAKE_ALLOW_MULTIARCH), env, onInstall };
 }
 
 /**
@@ -83,12 +85,26 @@ export function installPolicy(env: Env, onInstall: (packages: readonly string[])
 export async function ensureRequirements(requirements: Requirement[], policy: InstallPolicy): Promise<string[]> {
   const { packages, reasons } = missingPackages(requirements, policy.env);
   if (packages.length === 0) return [];
-  const command = aptInstallCommand(packages);
+  const newArchitectures = await missingForeignArchitectures(packages);
+  const addArchitectures = newArchitectures.map((architecture) => `dpkg --add-architecture ${architecture} && `).join('');
+  const command = `${addArchitectures}${newArchitectures.length > 0 ? 'apt-get update && ' : ''}${aptInstallCommand(packages)}`;
   if (!policy.allowed) {
     throw new UserError(`missing prerequisites: ${reasons.join(', ')}`, `Run as root: ${command}`);
   }
-  policy.onInstall(packages);
+  if (newArchitectures.length > 0 && !policy.allowMultiarch) {
+    // Adding an architecture changes which package lists apt downloads (never the apt sources): only when asked for.
+    throw new UserError(
+      `${packages.filter((name) => newArchitectures.some((a) => name.endsWith(`:${a}`))).join(' ')} need Debian multiarch: dpkg has no ${newArchitectures.join(', ')} architecture yet`,
+      `Run again with --allow-multiarch (it runs ${addArchitectures}apt-get update once; the apt sources stay as they are), or as root: ${command}`,
+    );
+  }
   const aptEnv = { ...policy.env, DEBIAN_FRONTEND: 'noninteractive' };
+  policy.onInstall(packages);
+  for (const architecture of newArchitectures) {
+    const added = await run(['dpkg', '--add-architecture', architecture]);
+    if (added.exitCode !== 0) throw new UserError(`dpkg --add-architecture ${architecture} failed: ${added.stderr.trim()}`, `Run as root: ${command}`);
+  }
+  if (newArchitectures.length > 0) await run(['apt-get', 'update'], { env: aptEnv });
   let result = await run(['apt-get', 'install', '-y', '--no-install-recommends', ...packages], { env: aptEnv });
   if (result.exitCode !== 0) {
     // A fresh machine often has no package lists yet.
@@ -99,4 +115,19 @@ export async function ensureRequirements(requirements: Requirement[], policy: In
     throw new UserError(`apt-get could not install ${packages.join(' ')}: ${result.stderr.trim().split('\n').pop()}`, `Run as root: ${command}`);
   }
   return packages;
+}
+
+/** Debian multiarch: `name:arch` installs a library of another architecture, which dpkg must know first. */
+async function missingForeignArchitectures(packages: readonly string[]): Promise<string[]> {
+  const wanted = [...new Set(packages.flatMap((name) => name.split(':').slice(1)))];
+  if (wanted.length === 0) return [];
+  const known = (await run(['dpkg', '--print-foreign-architectures'])).stdout.split('\n').map((line) => line.trim());
+  return wanted.filter((architecture) => !known.includes(architecture));
+}
+
+/** The version apt would install, or undefined when no configured source has the package (`apt-cache policy` says `(none)` or nothing). */
+export async function aptCandidate(aptPackage: string, env: Env): Promise<string | undefined> {
+  const policy = await run(['apt-cache', 'policy', aptPackage], { env });
+  const candidate = /^\s*Candidate:\s*(\S+)/m.exec(policy.stdout)?.[1];
+  return candidate && candidate !== '(none)' ? candidate : undefined;
 }

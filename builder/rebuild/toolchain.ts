@@ -1,6 +1,7 @@
 import { UserError } from '../../core/errors.js';
 import type { Env } from '../../core/env.js';
 import type { ComponentRecord } from '../../core/manifest.js';
+import { isHost, parsePlatform } from '../../core/platform.js';
 import { detectToolchain, type Tool } from '../toolchain.js';
 
 const TOOLS: readonly Tool[] = ['go', 'cc', 'cmake'];
@@ -23,7 +24,12 @@ export async function checkToolchain(components: Readonly<Record<string, Compone
       recorded.set(tool, versions);
     }
   }
-  const found = (await detectToolchain([...recorded.keys()], env)).versions;
+  // A cross bundle's cc is the cross compiler for the platform its records name.
+  const platforms = [...new Set(Object.values(components).map((record) => record.platform))];
+  if (platforms.length > 1)
+    throw new UserError(`the manifest mixes platforms (${platforms.map((p) => p ?? 'this machine').join(', ')})`, 'Replay one bundle at a time.');
+  const target = platforms[0] === undefined ? undefined : parsePlatform(platforms[0]);
+  const found = (await detectToolchain([...recorded.keys()], env, target && !isHost(target) ? target : undefined)).versions;
   const differences: string[] = [];
   for (const [tool, versions] of recorded) {
     for (const { version, components: names } of versions) {

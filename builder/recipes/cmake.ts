@@ -1,3 +1,4 @@
+import { crossCompiler, type Platform } from '../../core/platform.js';
 import type { CMakeRecipe, ResolvedSource, TextEdit } from '../model.js';
 import { OUT, SRC, WRITABLE_SRC as BUILD, type Step } from './steps.js';
 
@@ -6,8 +7,10 @@ import { OUT, SRC, WRITABLE_SRC as BUILD, type Step } from './steps.js';
  * does, then the outputs into the bundle. Debug paths are mapped to `.` so the
  * binary does not depend on where the staging folder happens to be.
  */
-export function cmakeSteps(recipe: CMakeRecipe, source: ResolvedSource): Step[] {
-  const env = { CFLAGS: `-ffile-prefix-map=${BUILD}=.` };
+export function cmakeSteps(recipe: CMakeRecipe, source: ResolvedSource, cross?: Platform): Step[] {
+  const cflags = [`-ffile-prefix-map=${BUILD}=.`, ...(cross?.cgoCflags ? [cross.cgoCflags] : [])].join(' ');
+  // CMake takes the compiler from CC; Debian's cross compiler links against the target's libc.a (libc6-dev-<arch>-cross).
+  const env: Record<string, string> = { CFLAGS: cflags, ...(cross ? { CC: crossCompiler(cross).command } : {}) };
   return [
     { kind: 'copy-tree', from: SRC, to: BUILD },
     ...(recipe.edits?.(source) ?? []).map((edit) => editStep(edit)),

@@ -1,9 +1,10 @@
 import { UserError } from '../../core/errors.js';
+import { crossCompiler, crossPkgConfig, type Platform } from '../../core/platform.js';
 import type { CopiedFile, GoRecipe, ResolvedSource, StampContext } from '../model.js';
 import { OUT, SRC, WRITABLE_SRC, extraSourcePlaceholder, type Step } from './steps.js';
 
-/** One `go build` per binary, exactly as a Makefile would spell it. */
-export function goSteps(recipe: GoRecipe, source: ResolvedSource, stampContext: StampContext): Step[] {
+/** One `go build` per binary, exactly as a Makefile would spell it; `cross` names another target than this machine. */
+export function goSteps(recipe: GoRecipe, source: ResolvedSource, stampContext: StampContext, cross?: Platform): Step[] {
   const stamps = Object.entries(recipe.stamp(source, stampContext)).map(([name, value]) => `-X ${quoteLdflag(`${name}=${value}`)}`);
   const ldflags = [...recipe.ldflags, ...stamps].join(' ');
   const env: Record<string, string> = {
@@ -12,8 +13,10 @@ export function goSteps(recipe: GoRecipe, source: ResolvedSource, stampContext: 
     GOTOOLCHAIN: 'local',
     // We stamp versions ourselves; VCS stamping fails in read-only module trees.
     GOFLAGS: '-buildvcs=false',
+    ...(cross ? crossGoEnv(recipe, cross) : {}),
     ...recipe.env,
   };
+  if (cross?.cgoCflags && recipe.cgo) env.CGO_CFLAGS = [cross.cgoCflags, recipe.env?.CGO_CFLAGS].filter(Boolean).join(' ');
   const cwd = recipe.inTreeCopies ? WRITABLE_SRC : SRC;
   const builds = recipe.binaries.map((binary): Step => {
     const tags = [...recipe.tags, ...(binary.extraTags ?? [])];
@@ -25,6 +28,16 @@ export function goSteps(recipe: GoRecipe, source: ResolvedSource, stampContext: 
     return { kind: 'exec', argv, cwd, env };
   });
   return recipe.inTreeCopies ? [...writableCopySteps(recipe.inTreeCopies), ...builds] : builds;
+}
+
+/**
+ * Go's target, and for cgo Debian's cross compiler with the target's
+ * multiarch libraries, as moby's Dockerfile gets them from xx-go (CC,
+ * PKG_CONFIG); the arm variants' -march is moby's hack/make/.binary's.
+ */
+function crossGoEnv(recipe: GoRecipe, cross: Platform): Record<string, string> {
+  if (!recipe.cgo) return cross.goEnv;
+  return { ...cross.goEnv, CC: crossCompiler(cross).command, ...crossPkgConfig(cross) };
 }
 
 /** A writable copy of the tree with files copied inside it, e.g. vendor.mod → go.mod. */

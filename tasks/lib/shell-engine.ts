@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { componentContext, loadComponents } from '../../builder/components.js';
+import { componentContext, componentsInBundles, loadComponents } from '../../builder/components.js';
 import { make } from '../../builder/make.js';
 import { CLIENT_BUNDLE, DAEMON_BUNDLE } from '../../core/bundle-layout.js';
 import type { Env } from '../../core/env.js';
@@ -59,7 +59,7 @@ export async function shellEngine(bundlesDir: string, env: Env, signal: AbortSig
 async function buildEngineBundles(bundlesDir: string, env: Env, signal: AbortSignal): Promise<void> {
   const componentsDir = join(projectRoot, 'components');
   const specs = await loadComponents(componentsDir, componentContext(env, false));
-  const needed = specs.filter((spec) => [DAEMON_BUNDLE, CLIENT_BUNDLE].includes(spec.bundle ?? DAEMON_BUNDLE)).map((spec) => spec.name);
+  const needed = componentsInBundles(specs, [DAEMON_BUNDLE, CLIENT_BUNDLE]);
   const result = await make({
     componentsDir,
     bundlesDir,

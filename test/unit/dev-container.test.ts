@@ -21,7 +21,7 @@ describe('the dev container', () => {
       release: 'bookworm',
       env: {},
       onEvent: () => undefined,
-      install: { allowed: false, env: {}, onInstall: () => undefined },
+      install: { allowed: false, allowMultiarch: false, env: {}, onInstall: () => undefined },
     };
     const argv = runArgs(container, {
       tag: 'moby-make-dev:bookworm',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { componentContext } from '../../builder/components.js';
 import { goSteps } from '../../builder/recipes/go.js';
 import { stepsFor } from '../../builder/recipes/index.js';
 import { stampContext } from '../../builder/make.js';
@@ -93,7 +94,7 @@ describe('docker CLI stamping (docker/cli scripts/build/.variables)', () => {
   });
 
   it('builds in a writable copy where vendor.mod and vendor.sum become go.mod and go.sum, never turning verification off', () => {
-    const spec = cli({ env: {}, dynamic: false, hasPkgConfig: () => false });
+    const spec = cli({ ...componentContext({}, false), hasPkgConfig: () => false });
     const steps = stepsFor(spec, module, stampContext(module, {}));
     expect(steps.slice(0, 3)).toEqual([
       { kind: 'copy-tree', from: '@SRC@', to: '@WORK@/src' },
@@ -103,7 +104,7 @@ describe('docker CLI stamping (docker/cli scripts/build/.variables)', () => {
     expect(steps[3]).toMatchObject({ kind: 'exec', cwd: '@WORK@/src', env: { CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false -mod=readonly' } });
     expect(spec.bundle).toBe('binary-client');
     expect(spec.sources[0]).toMatchObject({ kind: 'module', module: 'github.com/docker/cli', version: 'v29.7.1+incompatible' });
-    expect(cli({ env: { DOCKERCLI_VERSION: 'v29.7.2' }, dynamic: false, hasPkgConfig: () => false }).sources).toEqual([
+    expect(cli({ ...componentContext({ DOCKERCLI_VERSION: 'v29.7.2' }, false), hasPkgConfig: () => false }).sources).toEqual([
       { kind: 'module', module: 'github.com/docker/cli', version: 'v29.7.2+incompatible' },
     ]);
   });
