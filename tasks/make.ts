@@ -11,6 +11,9 @@ import { openDevSession, runInDevSession } from './cli/dev-container-session.js'
 import { interruptSignal, parseList, runMain } from './cli/run-main.js';
 import { createRenderer, outputMode } from './render/choose.js';
 import { makeLines, makeRows } from './render/make-lines.js';
+import { crossLines, type CrossEvent } from './render/cross-lines.js';
+import { makeCross } from './lib/make-cross.js';
+import { parsePlatforms, type Platform } from '../core/platform.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
 
 const HELP = `Usage: npm run make -- [options]
@@ -28,6 +31,15 @@ Options:
                    default: tty on a terminal, plain in CI and pipes
   --in-container   build inside the dev image (Dockerfile.dev, see npm run shell)
                    and publish to this checkout's bundles/
+  --platform LIST  build for these platforms too, each into bundles/cross/<os>-<arch>[-<variant>]/
+                   (default: $MOBY_MAKE_PLATFORMS, else this machine only), comma or space
+                   separated: linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6 linux/arm/v5
+                   linux/ppc64le linux/s390x, local (this machine, into bundles/)
+  --smoke          after a cross build, check every binary's ELF header and run its
+                   --version under QEMU (qemu-user-static), as moby's binary-smoketest
+  --allow-multiarch
+                   let apt install a target's libraries (libseccomp-dev:arm64) by adding
+                   the architecture to dpkg (dpkg --add-architecture; apt sources unchanged)
   --cache-registry host[:port]/repo
                    the shared cache on an OCI registry (default:
                    $MOBY_MAKE_CACHE_REGISTRY): components are taken from it
@@ -66,6 +78,9 @@ async function main(): Promise<number> {
       output: { type: 'string' },
       'in-container': { type: 'boolean', default: false },
       'cache-registry': { type: 'string' },
+      platform: { type: 'string' },
+      smoke: { type: 'boolean', default: false },
+      'allow-multiarch': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -76,31 +91,65 @@ async function main(): Promise<number> {
   }
   const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UserError(`--jobs ${values.jobs} is not a positive whole number`);
-  const env = values['no-install'] ? { ...process.env, MOBY_MAKE_NO_INSTALL: '1' } : process.env;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...(values['no-install'] ? { MOBY_MAKE_NO_INSTALL: '1' } : {}),
+    ...(values['allow-multiarch'] ? { MOBY_MAKE_ALLOW_MULTIARCH: '1' } : {}),
+  };
   const bundlesDir = values.bundles ? resolve(values.bundles) : defaultBundlesDir(env);
   if (values['in-container']) return makeInContainer(bundlesDir, env);
-  const renderer = createRenderer(outputMode(values.output, env), { lines: makeLines(values.verbose), rows: makeRows(values.verbose) });
+  const mode = outputMode(values.output, env);
   const cache = cacheConfig(env, values['cache-registry']);
-  const remote = cache ? await RegistryComponentStore.open(cache, env, (notice) => renderer.onEvent({ type: 'cache', notice })) : undefined;
-  const result = await make({
-    componentsDir: values.components ? resolve(values.components) : join(projectRoot, 'components'),
+  const signal = interruptSignal();
+  const componentsDir = values.components ? resolve(values.components) : join(projectRoot, 'components');
+  const only = parseList(values.only);
+  const dynamic = values.dynamic || env.DOCKER_STATIC === '0';
+  /** One make into one bundles root, with its own renderer (a cross build's rows are its platform's). */
+  const build = async (options: { bundlesDir: string; platform?: Platform; only?: string[] }) => {
+    const renderer = createRenderer(mode, { lines: makeLines(values.verbose), rows: makeRows(values.verbose) });
+    const remote = cache ? await RegistryComponentStore.open(cache, env, (notice) => renderer.onEvent({ type: 'cache', notice })) : undefined;
+    const result = await make({
+      componentsDir,
+      cacheDir: defaultCacheDir(env),
+      dynamic,
+      jobs,
+      env,
+      signal,
+      onEvent: renderer.onEvent,
+      ...(remote ? { remote } : {}),
+      ...options,
+    });
+    await renderer.finished();
+    return result;
+  };
+  const platformList = values.platform ?? nonEmpty(env.MOBY_MAKE_PLATFORMS);
+  if (platformList === undefined) {
+    if (values.smoke) throw new UserError('--smoke tests a cross build', 'Name the platforms: npm run make -- --platform linux/arm64 --smoke');
+    const result = await build({ bundlesDir, ...(only ? { only } : {}) });
+    return result.failed.length > 0 ? 1 : 0;
+  }
+  const crossEvents = createRenderer<CrossEvent>(mode, { lines: crossLines });
+  const code = await makeCross(parsePlatforms(platformList), {
     bundlesDir,
-    cacheDir: defaultCacheDir(env),
-    only: parseList(values.only),
-    dynamic: values.dynamic || env.DOCKER_STATIC === '0',
-    jobs,
+    componentsDir,
     env,
-    signal: interruptSignal(),
-    onEvent: renderer.onEvent,
-    ...(remote ? { remote } : {}),
+    dynamic,
+    only,
+    smoke: values.smoke,
+    build,
+    onEvent: crossEvents.onEvent,
   });
-  await renderer.finished();
-  return result.failed.length > 0 ? 1 : 0;
+  await crossEvents.finished();
+  return code;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value?.trim() ? value : undefined;
 }
 
 /** Variables that choose what is built, passed on into the dev container. */
 const BUILD_VARIABLES =
-  /^((DAEMON|CONTAINERD|RUNC|ROOTLESSKIT|TINI|DOCKERCLI)_\w+|[A-Z]+_SOURCE|VERSION|DOCKER_(GITCOMMIT|BUILDTAGS|LDFLAGS|DEBUG|STATIC)|PLATFORM|PRODUCT|DEFAULT_PRODUCT_LICENSE|SOURCE_DATE_EPOCH|MOBY_MAKE_BUNDLES|MOBY_MAKE_NO_INSTALL)$/;
+  /^((DAEMON|CONTAINERD|RUNC|ROOTLESSKIT|TINI|DOCKERCLI)_\w+|[A-Z]+_SOURCE|VERSION|DOCKER_(GITCOMMIT|BUILDTAGS|LDFLAGS|DEBUG|STATIC)|PLATFORM|PRODUCT|DEFAULT_PRODUCT_LICENSE|SOURCE_DATE_EPOCH|MOBY_MAKE_BUNDLES|MOBY_MAKE_NO_INSTALL|MOBY_MAKE_PLATFORMS|MOBY_MAKE_ALLOW_MULTIARCH)$/;
 
 /**
  * The same command inside the dev image (Dockerfile.dev), writing to this

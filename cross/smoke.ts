@@ -1,0 +1,99 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readElf, type ElfFacts } from '../core/elf.js';
+import type { Env } from '../core/env.js';
+import type { Platform } from '../core/platform.js';
+import { run } from '../core/process.js';
+import { ensureRequirements, type InstallPolicy } from '../core/requirements.js';
+
+/**
+ * moby's binary-smoketest, for every file a cross bundle holds: the ELF
+ * header read here (machine, class, byte order, no interpreter: static),
+ * and each binary's `--version` run under QEMU's user-mode emulator, which
+ * must print what the same binary of this machine's bundle prints.
+ */
+export interface SmokeOptions {
+  platform: Platform;
+  /** The cross bundles' folders (binary-daemon, binary-client), and the host's of the same names. */
+  bundles: ReadonlyArray<{ cross: string; host: string }>;
+  env: Env;
+  install: InstallPolicy;
+  onEvent: (event: SmokeEvent) => void;
+}
+
+export type SmokeEvent =
+  | { type: 'smoke-checked'; platform: string; file: string; elf: string; version?: string }
+  | { type: 'smoke-failed'; platform: string; file: string; reason: string };
+
+/** The version commands binary-smoketest and moby's CI run; every other ELF file gets the header check alone. */
+const VERSION_ARGS: Record<string, readonly string[]> = {
+  dockerd: ['--version'],
+  'docker-proxy': ['--version'],
+  containerd: ['--version'],
+  runc: ['--version'],
+  'docker-init': ['--version'],
+  docker: ['--version'],
+};
+
+export async function smokeTest(options: SmokeOptions): Promise<{ checked: number; failed: number }> {
+  const { platform, onEvent } = options;
+  const qemu = `qemu-${platform.qemu}-static`;
+  await ensureRequirements(
+    [{ kind: 'command', command: qemu, aptPackage: 'qemu-user-static', why: `running ${platform.name} binaries here` }],
+    options.install,
+  );
+  let checked = 0;
+  let failed = 0;
+  for (const { cross, host } of options.bundles) {
+    for (const file of readdirSync(cross).sort()) {
+      const path = join(cross, file);
+      const elf = await readElf(path);
+      if (!elf) continue;
+      checked += 1;
+      const fail = (reason: string) => {
+        failed += 1;
+        onEvent({ type: 'smoke-failed', platform: platform.name, file, reason });
+      };
+      const wrong = elfMismatch(elf, platform);
+      if (wrong) {
+        fail(wrong);
+        continue;
+      }
+      const args = VERSION_ARGS[file];
+      if (!args) {
+        onEvent({ type: 'smoke-checked', platform: platform.name, file, elf: describeElf(elf) });
+        continue;
+      }
+      const emulated = await run([qemu, path, ...args], { env: options.env });
+      if (emulated.exitCode !== 0) {
+        fail(`\`${file} ${args.join(' ')}\` under ${qemu} exited with ${emulated.exitCode}: ${emulated.stderr.trim().split('\n').pop() ?? ''}`);
+        continue;
+      }
+      const version = emulated.stdout.trim();
+      const hostFile = join(host, file);
+      if (existsSync(hostFile)) {
+        const native = (await run([hostFile, ...args], { env: options.env })).stdout.trim();
+        if (native !== version) {
+          fail(`prints ${JSON.stringify(version)} where this machine's bundle prints ${JSON.stringify(native)}`);
+          continue;
+        }
+      }
+      onEvent({ type: 'smoke-checked', platform: platform.name, file, elf: describeElf(elf), version });
+    }
+  }
+  return { checked, failed };
+}
+
+/** What `file` would say is wrong, or undefined when the header is the platform's and the binary static. */
+export function elfMismatch(elf: ElfFacts, platform: Platform): string | undefined {
+  const want = platform.elf;
+  if (elf.machine !== want.machine || elf.bits !== want.bits || elf.endian !== want.endian) {
+    return `is ${describeElf(elf)}, not ${platform.name} (ELF machine ${want.machine}, ${want.bits}-bit ${want.endian}-endian)`;
+  }
+  if (!elf.static) return 'is dynamically linked (it has an ELF interpreter): moby ships these static';
+  return undefined;
+}
+
+function describeElf(elf: ElfFacts): string {
+  return `ELF ${elf.bits}-bit ${elf.endian === 'little' ? 'LSB' : 'MSB'}, machine ${elf.machine}, ${elf.static ? 'static' : 'dynamic'}`;
+}
