@@ -23,7 +23,7 @@ export interface Platform {
   qemu: string;
   /** Go's environment for it: GOOS, GOARCH and GOARM. */
   goEnv: Record<string, string>;
-  /** moby's hack/make/.binary: the arm variants' `-march` for cgo. */
+  /** moby's hack/make/.binary: the arm variants' `-march` for cgo (with Debian gcc's spelling where it differs). */
   cgoCflags?: string;
   elf: { machine: number; bits: 32 | 64; endian: 'little' | 'big' };
 }
@@ -55,7 +55,8 @@ const PLATFORMS: Record<string, PlatformData> = {
     triplet: 'arm-linux-gnueabihf',
     debianArch: 'armhf',
     qemu: 'arm',
-    cgoCflags: '-march=armv7-a',
+    // moby's -march=armv7-a is for clang (xx); Debian's armhf gcc is hard-float, and without +fp it has no FPU to pass floats in.
+    cgoCflags: '-march=armv7-a+fp',
     elf: { machine: 40, bits: 32, endian: 'little' },
   },
   'linux/arm/v6': {

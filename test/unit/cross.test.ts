@@ -46,7 +46,7 @@ describe('platforms', () => {
       triplet: 'arm-linux-gnueabihf',
       debianArch: 'armhf',
       goEnv: { GOOS: 'linux', GOARCH: 'arm', GOARM: '7' },
-      cgoCflags: '-march=armv7-a',
+      cgoCflags: '-march=armv7-a+fp',
     });
     expect(parsePlatform('arm64').name).toBe('linux/arm64');
     expect(parsePlatform('linux/arm').name).toBe('linux/arm/v7');
@@ -72,7 +72,7 @@ describe('cross steps', () => {
         GOARCH: 'arm',
         GOARM: '7',
         CC: 'arm-linux-gnueabihf-gcc',
-        CGO_CFLAGS: '-march=armv7-a',
+        CGO_CFLAGS: '-march=armv7-a+fp',
         PKG_CONFIG_LIBDIR: '/usr/lib/arm-linux-gnueabihf/pkgconfig:/usr/share/pkgconfig',
       },
     });
