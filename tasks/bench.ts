@@ -1,6 +1,6 @@
 import { nextSteps } from './cli/commands.js';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import { addCounts, emptyCounts } from '../testrunner/events.js';
 import { parseEventLine } from '../testrunner/inside.js';
 import { loopRatios, measureLoop } from './lib/loop-bench.js';
 import { benchCache } from './lib/cache-bench.js';
+import { benchCrossCold } from './lib/cross-bench.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
 import { bundlePaths } from '../core/bundle-layout.js';
 import { resolveDaemonSource } from '../core/daemon-source.js';
@@ -29,7 +30,7 @@ import { GOLANGCI_LINT, golangciLintArgs, golangciLintEnv, lintedModules } from 
  */
 const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--skip-jobs] [--only-jobs] [--jobs-runs N]
                          [--skip-validate] [--only-validate] [--validate-runs N]
-                         [--skip-cache] [--only-cache] [--cache-runs N]
+                         [--skip-cache] [--only-cache] [--cache-runs N] [--skip-cross] [--only-cross] [--cross-runs N]
 
   --runs N      repetitions for the quick measurements (default 5)
   --skip-cold   leave out the cold build of every component (it takes minutes)
@@ -43,6 +44,11 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--
   --skip-cache       leave out the shared cache: a fresh machine's make from a loopback
                      registry against curl, and a DAEMON_SRC edit through its Go cache
   --only-cache       only that
+  --skip-cross       leave out the cross builds: a no-op make of every platform built so far,
+                     and a cold linux/arm64 build of the Go components against their go build
+                     commands run by hand (~10 min a round)
+  --only-cross       only that
+  --cross-runs N     rounds of the cold cross build (default 1)
   --cache-runs N     rounds of the fetch comparison (default 3)`;
 
 const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
@@ -95,6 +101,9 @@ async function main(): Promise<number> {
       'skip-cache': { type: 'boolean', default: false },
       'only-cache': { type: 'boolean', default: false },
       'cache-runs': { type: 'string', default: '3' },
+      'skip-cross': { type: 'boolean', default: false },
+      'only-cross': { type: 'boolean', default: false },
+      'cross-runs': { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -106,6 +115,7 @@ async function main(): Promise<number> {
   if (values['only-jobs']) return benchJobs(Number(values['jobs-runs']));
   if (values['only-validate']) return benchValidate(Number(values['validate-runs']));
   if (values['only-cache']) return benchCache(Number(values['cache-runs']));
+  if (values['only-cross']) return benchCrossNoop(runs) || benchCrossCold(Number(values['cross-runs']));
   const bundle = join(defaultBundlesDir(process.env), 'binary-daemon');
   const files = readdirSync(bundle)
     .filter((f) => !f.endsWith('.md5') && !f.endsWith('.sha256'))
@@ -182,6 +192,35 @@ async function main(): Promise<number> {
   if (!values['skip-jobs']) benchJobs(Number(values['jobs-runs']));
   if (!values['skip-validate']) await benchValidate(Number(values['validate-runs']));
   if (!values['skip-cache']) await benchCache(Number(values['cache-runs']));
+  if (!values['skip-cross']) {
+    benchCrossNoop(runs);
+    benchCrossCold(Number(values['cross-runs']));
+  }
+  return 0;
+}
+
+/** A no-op `make --platform` of every platform built so far (bundles/cross/*) and this machine's, against the host's no-op make alone. */
+function benchCrossNoop(runs: number): number {
+  const crossRoot = join(defaultBundlesDir(process.env), 'cross');
+  const built = existsSync(crossRoot)
+    ? readdirSync(crossRoot).map((dir) =>
+        dir.replace(/^(\w+)-(\w+)(?:-(v\d))?$/, (_, os: string, arch: string, variant?: string) => [os, arch, variant].filter(Boolean).join('/')),
+      )
+    : [];
+  if (built.length === 0) {
+    console.log('\nno cross bundle to rerun: build one first (npm run make -- --platform linux/arm64)');
+    return 1;
+  }
+  const env = { ...process.env, CI: 'true' };
+  console.log(`\nno-op make --platform local,${built.join(',')} (median of ${runs}, alternating with the host's alone)`);
+  const hostOnly: number[] = [];
+  const all: number[] = [];
+  for (let round = 0; round < runs; round++) {
+    hostOnly.push(measureCommand([tsx, join(projectRoot, 'tasks', 'make.ts')], env).wall);
+    all.push(measureCommand([tsx, join(projectRoot, 'tasks', 'make.ts'), '--platform', ['local', ...built].join(',')], env).wall);
+  }
+  console.log(`  npm run make, this machine only         ${median(hostOnly).toFixed(3)} s`);
+  console.log(`  npm run make -- --platform (${built.length + 1} platforms)  ${median(all).toFixed(3)} s  (target: under 2 s)`);
   return 0;
 }
 
