@@ -3,11 +3,14 @@ import { goSources } from '../builder/pins.js';
 import { MOBY, mobyVersionStamps } from './lib/moby.js';
 
 /** dockerd, as moby's hack/make.sh `binary` (static) or `dynbinary` builds it. */
-const daemon: ComponentDefinition = ({ env, dynamic, hasPkgConfig }) => {
+const daemon: ComponentDefinition = ({ env, dynamic, hasPkgConfig, platform }) => {
   const tags = dynamic ? ['nri_no_wasm'] : ['netgo', 'osusergo', 'static_build', 'nri_no_wasm'];
   tags.push(...(env.DOCKER_BUILDTAGS ?? '').split(/\s+/).filter(Boolean));
   if (!env.EXCLUDE_AUTO_BUILDTAG_JOURNALD && hasPkgConfig('libsystemd')) tags.push('journald');
-  const ldflags = [...(env.DOCKER_DEBUG ? [] : ['-w']), ...(env.DOCKER_LDFLAGS ? [env.DOCKER_LDFLAGS] : []), ...(dynamic ? [] : ['-extldflags -static'])];
+  // GNU ld (bfd) of Debian's arm cross binutils drops the Thumb bit from the IRELATIVE entries of a binary this big (glibc's
+  // memchr/memcpy resolvers), and the static dockerd dies at its first instruction under QEMU; gold links it right.
+  const staticLink = platform.arch === 'arm' ? ["-extldflags '-static -fuse-ld=gold'"] : ['-extldflags -static'];
+  const ldflags = [...(env.DOCKER_DEBUG ? [] : ['-w']), ...(env.DOCKER_LDFLAGS ? [env.DOCKER_LDFLAGS] : []), ...(dynamic ? [] : staticLink)];
   return {
     name: 'daemon',
     description: 'dockerd, the Docker Engine daemon',
