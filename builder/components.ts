@@ -19,7 +19,9 @@ export async function loadComponents(dir: string, context: ComponentContext): Pr
     if (typeof module.default !== 'function') {
       throw new UserError(`${join(dir, file)} does not export a component`, 'Its default export must be a function (context) => ComponentSpec.');
     }
-    specs.push(module.default(context));
+    const spec = module.default(context);
+    // A component is for Linux unless it says it builds for the target's OS too.
+    if ((spec.os ?? ['linux']).includes(context.platform.os)) specs.push(spec);
   }
   checkUnique(specs);
   return specs;
@@ -69,13 +71,14 @@ export function selectComponents(specs: ComponentSpec[], only: readonly string[]
 
 export function componentContext(env: Env, dynamic: boolean, platform: Platform = hostPlatform()): ComponentContext {
   const native = isHost(platform);
-  const pkgConfigEnv = native ? env : { ...env, ...crossPkgConfig(platform) };
+  // Windows targets are pure Go: no C library is found for them.
+  const pkgConfigEnv = native || platform.os !== 'linux' ? env : { ...env, ...crossPkgConfig(platform) };
   return {
     env,
     dynamic,
     platform,
     native,
-    hasPkgConfig: (library) => askToolSync(['pkg-config', '--exists', library], pkgConfigEnv, pkgConfigFolderTimes(pkgConfigEnv)).ok,
+    hasPkgConfig: (library) => platform.os === 'linux' && askToolSync(['pkg-config', '--exists', library], pkgConfigEnv, pkgConfigFolderTimes(pkgConfigEnv)).ok,
   };
 }
 

@@ -150,6 +150,8 @@ export interface ComponentSpec {
   costHint?: number;
   /** The bundle folder its files go to (published on its own); binary-daemon when unset. */
   bundle?: string;
+  /** The target operating systems it builds for (default: Linux only); a cross build leaves the others out. */
+  os?: ReadonlyArray<Platform['os']>;
 }
 
 export interface StampContext {

@@ -3,7 +3,7 @@ import { unreachable } from '../core/errors.js';
 import { detectGo } from '../core/go-toolchain.js';
 import { askTool } from '../core/tool-answers.js';
 import type { Env } from '../core/env.js';
-import { crossCompiler, type Platform } from '../core/platform.js';
+import { cTarget, crossCompiler, type Platform } from '../core/platform.js';
 import type { Requirement } from '../core/requirements.js';
 
 /** A tool's version line (e.g. `cc --version`), part of the cache key of what it builds. */
@@ -37,14 +37,16 @@ export interface Toolchain {
 /** What a build for another machine needs besides the component's own needs: for C, Debian's cross compiler and the target's libc. */
 export function crossRequirements(spec: ComponentSpec, cross: Platform): Requirement[] {
   if (!toolsUsedBy(spec).includes('cc')) return [];
-  const compiler = crossCompiler(cross);
+  const target = cTarget(cross, `${spec.name}'s C code`);
+  const compiler = crossCompiler(target);
   return [
-    { kind: 'command', ...compiler, why: `${spec.name} for ${cross.name} is C (cgo)` },
+    // Worded without the component, so the packages several components need are named once.
+    { kind: 'command', ...compiler, why: `C code for ${cross.name}` },
     {
       kind: 'file',
-      anyOf: [`/usr/${cross.triplet}/lib/libc.a`],
-      aptPackage: `libc6-dev-${cross.debianArch}-cross`,
-      why: `${spec.name} for ${cross.name} is linked statically`,
+      anyOf: [`/usr/${target.triplet}/lib/libc.a`],
+      aptPackage: `libc6-dev-${target.debianArch}-cross`,
+      why: `static linking for ${cross.name}`,
     },
   ];
 }
@@ -55,7 +57,7 @@ export async function detectToolchain(tools: readonly Tool[], env: Env, cross?: 
   // Side by side: the watch asks on every round.
   const [go, cc, cmake] = await Promise.all([
     needed.has('go') ? detectGo(env) : undefined,
-    needed.has('cc') ? firstLineOf([cross ? crossCompiler(cross).command : 'cc', '--version'], env) : undefined,
+    needed.has('cc') ? firstLineOf([cross ? crossCompiler(cTarget(cross, 'C code')).command : 'cc', '--version'], env) : undefined,
     needed.has('cmake') ? firstLineOf(['cmake', '--version'], env) : undefined,
   ]);
   const toolchain: Toolchain = { versions: {} };

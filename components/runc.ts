@@ -20,7 +20,7 @@ const runc: ComponentDefinition = ({ env, dynamic, platform, native }) => {
       { kind: 'go' },
       { kind: 'command', command: 'gcc', aptPackage: 'gcc', why: 'runc is built with cgo' },
       { kind: 'command', command: 'pkg-config', aptPackage: 'pkg-config', why: 'finding libseccomp' },
-      native
+      native || platform.os !== 'linux'
         ? {
             kind: 'file',
             anyOf: ['/usr/lib/x86_64-linux-gnu/libseccomp.a', '/usr/lib/aarch64-linux-gnu/libseccomp.a', '/usr/lib/libseccomp.a'],
@@ -31,7 +31,7 @@ const runc: ComponentDefinition = ({ env, dynamic, platform, native }) => {
             kind: 'file',
             anyOf: [`/usr/lib/${platform.triplet}/libseccomp.a`],
             aptPackage: `libseccomp-dev:${platform.debianArch}`,
-            why: `seccomp support for ${platform.name} (Debian multiarch)`,
+            why: `runc's seccomp support for ${platform.name}`,
           },
     ],
     recipe: {

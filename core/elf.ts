@@ -46,3 +46,28 @@ export function parseElf(head: Buffer): ElfFacts | undefined {
   }
   return { bits, endian, machine, static: !interpreter };
 }
+
+/** A Windows executable's PE header, as `file` reads it: the Machine field and whether the optional header is PE32+. */
+export interface PeFacts {
+  machine: number;
+  pe32plus: boolean;
+}
+
+/** Undefined when the file is not a PE executable. */
+export async function readPe(path: string): Promise<PeFacts | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return parsePe(buffer.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+}
+
+export function parsePe(head: Buffer): PeFacts | undefined {
+  if (head.length < 0x40 || head.toString('latin1', 0, 2) !== 'MZ') return undefined;
+  const at = head.readUInt32LE(0x3c);
+  if (at + 26 > head.length || head.readUInt32BE(at) !== 0x50450000) return undefined;
+  return { machine: head.readUInt16LE(at + 4), pe32plus: head.readUInt16LE(at + 24) === 0x20b };
+}

@@ -3,32 +3,44 @@ import { UserError } from './errors.js';
 
 /**
  * A target as OCI and moby's docker-bake.hcl name it (`linux/arm/v7`), with
- * what a build for it needs on a Debian machine: the GNU triplet of the cross
- * compiler and its libraries, dpkg's architecture for multiarch `-dev`
- * packages, QEMU's user-mode emulator, and the ELF header a binary for it has.
+ * what a build for it needs on a Debian machine: for Linux, the GNU triplet of
+ * the cross compiler and its libraries, dpkg's architecture for multiarch
+ * `-dev` packages, QEMU's user-mode emulator, and the ELF header a binary for
+ * it has; for Windows (pure Go only), the PE header.
  */
-export interface Platform {
-  os: 'linux';
+interface PlatformCommon {
   arch: 'amd64' | 'arm64' | 'arm' | 'ppc64le' | 's390x';
   variant?: 'v5' | 'v6' | 'v7';
   /** `linux/arm/v7`. */
   name: string;
   /** `linux-arm-v7`: the folder under bundles/cross/. */
   dir: string;
+  /** Go's environment for it: GOOS, GOARCH and GOARM. */
+  goEnv: Record<string, string>;
+}
+
+export interface LinuxPlatform extends PlatformCommon {
+  os: 'linux';
   /** Debian's cross compiler is `<triplet>-gcc` in `gcc-<triplet>`. */
   triplet: string;
   /** dpkg's name (`armhf`), for `libseccomp-dev:armhf` and `libc6-dev-armhf-cross`. */
   debianArch: string;
   /** qemu-user-static's `qemu-<name>-static`. */
   qemu: string;
-  /** Go's environment for it: GOOS, GOARCH and GOARM. */
-  goEnv: Record<string, string>;
   /** moby's hack/make/.binary: the arm variants' `-march` for cgo (with Debian gcc's spelling where it differs). */
   cgoCflags?: string;
   elf: { machine: number; bits: 32 | 64; endian: 'little' | 'big' };
 }
 
-type PlatformData = Omit<Platform, 'name' | 'dir' | 'goEnv'>;
+export interface WindowsPlatform extends PlatformCommon {
+  os: 'windows';
+  /** The PE header's Machine (IMAGE_FILE_MACHINE_AMD64 is 0x8664). */
+  peMachine: number;
+}
+
+export type Platform = LinuxPlatform | WindowsPlatform;
+
+type PlatformData = Omit<LinuxPlatform, 'name' | 'dir' | 'goEnv'> | Omit<WindowsPlatform, 'name' | 'dir' | 'goEnv'>;
 
 // ELF e_machine values (elf.h): EM_X86_64 62, EM_AARCH64 183, EM_ARM 40, EM_PPC64 21, EM_S390 22.
 const PLATFORMS: Record<string, PlatformData> = {
@@ -87,10 +99,11 @@ const PLATFORMS: Record<string, PlatformData> = {
     qemu: 'ppc64le',
     elf: { machine: 21, bits: 64, endian: 'little' },
   },
+  'windows/amd64': { os: 'windows', arch: 'amd64', peMachine: 0x8664 },
   'linux/s390x': { os: 'linux', arch: 's390x', triplet: 's390x-linux-gnu', debianArch: 's390x', qemu: 's390x', elf: { machine: 22, bits: 64, endian: 'big' } },
 };
 
-/** moby's binary-cross list, less windows/amd64 (see docs/cross.md). */
+/** moby's binary-cross list. */
 export const KNOWN_PLATFORMS = Object.keys(PLATFORMS);
 
 function platformFrom(name: string, data: PlatformData): Platform {
@@ -99,14 +112,30 @@ function platformFrom(name: string, data: PlatformData): Platform {
   return { ...data, name, dir: name.replaceAll('/', '-'), goEnv };
 }
 
+function linux(platform: Platform): LinuxPlatform {
+  if (platform.os !== 'linux') throw new Error(`${platform.name} is not a Linux platform`);
+  return platform;
+}
+
+/** The target of a C build: Debian's cross compilers are for Linux targets only. */
+export function cTarget(platform: Platform, what: string): LinuxPlatform {
+  if (platform.os !== 'linux') {
+    throw new UserError(
+      `${what} cannot be built for ${platform.name}: this machine has no C cross compiler for it`,
+      'Only pure-Go components (CGO_ENABLED=0) are built for Windows.',
+    );
+  }
+  return platform;
+}
+
 const NODE_ARCH: Partial<Record<NodeJS.Architecture, string>> = { x64: 'linux/amd64', arm64: 'linux/arm64', ppc64: 'linux/ppc64le', s390x: 'linux/s390x' };
 
 /** The machine this runs on. */
-export function hostPlatform(): Platform {
+export function hostPlatform(): LinuxPlatform {
   const name = NODE_ARCH[hostArch];
   const data = name ? PLATFORMS[name] : undefined;
   if (!name || !data) throw new UserError(`this machine's architecture (${hostArch}) is not one moby-make builds on`, `Known: ${KNOWN_PLATFORMS.join(', ')}.`);
-  return platformFrom(name, data);
+  return linux(platformFrom(name, data));
 }
 
 /** `linux/arm64`, `linux/arm/v7`, `arm64` (linux assumed), or `local` for the host. `linux/arm` means v7, as docker's platform matching does. */
@@ -116,12 +145,7 @@ export function parsePlatform(text: string): Platform {
   const withOs = trimmed.includes('/') ? trimmed : `linux/${trimmed}`;
   const name = withOs === 'linux/arm' ? 'linux/arm/v7' : withOs;
   const data = PLATFORMS[name];
-  if (!data) {
-    const hint = name.startsWith('windows/')
-      ? 'Windows is not built here: see docs/cross.md.'
-      : `Known platforms: ${KNOWN_PLATFORMS.join(', ')} (or local, the host).`;
-    throw new UserError(`unknown platform ${text}`, hint);
-  }
+  if (!data) throw new UserError(`unknown platform ${text}`, `Known platforms: ${KNOWN_PLATFORMS.join(', ')} (or local, the host).`);
   return platformFrom(name, data);
 }
 
@@ -140,11 +164,11 @@ export function isHost(platform: Platform): boolean {
 }
 
 /** pkg-config for another architecture: only that architecture's multiarch .pc folder, and the architecture-free one. */
-export function crossPkgConfig(platform: Platform): Record<string, string> {
+export function crossPkgConfig(platform: LinuxPlatform): Record<string, string> {
   return { PKG_CONFIG_LIBDIR: `/usr/lib/${platform.triplet}/pkgconfig:/usr/share/pkgconfig` };
 }
 
 /** Debian's cross C compiler for the platform, and the package that has it. */
-export function crossCompiler(platform: Platform): { command: string; aptPackage: string } {
+export function crossCompiler(platform: LinuxPlatform): { command: string; aptPackage: string } {
   return { command: `${platform.triplet}-gcc`, aptPackage: `gcc-${platform.triplet}` };
 }

@@ -1,4 +1,4 @@
-import { crossCompiler, type Platform } from '../../core/platform.js';
+import { cTarget, crossCompiler, type Platform } from '../../core/platform.js';
 import type { CMakeRecipe, ResolvedSource, TextEdit } from '../model.js';
 import { OUT, SRC, WRITABLE_SRC as BUILD, type Step } from './steps.js';
 
@@ -8,9 +8,10 @@ import { OUT, SRC, WRITABLE_SRC as BUILD, type Step } from './steps.js';
  * binary does not depend on where the staging folder happens to be.
  */
 export function cmakeSteps(recipe: CMakeRecipe, source: ResolvedSource, cross?: Platform): Step[] {
-  const cflags = [`-ffile-prefix-map=${BUILD}=.`, ...(cross?.cgoCflags ? [cross.cgoCflags] : [])].join(' ');
+  const target = cross && cTarget(cross, 'a cmake build');
+  const cflags = [`-ffile-prefix-map=${BUILD}=.`, ...(target?.cgoCflags ? [target.cgoCflags] : [])].join(' ');
   // CMake takes the compiler from CC; Debian's cross compiler links against the target's libc.a (libc6-dev-<arch>-cross).
-  const env: Record<string, string> = { CFLAGS: cflags, ...(cross ? { CC: crossCompiler(cross).command } : {}) };
+  const env: Record<string, string> = { CFLAGS: cflags, ...(target ? { CC: crossCompiler(target).command } : {}) };
   return [
     { kind: 'copy-tree', from: SRC, to: BUILD },
     ...(recipe.edits?.(source) ?? []).map((edit) => editStep(edit)),

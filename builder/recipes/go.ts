@@ -1,5 +1,5 @@
 import { UserError } from '../../core/errors.js';
-import { crossCompiler, crossPkgConfig, type Platform } from '../../core/platform.js';
+import { cTarget, crossCompiler, crossPkgConfig, type Platform } from '../../core/platform.js';
 import type { CopiedFile, GoRecipe, ResolvedSource, StampContext } from '../model.js';
 import { OUT, SRC, WRITABLE_SRC, extraSourcePlaceholder, type Step } from './steps.js';
 
@@ -16,7 +16,8 @@ export function goSteps(recipe: GoRecipe, source: ResolvedSource, stampContext: 
     ...(cross ? crossGoEnv(recipe, cross) : {}),
     ...recipe.env,
   };
-  if (cross?.cgoCflags && recipe.cgo) env.CGO_CFLAGS = [cross.cgoCflags, recipe.env?.CGO_CFLAGS].filter(Boolean).join(' ');
+  const cflags = cross && recipe.cgo ? cTarget(cross, 'cgo').cgoCflags : undefined;
+  if (cflags) env.CGO_CFLAGS = [cflags, recipe.env?.CGO_CFLAGS].filter(Boolean).join(' ');
   const cwd = recipe.inTreeCopies ? WRITABLE_SRC : SRC;
   const builds = recipe.binaries.map((binary): Step => {
     const tags = [...recipe.tags, ...(binary.extraTags ?? [])];
@@ -37,7 +38,8 @@ export function goSteps(recipe: GoRecipe, source: ResolvedSource, stampContext: 
  */
 function crossGoEnv(recipe: GoRecipe, cross: Platform): Record<string, string> {
   if (!recipe.cgo) return cross.goEnv;
-  return { ...cross.goEnv, CC: crossCompiler(cross).command, ...crossPkgConfig(cross) };
+  const target = cTarget(cross, 'cgo');
+  return { ...target.goEnv, CC: crossCompiler(target).command, ...crossPkgConfig(target) };
 }
 
 /** A writable copy of the tree with files copied inside it, e.g. vendor.mod → go.mod. */

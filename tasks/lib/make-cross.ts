@@ -3,7 +3,7 @@ import { componentContext, componentsInBundles, loadComponents } from '../../bui
 import type { MakeResult } from '../../builder/make.js';
 import { CLIENT_BUNDLE, DAEMON_BUNDLE, bundlePaths } from '../../core/bundle-layout.js';
 import type { Env } from '../../core/env.js';
-import { UserError, describeError } from '../../core/errors.js';
+import { UserError } from '../../core/errors.js';
 import { crossCompiler, isHost, type Platform } from '../../core/platform.js';
 import { aptCandidate, installPolicy, onPath } from '../../core/requirements.js';
 import { smokeTest } from '../../cross/smoke.js';
@@ -34,7 +34,8 @@ export async function makeCross(platforms: readonly Platform[], run: CrossRun): 
   const { env, onEvent } = run;
   const unavailable: string[] = [];
   for (const platform of platforms) {
-    if (isHost(platform)) continue;
+    // Windows targets are pure Go: no C cross compiler to look for.
+    if (isHost(platform) || platform.os !== 'linux') continue;
     const compiler = crossCompiler(platform);
     if (!onPath(compiler.command, env) && !(await aptCandidate(compiler.aptPackage, env))) {
       unavailable.push(platform.name);
@@ -59,7 +60,7 @@ export async function makeCross(platforms: readonly Platform[], run: CrossRun): 
     } catch (error) {
       // A missing prerequisite (the apt command to run, multiarch to allow) ends this platform only.
       if (!(error instanceof UserError)) throw error;
-      onEvent({ type: 'platform-failed', platform: platform.name, error: describeError(error), ...(error.hint ? { hint: error.hint } : {}) });
+      onEvent({ type: 'platform-failed', platform: platform.name, error: error.message, ...(error.hint ? { hint: error.hint } : {}) });
       failed.push(platform.name);
       continue;
     }

@@ -1,5 +1,5 @@
 import { toStderr, type LineFormats } from '../../core/events.js';
-import type { SmokeEvent } from '../../cross/smoke.js';
+import type { SmokeEvent, SmokeResult } from '../../cross/smoke.js';
 
 /** What `npm run make -- --platform …` says around each platform's build. */
 export type CrossEvent =
@@ -9,7 +9,7 @@ export type CrossEvent =
   | { type: 'platform-unavailable'; platform: string; aptPackage: string }
   | { type: 'platform-failed'; platform: string; error: string; hint?: string }
   | { type: 'installing'; packages: readonly string[] }
-  | { type: 'smoke-finished'; platform: string; checked: number; failed: number }
+  | ({ type: 'smoke-finished'; platform: string } & SmokeResult)
   | { type: 'cross-finished'; built: string[]; failed: string[] };
 
 export const crossLines: LineFormats<CrossEvent> = {
@@ -24,7 +24,7 @@ export const crossLines: LineFormats<CrossEvent> = {
   'smoke-failed': (event) => toStderr([`error: ${event.platform} ${event.file} ${event.reason}`]),
   'smoke-finished': (event) =>
     event.failed === 0
-      ? `${event.platform}: smoke test passed (${event.checked} files checked, versions as this machine's bundle prints them)`
+      ? `${event.platform}: smoke test passed (${event.checked} files checked${event.ran ? ", versions as this machine's bundle prints them" : ': headers only, nothing here runs them'})`
       : toStderr([`error: ${event.platform}: smoke test failed for ${event.failed} of ${event.checked} files`]),
   'cross-finished': (event) =>
     event.failed.length === 0

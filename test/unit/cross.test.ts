@@ -6,12 +6,18 @@ import { cmakeSteps } from '../../builder/recipes/cmake.js';
 import { goSteps } from '../../builder/recipes/go.js';
 import type { ComponentSpec, GoRecipe, ResolvedSource } from '../../builder/model.js';
 import { crossRequirements } from '../../builder/toolchain.js';
-import { parseElf, readElf } from '../../core/elf.js';
+import { parseElf, parsePe, readElf } from '../../core/elf.js';
 import { UserError } from '../../core/errors.js';
-import { hostPlatform, parsePlatform, parsePlatforms } from '../../core/platform.js';
+import { hostPlatform, parsePlatform, parsePlatforms, type LinuxPlatform } from '../../core/platform.js';
 import { aptCandidate, ensureRequirements } from '../../core/requirements.js';
 import { elfMismatch } from '../../cross/smoke.js';
 import { projectRoot } from '../../tasks/paths.js';
+
+function linuxPlatform(name: string): LinuxPlatform {
+  const platform = parsePlatform(name);
+  if (platform.os !== 'linux') throw new Error(`${name} is not Linux`);
+  return platform;
+}
 
 const source: ResolvedSource = { kind: 'module', dir: '/src', identity: 'example.com/m@v1.0.0 h1:x', version: 'v1.0.0' };
 const stamp = { buildTime: '2024-01-01T00:00:00.000000000+00:00', sourceDate: new Date(0) };
@@ -52,6 +58,15 @@ describe('platforms', () => {
     expect(parsePlatform('linux/arm').name).toBe('linux/arm/v7');
     expect(parsePlatform('local').name).toBe(hostPlatform().name);
     expect(parsePlatforms('linux/arm64, linux/s390x linux/arm64').map((p) => p.name)).toEqual(['linux/arm64', 'linux/s390x']);
+  });
+
+  it('knows windows/amd64, for pure Go only', async () => {
+    const windows = parsePlatform('windows/amd64');
+    expect(windows).toMatchObject({ os: 'windows', dir: 'windows-amd64', goEnv: { GOOS: 'windows', GOARCH: 'amd64' }, peMachine: 0x8664 });
+    expect(() => goSteps(cgoRecipe, source, stamp, windows)).toThrow(/cgo cannot be built for windows\/amd64/);
+    const specs = await loadComponents(join(projectRoot, 'components'), componentContext({}, false, windows));
+    expect(specs.map((spec) => spec.name)).toEqual(['daemon']);
+    expect(specs[0]?.recipe).toMatchObject({ binaries: [{ output: 'dockerd.exe' }], cgo: false, buildmode: 'exe', ldflags: ['-w'] });
   });
 
   it('refuses a platform it does not know, naming the ones it does', () => {
@@ -117,12 +132,25 @@ describe('ELF checks', () => {
   it('read machine, class, byte order and the interpreter from the header', () => {
     const s390x = parseElf(elfHeader({ bits: 64, endian: 'big', machine: 22, programType: 1 }));
     expect(s390x).toEqual({ bits: 64, endian: 'big', machine: 22, static: true });
-    expect(elfMismatch(s390x!, parsePlatform('linux/s390x'))).toBeUndefined();
+    expect(elfMismatch(s390x!, linuxPlatform('linux/s390x'))).toBeUndefined();
     const dynamicArm = parseElf(elfHeader({ bits: 32, endian: 'little', machine: 40, programType: 3 }));
     expect(dynamicArm).toEqual({ bits: 32, endian: 'little', machine: 40, static: false });
-    expect(elfMismatch(dynamicArm!, parsePlatform('linux/arm/v7'))).toMatch(/dynamically linked/);
-    expect(elfMismatch(dynamicArm!, parsePlatform('linux/arm64'))).toMatch(/^is ELF 32-bit LSB, machine 40, dynamic, not linux\/arm64/);
+    expect(elfMismatch(dynamicArm!, linuxPlatform('linux/arm/v7'))).toMatch(/dynamically linked/);
+    expect(elfMismatch(dynamicArm!, linuxPlatform('linux/arm64'))).toMatch(/^is ELF 32-bit LSB, machine 40, dynamic, not linux\/arm64/);
     expect(parseElf(Buffer.from('#!/bin/sh\necho not elf\n'.padEnd(64)))).toBeUndefined();
+  });
+
+  it("read a PE header's machine and optional-header kind", () => {
+    const pe = Buffer.alloc(0x100);
+    pe.write('MZ', 0, 'latin1');
+    pe.writeUInt32LE(0x80, 0x3c);
+    pe.writeUInt32BE(0x50450000, 0x80);
+    pe.writeUInt16LE(0x8664, 0x84);
+    pe.writeUInt16LE(0x20b, 0x80 + 24);
+    expect(parsePe(pe)).toEqual({ machine: 0x8664, pe32plus: true });
+    pe.writeUInt16LE(0x10b, 0x80 + 24);
+    expect(parsePe(pe)).toEqual({ machine: 0x8664, pe32plus: false });
+    expect(parsePe(elfHeader({ bits: 64, endian: 'little', machine: 62, programType: 1 }))).toBeUndefined();
   });
 
   it("find Go's own static binary static, and node dynamic", async () => {
