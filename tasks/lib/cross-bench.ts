@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLIENT_BUNDLE, DAEMON_BUNDLE, bundlePaths } from '../../core/bundle-layout.js';
-import { readManifest, type ComponentRecord } from '../../core/manifest.js';
-import { OUT, SRC, WORK } from '../../core/placeholders.js';
+import { readManifest, type SourceRecord } from '../../core/manifest.js';
+import { OUT, SRC, WORK, extraSourcePlaceholder } from '../../core/placeholders.js';
 import { median } from '../../core/stats.js';
 import { expandPlaceholders } from '../../builder/rebuild/placeholders.js';
 import { projectRoot } from '../paths.js';
@@ -20,9 +20,8 @@ function wallSeconds(argv: string[], env: NodeJS.ProcessEnv): number {
   return (performance.now() - started) / 1000;
 }
 
-/** Where `go` keeps a module's verified tree: what @SRC@ is for a module source. */
-function moduleDir(record: ComponentRecord): string {
-  const { source } = record;
+/** Where `go` keeps a module's verified tree: what @SRC@ (or @SRC:name@) is for a module source. */
+function moduleDir(source: SourceRecord): string {
   if (source.kind !== 'module') throw new Error(`the bench replays module sources only; ${source.identity} is ${source.kind}`);
   const info = JSON.parse(execFileSync('go', ['mod', 'download', '-json', `${source.origin.module}@${source.origin.version}`], { encoding: 'utf8' })) as {
     Dir: string;
@@ -77,7 +76,8 @@ export function benchCrossCold(rounds: number): number {
       rmSync(join(scratch, 'hand', name), { recursive: true, force: true });
       mkdirSync(work, { recursive: true });
       mkdirSync(out, { recursive: true });
-      return { record, paths: { [SRC]: moduleDir(record), [WORK]: work, [OUT]: out } };
+      const extras = Object.fromEntries(Object.entries(record.extraSources).map(([extra, source]) => [extraSourcePlaceholder(extra), moduleDir(source)]));
+      return { record, paths: { [SRC]: moduleDir(record.source), [WORK]: work, [OUT]: out, ...extras } };
     });
     const started = performance.now();
     for (const { record, paths: placeholders } of paths) {
