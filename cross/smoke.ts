@@ -17,6 +17,8 @@ export interface SmokeOptions {
   /** The cross bundles' folders (binary-daemon, binary-client), and the host's of the same names. */
   bundles: ReadonlyArray<{ cross: string; host: string }>;
   env: Env;
+  /** moby's binary-cross is static; a --dynamic build's binaries have an interpreter, and QEMU is told where the target's libraries are. */
+  dynamic: boolean;
   install: InstallPolicy;
   onEvent: (event: SmokeEvent) => void;
 }
@@ -94,7 +96,7 @@ async function smokeLinux(platform: LinuxPlatform, options: SmokeOptions): Promi
         failed += 1;
         onEvent({ type: 'smoke-failed', platform: platform.name, file, reason });
       };
-      const wrong = elfMismatch(elf, platform);
+      const wrong = elfMismatch(elf, platform, !options.dynamic);
       if (wrong) {
         fail(wrong);
         continue;
@@ -104,7 +106,8 @@ async function smokeLinux(platform: LinuxPlatform, options: SmokeOptions): Promi
         onEvent({ type: 'smoke-checked', platform: platform.name, file, elf: describeElf(elf) });
         continue;
       }
-      const emulated = await run([qemu, path, ...args], { env: options.env });
+      // A dynamic binary's loader and libraries are the target's multiarch ones (qemu -L): Debian's cross packages put them in /usr/<triplet>.
+      const emulated = await run([qemu, ...(options.dynamic ? ['-L', `/usr/${platform.triplet}`] : []), path, ...args], { env: options.env });
       if (emulated.exitCode !== 0) {
         fail(`\`${file} ${args.join(' ')}\` under ${qemu} exited with ${emulated.exitCode}: ${emulated.stderr.trim().split('\n').pop() ?? ''}`);
         continue;
@@ -127,12 +130,12 @@ async function smokeLinux(platform: LinuxPlatform, options: SmokeOptions): Promi
 }
 
 /** What `file` would say is wrong, or undefined when the header is the platform's and the binary static. */
-export function elfMismatch(elf: ElfFacts, platform: LinuxPlatform): string | undefined {
+export function elfMismatch(elf: ElfFacts, platform: LinuxPlatform, expectStatic = true): string | undefined {
   const want = platform.elf;
   if (elf.machine !== want.machine || elf.bits !== want.bits || elf.endian !== want.endian) {
     return `is ${describeElf(elf)}, not ${platform.name} (ELF machine ${want.machine}, ${want.bits}-bit ${want.endian}-endian)`;
   }
-  if (!elf.static) return 'is dynamically linked (it has an ELF interpreter): moby ships these static';
+  if (expectStatic && !elf.static) return 'is dynamically linked (it has an ELF interpreter): moby ships these static';
   return undefined;
 }
 

@@ -69,6 +69,7 @@ export async function makeCross(platforms: readonly Platform[], run: CrossRun): 
         platform,
         bundles: CROSS_BUNDLES.map((name) => ({ cross: bundlePaths(bundlesDir, name).current, host: bundlePaths(run.bundlesDir, name).current })),
         env,
+        dynamic: run.dynamic,
         install: installPolicy(env, (packages) => onEvent({ type: 'installing', packages })),
         onEvent,
       });

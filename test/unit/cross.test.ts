@@ -136,6 +136,7 @@ describe('ELF checks', () => {
     const dynamicArm = parseElf(elfHeader({ bits: 32, endian: 'little', machine: 40, programType: 3 }));
     expect(dynamicArm).toEqual({ bits: 32, endian: 'little', machine: 40, static: false });
     expect(elfMismatch(dynamicArm!, linuxPlatform('linux/arm/v7'))).toMatch(/dynamically linked/);
+    expect(elfMismatch(dynamicArm!, linuxPlatform('linux/arm/v7'), false)).toBeUndefined();
     expect(elfMismatch(dynamicArm!, linuxPlatform('linux/arm64'))).toMatch(/^is ELF 32-bit LSB, machine 40, dynamic, not linux\/arm64/);
     expect(parseElf(Buffer.from('#!/bin/sh\necho not elf\n'.padEnd(64)))).toBeUndefined();
   });
