@@ -75,6 +75,8 @@ export interface MakeOptions {
   remote?: RemoteOutputs;
   /** The machine the binaries are for (default: this one); another one is a cross build, recorded in each component's record. */
   platform?: Platform;
+  /** Sources already resolved in this command (by another platform's make): the same trees, verified once. */
+  resolved?: Map<string, Promise<ResolvedSource>>;
 }
 
 export interface MakeResult {
@@ -108,7 +110,7 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
       installPolicy(options.env, (packages) => options.onEvent({ type: 'installing', packages })),
     );
     const toolchain = await detectToolchain(selected.flatMap(toolsUsedBy), options.env, cross);
-    const outcomes = await buildAll(selected, { ...options, cross, logs: root.logs, runDir, bundles, toolchain, resolved: new Map() });
+    const outcomes = await buildAll(selected, { ...options, cross, logs: root.logs, runDir, bundles, toolchain, resolved: options.resolved ?? new Map() });
     if (options.signal.aborted) throw new InterruptedError();
     const published = await publishEach(
       all,

@@ -5,6 +5,7 @@ import { DEV_IMAGE_VARIABLE } from '../core/bundle-layout.js';
 import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors.js';
 import { make } from '../builder/make.js';
+import type { ResolvedSource } from '../builder/model.js';
 import { cacheConfig } from '../cache/config.js';
 import { RegistryComponentStore } from '../cache/component-store.js';
 import { openDevSession, runInDevSession } from './cli/dev-container-session.js';
@@ -104,6 +105,8 @@ async function main(): Promise<number> {
   const componentsDir = values.components ? resolve(values.components) : join(projectRoot, 'components');
   const only = parseList(values.only);
   const dynamic = values.dynamic || env.DOCKER_STATIC === '0';
+  // One command's platforms build the same source trees: each is resolved and verified once.
+  const resolved = new Map<string, Promise<ResolvedSource>>();
   /** One make into one bundles root, with its own renderer (a cross build's rows are its platform's). */
   const build = async (options: { bundlesDir: string; platform?: Platform; only?: string[] }) => {
     const renderer = createRenderer(mode, { lines: makeLines(values.verbose), rows: makeRows(values.verbose) });
@@ -116,6 +119,7 @@ async function main(): Promise<number> {
       env,
       signal,
       onEvent: renderer.onEvent,
+      resolved,
       ...(remote ? { remote } : {}),
       ...options,
     });
