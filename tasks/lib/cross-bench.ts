@@ -37,6 +37,10 @@ function moduleDir(source: SourceRecord): string {
  * goes first.
  */
 export function benchCrossCold(rounds: number): number {
+  if (rounds < 1) {
+    console.log('\ncold cross build left out (--cross-runs 0)');
+    return 0;
+  }
   const scratch = join(projectRoot, 'bundles', '.bench-cross');
   const ours: number[] = [];
   const byHand: number[] = [];
