@@ -48,7 +48,7 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--
                      and a cold linux/arm64 build of the Go components against their go build
                      commands run by hand (~10 min a round)
   --only-cross       only that
-  --cross-runs N     rounds of the cold cross build (default 1)
+  --cross-runs N     rounds of the cold cross build, alternating which side goes first (default 2)
   --cache-runs N     rounds of the fetch comparison (default 3)`;
 
 const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
@@ -103,7 +103,7 @@ async function main(): Promise<number> {
       'cache-runs': { type: 'string', default: '3' },
       'skip-cross': { type: 'boolean', default: false },
       'only-cross': { type: 'boolean', default: false },
-      'cross-runs': { type: 'string', default: '1' },
+      'cross-runs': { type: 'string', default: '2' },
       help: { type: 'boolean', default: false },
     },
   });
