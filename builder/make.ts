@@ -110,7 +110,15 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
       installPolicy(options.env, (packages) => options.onEvent({ type: 'installing', packages })),
     );
     const toolchain = await detectToolchain(selected.flatMap(toolsUsedBy), options.env, cross);
-    const outcomes = await buildAll(selected, { ...options, cross, logs: root.logs, runDir, bundles, toolchain, resolved: options.resolved ?? new Map() });
+    const outcomes = await buildAll(selected, {
+      ...options,
+      cross,
+      logs: root.logs,
+      runDir,
+      bundles,
+      toolchain,
+      resolved: options.resolved ?? new Map<string, Promise<ResolvedSource>>(),
+    });
     if (options.signal.aborted) throw new InterruptedError();
     const published = await publishEach(
       all,
