@@ -14,16 +14,21 @@ const PT_INTERP = 3;
 /** The header and the program headers are at the start; 64 KiB holds them for any binary a linker writes. */
 const HEAD_BYTES = 64 * 1024;
 
-/** Reads the ELF header and program headers as `file` and `readelf -l` would; undefined when the file is not ELF. */
-export async function readElf(path: string): Promise<ElfFacts | undefined> {
+/** The first `bytes` of a file (fewer when it is shorter). */
+async function readHead(path: string, bytes: number): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
-    const buffer = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
-    return parseElf(buffer.subarray(0, bytesRead));
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }
+}
+
+/** Reads the ELF header and program headers as `file` and `readelf -l` would; undefined when the file is not ELF. */
+export async function readElf(path: string): Promise<ElfFacts | undefined> {
+  return parseElf(await readHead(path, HEAD_BYTES));
 }
 
 export function parseElf(head: Buffer): ElfFacts | undefined {
@@ -55,14 +60,7 @@ export interface PeFacts {
 
 /** Undefined when the file is not a PE executable. */
 export async function readPe(path: string): Promise<PeFacts | undefined> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(4096);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return parsePe(buffer.subarray(0, bytesRead));
-  } finally {
-    await handle.close();
-  }
+  return parsePe(await readHead(path, 4096));
 }
 
 export function parsePe(head: Buffer): PeFacts | undefined {

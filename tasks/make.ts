@@ -126,7 +126,7 @@ async function main(): Promise<number> {
     await renderer.finished();
     return result;
   };
-  const platformList = values.platform ?? nonEmpty(env.MOBY_MAKE_PLATFORMS);
+  const platformList = values.platform ?? (env.MOBY_MAKE_PLATFORMS?.trim() || undefined);
   if (platformList === undefined) {
     if (values.smoke) throw new UserError('--smoke tests a cross build', 'Name the platforms: npm run make -- --platform linux/arm64 --smoke');
     const result = await build({ bundlesDir, ...(only ? { only } : {}) });
@@ -145,10 +145,6 @@ async function main(): Promise<number> {
   });
   await crossEvents.finished();
   return code;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value?.trim() ? value : undefined;
 }
 
 /** Variables that choose what is built, passed on into the dev container. */

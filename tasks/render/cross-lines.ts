@@ -1,5 +1,6 @@
 import { toStderr, type LineFormats } from '../../core/events.js';
 import type { SmokeEvent, SmokeResult } from '../../cross/smoke.js';
+import { installingLine } from './make-lines.js';
 
 /** What `npm run make -- --platform …` says around each platform's build. */
 export type CrossEvent =
@@ -19,7 +20,7 @@ export const crossLines: LineFormats<CrossEvent> = {
       `error: ${event.platform}: no cross compiler here: ${event.aptPackage} is neither installed nor in any apt source this machine has; the other platforms still build`,
     ]),
   'platform-failed': (event) => toStderr([`error: ${event.platform}: ${event.error}`, ...(event.hint ? [event.hint] : [])]),
-  installing: (event) => `installing missing prerequisites with apt-get: ${event.packages.join(' ')} (set MOBY_MAKE_NO_INSTALL=1 to turn this off)`,
+  installing: installingLine,
   'smoke-checked': (event) => `${event.platform} ${event.file}: ${event.elf}${event.version ? `; ${event.version.split('\n')[0]}` : ''}`,
   'smoke-failed': (event) => toStderr([`error: ${event.platform} ${event.file} ${event.reason}`]),
   'smoke-finished': (event) =>
