@@ -1,9 +1,7 @@
-import { createPrivateKey, createPublicKey, scryptSync, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import nacl from 'tweetnacl';
+import { sign, verify } from 'node:crypto';
 import { z } from 'zod';
 import type { Env } from '../core/env.js';
-import { UserError } from '../core/errors.js';
+import { loadPrivateKey, loadPublicKey } from '../core/signing-keys.js';
 import { digestOf, OCI_MANIFEST } from './registry.js';
 import { jsonOrUndefined } from '../core/json-file.js';
 
@@ -19,17 +17,9 @@ import { jsonOrUndefined } from '../core/json-file.js';
  */
 const SIGN_KEY_VARIABLE = 'MOBY_MAKE_CACHE_SIGN_KEY';
 export const VERIFY_KEY_VARIABLE = 'MOBY_MAKE_CACHE_VERIFY_KEY';
-/** cosign's variable for the password of its encrypted private key. */
-const KEY_PASSWORD_VARIABLE = 'COSIGN_PASSWORD';
 
 const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
-
-const encryptedKeySchema = z.object({
-  kdf: z.object({ name: z.literal('scrypt'), params: z.object({ N: z.number().int(), r: z.number().int(), p: z.number().int() }), salt: z.string() }),
-  cipher: z.object({ name: z.literal('nacl/secretbox'), nonce: z.string() }),
-  ciphertext: z.string(),
-});
 
 const payloadSchema = z.object({
   critical: z.object({
@@ -66,22 +56,14 @@ export interface Verifier {
 export function loadSigner(env: Env): Signer | undefined {
   const file = env[SIGN_KEY_VARIABLE];
   if (!file) return undefined;
-  const key = privateKey(readKeyFile(file, SIGN_KEY_VARIABLE), file, env);
+  const key = loadPrivateKey(SIGN_KEY_VARIABLE, file, env);
   return { sign: (payload) => sign('sha256', payload, key).toString('base64') };
 }
 
 export function loadVerifier(env: Env): Verifier | undefined {
   const file = env[VERIFY_KEY_VARIABLE];
   if (!file) return undefined;
-  let key: KeyObject;
-  try {
-    key = createPublicKey(readKeyFile(file, VERIFY_KEY_VARIABLE));
-  } catch (error) {
-    throw new UserError(
-      `${VERIFY_KEY_VARIABLE}=${file} is not a PEM public key: ${error instanceof Error ? error.message : String(error)}`,
-      'Give it the cosign.pub of the key CI signs with.',
-    );
-  }
+  const key = loadPublicKey(VERIFY_KEY_VARIABLE, file, 'Give it the cosign.pub of the key CI signs with.');
   return {
     accepts: (payload, signature, manifestDigest) => {
       const parsed = payloadSchema.safeParse(jsonOrUndefined(payload));
@@ -93,39 +75,6 @@ export function loadVerifier(env: Env): Verifier | undefined {
       }
     },
   };
-}
-
-function readKeyFile(file: string, variable: string): string {
-  if (!existsSync(file)) throw new UserError(`${variable}=${file}: no such file`);
-  return readFileSync(file, 'utf8');
-}
-
-function privateKey(pem: string, file: string, env: Env): KeyObject {
-  const encrypted = /-----BEGIN ENCRYPTED (?:SIGSTORE|COSIGN) PRIVATE KEY-----([\s\S]*?)-----END/.exec(pem);
-  try {
-    if (!encrypted) return createPrivateKey(pem);
-    return createPrivateKey({ key: decryptCosignKey(Buffer.from(encrypted[1] ?? '', 'base64'), file, env), format: 'der', type: 'pkcs8' });
-  } catch (error) {
-    if (error instanceof UserError) throw error;
-    throw new UserError(`${SIGN_KEY_VARIABLE}=${file} is not a private key: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
-/** cosign's encrypted key: JSON naming scrypt's parameters and a secretbox nonce, around the PKCS#8 key. */
-function decryptCosignKey(envelope: Buffer, file: string, env: Env): Buffer {
-  const parsed = encryptedKeySchema.safeParse(jsonOrUndefined(envelope));
-  if (!parsed.success) throw new UserError(`${SIGN_KEY_VARIABLE}=${file} is not a cosign private key this version reads (scrypt, nacl/secretbox)`);
-  const { kdf, cipher, ciphertext } = parsed.data;
-  const password = env[KEY_PASSWORD_VARIABLE] ?? '';
-  const { N, r, p } = kdf.params;
-  const secret = scryptSync(password, Buffer.from(kdf.salt, 'base64'), 32, { N, r, p, maxmem: 256 * N * r + (1 << 20) });
-  const opened = nacl.secretbox.open(Buffer.from(ciphertext, 'base64'), Buffer.from(cipher.nonce, 'base64'), secret);
-  if (!opened)
-    throw new UserError(
-      `${SIGN_KEY_VARIABLE}=${file} cannot be decrypted with ${KEY_PASSWORD_VARIABLE}`,
-      `Set ${KEY_PASSWORD_VARIABLE} to the password the key was made with.`,
-    );
-  return Buffer.from(opened);
 }
 
 const signatureLayerSchema = z.object({
