@@ -79,6 +79,11 @@ function describe(source: SourceRecord): string {
 
 /** `go mod download -json` names the module's folder in the module cache, downloading and verifying it when missing. */
 async function moduleDir(moduleAtVersion: string, env: Env): Promise<string> {
+  return (await moduleDownload(moduleAtVersion, env)).Dir;
+}
+
+/** The module's folder and its `.info` file (whose Time is the commit's), downloaded and verified when missing. */
+export async function moduleDownload(moduleAtVersion: string, env: Env): Promise<{ Dir: string; Info?: string }> {
   const result = await run(['go', 'mod', 'download', '-json', moduleAtVersion], { env: { ...env, GOTOOLCHAIN: 'local', GOFLAGS: '' }, cwd: '/' });
   const parsed = parseDownload(result.stdout);
   if (result.exitCode !== 0 || !parsed?.Dir) {
@@ -87,12 +92,12 @@ async function moduleDir(moduleAtVersion: string, env: Env): Promise<string> {
       'Check that the Go module proxy is reachable (go env GOPROXY).',
     );
   }
-  return parsed.Dir;
+  return { Dir: parsed.Dir, ...(parsed.Info ? { Info: parsed.Info } : {}) };
 }
 
-function parseDownload(text: string): { Dir?: string; Error?: string } | undefined {
+function parseDownload(text: string): { Dir?: string; Info?: string; Error?: string } | undefined {
   try {
-    return JSON.parse(text) as { Dir?: string; Error?: string };
+    return JSON.parse(text) as { Dir?: string; Info?: string; Error?: string };
   } catch {
     return undefined;
   }
