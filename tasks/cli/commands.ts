@@ -75,6 +75,14 @@ export const COMMANDS = {
       ['npm run make', 'build it'],
     ],
   },
+  package: {
+    summary: "the bundles as docker-ce's release artifacts: static tarballs, .debs, SBOMs, signed provenance",
+    next: [
+      ['npm run package -- verify --key cosign.pub', 'check the signature, subjects and SBOMs'],
+      ['npm run package -- install-check', 'install the .debs and the tarball in a Debian container and run them'],
+      ['npm run make', 'build what it packages'],
+    ],
+  },
   cache: {
     summary: 'the shared cache on an OCI registry: status, ls, prune',
     next: [

@@ -55,7 +55,7 @@ export async function runInDevSession(session: DevSession, command: string[], ex
 }
 
 /** The docker CLI built into bundles/binary-client, else one on PATH. */
-function dockerCli(bundlesDir: string, env: Env): string {
+export function dockerCli(bundlesDir: string, env: Env): string {
   const bundled = join(bundlePaths(bundlesDir, CLIENT_BUNDLE).current, 'docker');
   if (existsSync(bundled)) return bundled;
   const onPath = (env.PATH ?? '').split(':').find((dir) => dir && existsSync(join(dir, 'docker')));
