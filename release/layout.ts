@@ -52,6 +52,7 @@ export interface DebPackage {
 }
 
 const bin = (name: string, to = `/usr/bin/${name}`): PackagedFile => ({ from: { bundleFile: name }, to, mode: 0o755 });
+const completion = (path: string, to: string): PackagedFile => ({ from: { component: 'cli', path: `contrib/completion/${path}` }, to, mode: 0o644 });
 
 /** Go links statically on purpose (one binary, no shared-library drift), and docker-ce ships it so. */
 const STATIC_GO = { tag: 'statically-linked-binary', why: 'Go and tini are linked statically on purpose, as docker-ce ships them' };
@@ -108,7 +109,13 @@ export const DEB_PACKAGES: readonly DebPackage[] = [
     },
     description: `Docker CLI: the open-source application container engine
 The docker command, which talks to a Docker engine over its API.`,
-    files: [bin('docker')],
+    // docker-ce-packaging's rules install the CLI's completions where bash-completion, zsh and fish look for vendor ones.
+    files: [
+      bin('docker'),
+      completion('bash/docker', '/usr/share/bash-completion/completions/docker'),
+      completion('zsh/_docker', '/usr/share/zsh/vendor-completions/_docker'),
+      completion('fish/docker.fish', '/usr/share/fish/vendor_completions.d/docker.fish'),
+    ],
     units: [],
     groups: [],
     lintianOverrides: [STATIC_GO, UNSTRIPPED, NO_MANPAGE, NOT_UPLOADED],

@@ -120,6 +120,19 @@ describe('npm run package: the bundles as release artifacts', () => {
     expect(await field(containerd, 'Provides')).toBe('containerd, runc');
     const unit = (await run(['sh', '-c', `dpkg-deb --fsys-tarfile '${join(dir, containerd)}' | tar -xO ./lib/systemd/system/containerd.service`])).stdout;
     expect(unit).toContain('ExecStart=/usr/bin/containerd\n');
+    const cli = (
+      await run([
+        'dpkg-deb',
+        '-c',
+        join(
+          dir,
+          debs.find((name) => name.startsWith('docker-ce-cli_'))!,
+        ),
+      ])
+    ).stdout;
+    for (const path of ['./usr/bin/docker', './usr/share/bash-completion/completions/docker', './usr/share/zsh/vendor-completions/_docker']) {
+      expect(cli).toMatch(new RegExp(`^-\\S+ root/root .* ${path.replace(/\./g, '\\.')}$`, 'm'));
+    }
     expect(debs.map((name) => name.split('_')[0]).sort()).toEqual(['containerd.io', 'docker-ce', 'docker-ce-cli', 'docker-ce-rootless-extras']);
     expect(packaged.stdout.match(/^lintian +\S+\.deb: /gm)).toHaveLength(4);
   });
