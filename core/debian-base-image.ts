@@ -10,10 +10,18 @@ import { ensureRequirements, type InstallPolicy } from './requirements.js';
 const APT_SOURCES = '/etc/apt/sources.list';
 const APT_SOURCES_DIR = '/etc/apt/sources.list.d';
 
+/** The fields of an os-release file (`ID`, `VERSION_ID`, `VERSION_CODENAME`, …), unquoted; empty when there is none. */
+export function osReleaseFields(osRelease = '/etc/os-release'): Record<string, string> {
+  if (!existsSync(osRelease)) return {};
+  const fields: Record<string, string> = {};
+  for (const match of readFileSync(osRelease, 'utf8').matchAll(/^([A-Z_]+)=["']?([^"'\n]*)["']?$/gm)) fields[match[1] ?? ''] = match[2] ?? '';
+  return fields;
+}
+
 /** The host's Debian release codename (bookworm, trixie), from /etc/os-release. */
 export function hostDebianRelease(osRelease = '/etc/os-release'): string | undefined {
-  if (!existsSync(osRelease)) return undefined;
-  return /^VERSION_CODENAME=["']?([a-z]+)["']?$/m.exec(readFileSync(osRelease, 'utf8'))?.[1];
+  const codename = osReleaseFields(osRelease).VERSION_CODENAME;
+  return codename && /^[a-z]+$/.test(codename) ? codename : undefined;
 }
 
 /**

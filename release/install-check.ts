@@ -43,8 +43,9 @@ const MARKER = 'moby-make-install-check-ran';
 export async function installCheck(options: InstallCheckOptions): Promise<void> {
   const started = Date.now();
   const { releaseDir } = options;
-  const debs = readdirSync(releaseDir).filter((name) => name.endsWith('.deb'));
-  const tarball = readdirSync(releaseDir).find((name) => new RegExp(`^${STATIC_TARBALLS[0]?.name}-.*\\.tgz$`).test(name));
+  const names = readdirSync(releaseDir);
+  const debs = names.filter((name) => name.endsWith('.deb'));
+  const tarball = names.find((name) => new RegExp(`^${STATIC_TARBALLS[0]?.name}-.*\\.tgz$`).test(name));
   if (debs.length !== DEB_PACKAGES.length || !tarball) {
     throw new UserError(
       `${releaseDir} does not hold a whole release (${debs.length} .deb, ${tarball ? 'a' : 'no'} static tarball)`,

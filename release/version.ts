@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { osReleaseFields } from '../core/debian-base-image.js';
 import { UserError } from '../core/errors.js';
 import type { SourceRecord } from '../core/manifest.js';
 
@@ -31,11 +31,7 @@ export interface Distro {
 }
 
 export function hostDistro(osRelease = '/etc/os-release'): Distro {
-  const text = existsSync(osRelease) ? readFileSync(osRelease, 'utf8') : '';
-  const field = (name: string) => new RegExp(`^${name}=["']?([^"'\\n]*)["']?$`, 'm').exec(text)?.[1];
-  const id = field('ID');
-  const versionId = field('VERSION_ID');
-  const codename = field('VERSION_CODENAME');
+  const { ID: id, VERSION_ID: versionId, VERSION_CODENAME: codename } = osReleaseFields(osRelease);
   if (id !== 'debian' || !versionId || !codename) {
     throw new UserError(`${osRelease} does not describe a Debian release`, 'Build Debian packages on Debian (the dev container is one: npm run shell).');
   }

@@ -90,14 +90,15 @@ async function main(): Promise<number> {
   if (rest.length > 0 || (verb !== undefined && verb !== 'verify' && verb !== 'install-check'))
     throw new UsageError(`unexpected argument ${positionals.join(' ')}`, 'Run npm run package, or npm run package -- verify or install-check.');
   const mode = outputMode(values.output === 'tty' ? 'plain' : values.output, env, false);
+  const chosenRelease = () => releaseDir(bundlesDir, values.dir ? resolve(values.dir) : undefined);
   if (verb === 'verify') {
     const renderer = createRenderer(mode, { lines: releaseVerifyLines });
-    const ok = await verifyRelease(releaseDir(bundlesDir, values.dir ? resolve(values.dir) : undefined), verifyKey(values.key, env), renderer.onEvent);
+    const ok = await verifyRelease(chosenRelease(), verifyKey(values.key, env), renderer.onEvent);
     await renderer.finished();
     return ok ? 0 : 1;
   }
   if (verb === 'install-check') {
-    const dir = releaseDir(bundlesDir, values.dir ? resolve(values.dir) : undefined);
+    const dir = chosenRelease();
     const signal = interruptSignal();
     const engine = await shellEngine(bundlesDir, env, signal);
     const renderer = createRenderer(mode, { lines: installCheckLines });
