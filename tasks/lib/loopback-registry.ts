@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { freePort } from './free-port.js';
+import { freePort } from '../../core/free-port.js';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { installGoTool } from '../../core/go-tools.js';

@@ -6,7 +6,7 @@ import { readManifest } from '../../core/manifest.js';
 import { processesUnder } from '../../devdaemon/leftovers.js';
 import { argvOf, exeOf } from '../../core/procfs.js';
 import { DelveClient } from '../support/delve-client.js';
-import { freePort } from '../../tasks/lib/free-port.js';
+import { freePort } from '../../core/free-port.js';
 import { tempDir } from '../support/temp.js';
 import { foregroundDevDaemon, type Foreground } from './support/foreground.js';
 

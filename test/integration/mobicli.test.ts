@@ -6,7 +6,7 @@ import { tempDir } from '../support/temp.js';
 import { devDaemon, uniqueName } from './support/containers.js';
 import { fetchWhenUp } from './support/http.js';
 import { IMAGE } from './support/image.js';
-import { freePort } from '../../tasks/lib/free-port.js';
+import { freePort } from '../../core/free-port.js';
 import { dockerHost, freeSubnet, live, MOBICLI_BIN, mobicli, onTerminal, type Live } from './support/mobicli.js';
 
 const MIB = 1024 * 1024;

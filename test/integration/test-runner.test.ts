@@ -11,7 +11,7 @@ import { parseEventLine } from '../../testrunner/inside.js';
 import { UPLINK_DEVICE } from '../../testrunner/uplink.js';
 import { projectRoot } from '../../tasks/paths.js';
 import { runTask } from '../support/cli.js';
-import { freePort } from '../../tasks/lib/free-port.js';
+import { freePort } from '../../core/free-port.js';
 import { tempDir } from '../support/temp.js';
 import { DelveClient } from '../support/delve-client.js';
 import { FixtureRepo } from '../support/git-repos.js';
