@@ -83,6 +83,14 @@ export const COMMANDS = {
       ['npm run make', 'build what it packages'],
     ],
   },
+  image: {
+    summary: 'a LinuxKit-style kernel+initrd of the bundle (image.yml), booted under QEMU: run, check',
+    next: [
+      ['npm run image -- run', 'boot it; DOCKER_HOST is printed, Ctrl-C powers it off'],
+      ['npm run image -- check', 'boot, prove /_ping, /info and a container, power off'],
+      ['npm run make', 'build what it carries'],
+    ],
+  },
   cache: {
     summary: 'the shared cache on an OCI registry: status, ls, prune',
     next: [

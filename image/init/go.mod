@@ -1,0 +1,3 @@
+module moby-make/image/init
+
+go 1.24

@@ -1,0 +1,210 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Env } from '../core/env.js';
+import { InterruptedError, UserError } from '../core/errors.js';
+import { freePort } from '../core/free-port.js';
+import type { Listener } from '../core/events.js';
+import { ensureRequirements, type InstallPolicy } from '../core/requirements.js';
+import { GUEST } from './build.js';
+
+export type Accelerator = 'kvm' | 'tcg';
+
+export type BootEvent =
+  | { type: 'installing'; packages: readonly string[] }
+  | { type: 'accelerator'; accelerator: Accelerator; reason: string }
+  | { type: 'booting'; console: string }
+  | { type: 'ready'; socket: string; seconds: number; guestSeconds: number }
+  | { type: 'powered-off'; seconds: number; clean: boolean };
+
+const QEMU = 'qemu-system-x86_64';
+const READY = 'moby-make-image: ready';
+const FAILED = 'moby-make-image: failed:';
+const KVM_PROBE_DEADLINE_MS = 8000;
+
+export interface BootOptions {
+  dir: string;
+  /** Where the run's console log, sockets and pid file live (bundles/image-run). */
+  runDir: string;
+  memoryMiB: number;
+  cpus: number;
+  cacheDir: string;
+  install: InstallPolicy;
+  env: Env;
+  signal: AbortSignal;
+  onEvent: Listener<BootEvent>;
+  /** How long the guest may take to say it is ready. */
+  deadlineMs?: number;
+}
+
+export interface RunningImage {
+  /** dockerd's API on this machine: a unix socket, proxied to the guest's forward. */
+  socket: string;
+  consoleLog: string;
+  accelerator: Accelerator;
+  /** Ctrl-Alt-Del to the guest (its init stops the services and powers off), then quit, then SIGKILL. */
+  powerOff: () => Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/**
+ * KVM is trusted only after a kernel booted under it printed its banner in
+ * time: here /dev/kvm opens and KVM_CREATE_VM succeeds, yet a guest spins
+ * forever (nested virtualization). The answer is kept per host boot.
+ */
+export async function chooseAccelerator(kernel: string, cacheDir: string, env: Env): Promise<{ accelerator: Accelerator; reason: string }> {
+  if (env.MOBY_MAKE_IMAGE_ACCEL === 'tcg') return { accelerator: 'tcg', reason: 'MOBY_MAKE_IMAGE_ACCEL=tcg' };
+  if (!existsSync('/dev/kvm')) return { accelerator: 'tcg', reason: 'no /dev/kvm: emulation (TCG)' };
+  const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  const cache = join(cacheDir, 'kvm-probe.json');
+  if (existsSync(cache)) {
+    const kept = JSON.parse(readFileSync(cache, 'utf8')) as { bootId: string; accelerator: Accelerator; reason: string };
+    if (kept.bootId === bootId) return { accelerator: kept.accelerator, reason: `${kept.reason} (probed earlier since this machine booted)` };
+  }
+  const child = spawn(
+    QEMU,
+    ['-accel', 'kvm', '-cpu', 'host', '-m', '256', '-nographic', '-no-reboot', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  const banner = new Promise<boolean>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Linux version')) resolve(true);
+    });
+    child.on('exit', () => resolve(output.includes('Linux version')));
+    setTimeout(() => resolve(false), KVM_PROBE_DEADLINE_MS);
+  });
+  const works = await banner;
+  child.kill('SIGKILL');
+  const answer = works
+    ? { accelerator: 'kvm' as const, reason: 'KVM: a probe kernel printed its banner' }
+    : { accelerator: 'tcg' as const, reason: `KVM does not run a guest here (no kernel banner within ${KVM_PROBE_DEADLINE_MS / 1000}s): emulation (TCG)` };
+  await mkdir(cacheDir, { recursive: true });
+  await writeFile(cache, JSON.stringify({ bootId, ...answer }));
+  return answer;
+}
+
+/** The guest's dockerd, as a unix socket here: each connection goes to the loopback port QEMU forwards to the guest. */
+async function socketProxy(socket: string, port: number): Promise<Server> {
+  await rm(socket, { force: true });
+  // Half-open both ways: `docker run` closes its side of an attach after stdin and still reads the output.
+  const server = createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close);
+    upstream.on('error', close);
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  return server;
+}
+
+async function monitor(path: string, command: string): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const conn = connect(path, () => conn.end(`${command}\n`));
+    conn.on('error', () => resolve());
+    conn.on('close', () => resolve());
+    conn.resume();
+  });
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.on('exit', (code) => resolve(code));
+  });
+}
+
+/** Boots the image and waits for its init to say the services are up (dockerd answering, images loaded). */
+export async function bootImage(options: BootOptions): Promise<RunningImage> {
+  const started = Date.now();
+  const { onEvent, runDir } = options;
+  await ensureRequirements([{ kind: 'command', command: QEMU, aptPackage: 'qemu-system-x86', why: 'booting the image' }], options.install);
+  const { accelerator, reason } = await chooseAccelerator(join(options.dir, 'kernel'), options.cacheDir, options.env);
+  onEvent({ type: 'accelerator', accelerator, reason });
+  await mkdir(runDir, { recursive: true });
+  const consoleLog = join(runDir, 'console.log');
+  const monitorSocket = join(runDir, 'monitor.sock');
+  const socket = join(runDir, 'docker.sock');
+  await rm(consoleLog, { force: true });
+  await rm(monitorSocket, { force: true });
+  const port = await freePort();
+  const cmdline = readFileSync(join(options.dir, 'cmdline'), 'utf8').trim();
+  const child = spawn(
+    QEMU,
+    [
+      ...(accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
+      ['-m', String(options.memoryMiB)],
+      ['-smp', String(options.cpus)],
+      ['-nographic', '-no-reboot', '-display', 'none'],
+      ['-kernel', join(options.dir, 'kernel'), '-initrd', join(options.dir, 'initrd.img'), '-append', cmdline],
+      // The user-mode network forwards from this machine's loopback only; the guest's forward takes connections from QEMU's gateway alone.
+      ['-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-${GUEST.address}:${GUEST.dockerPort}`, '-device', 'virtio-net-pci,netdev=net0'],
+      ['-serial', `file:${consoleLog}`, '-monitor', `unix:${monitorSocket},server=on,wait=off`],
+    ].flat(),
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = exitOf(child);
+  await writeFile(join(runDir, 'qemu.pid'), `${child.pid}\n`);
+  onEvent({ type: 'booting', console: consoleLog });
+  let proxy: Server | undefined;
+  let stopped = false;
+  const powerOff = async () => {
+    if (stopped) return;
+    stopped = true;
+    const begun = Date.now();
+    let clean = false;
+    if (child.exitCode === null && child.signalCode === null) {
+      await monitor(monitorSocket, 'sendkey ctrl-alt-delete');
+      clean = await Promise.race([exited.then(() => true), sleep(60_000).then(() => false)]);
+      if (!clean) {
+        await monitor(monitorSocket, 'quit');
+        if (!(await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]))) child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    if (proxy) await new Promise((resolve) => proxy?.close(resolve));
+    await rm(socket, { force: true });
+    await rm(monitorSocket, { force: true });
+    await rm(join(runDir, 'qemu.pid'), { force: true });
+    onEvent({ type: 'powered-off', seconds: (Date.now() - begun) / 1000, clean });
+  };
+  try {
+    const deadline = started + (options.deadlineMs ?? 300_000);
+    for (;;) {
+      if (options.signal.aborted) throw new InterruptedError();
+      const text = existsSync(consoleLog) ? readFileSync(consoleLog, 'utf8') : '';
+      const failed = text.split('\n').find((line) => line.startsWith(FAILED));
+      if (failed) throw new UserError(`the image's init failed: ${failed.slice(FAILED.length).trim()}`, `Read the guest's console: ${consoleLog}`);
+      if (text.split('\n').some((line) => line.trim() === READY)) {
+        const uptime = /since the kernel started/.test(text) ? Number(/(\d+)s since the kernel started/.exec(text)?.[1]) : NaN;
+        proxy = await socketProxy(socket, port);
+        onEvent({ type: 'ready', socket, seconds: (Date.now() - started) / 1000, guestSeconds: uptime });
+        return { socket, consoleLog, accelerator, powerOff, exited };
+      }
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new UserError(
+          `${QEMU} exited before the image was ready: ${stderr.trim().split('\n').pop() || text.trim().split('\n').pop() || 'no output'}`,
+          `Read the guest's console: ${consoleLog}`,
+        );
+      }
+      if (Date.now() > deadline)
+        throw new UserError(`the image was not ready within ${(options.deadlineMs ?? 300_000) / 1000}s`, `Read the guest's console: ${consoleLog}`);
+      await sleep(100);
+    }
+  } catch (error) {
+    await powerOff();
+    throw error;
+  }
+}
