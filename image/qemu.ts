@@ -18,6 +18,7 @@ export type BootEvent =
   | { type: 'accelerator'; accelerator: Accelerator; reason: string }
   | { type: 'booting'; console: string }
   | { type: 'ready'; socket: string; seconds: number; guestSeconds: number }
+  | { type: 'powering-off' }
   | { type: 'powered-off'; seconds: number; clean: boolean };
 
 const QEMU = 'qemu-system-x86_64';
@@ -117,6 +118,18 @@ async function monitor(path: string, command: string): Promise<void> {
   });
 }
 
+/** A QEMU of an earlier run that was killed before it could power off (its pid file is still there): it goes first. */
+async function stopLeftover(pidFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  const cmdline = Number.isInteger(pid) && existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
+  if (cmdline.startsWith(`${QEMU}\0`)) {
+    process.kill(pid, 'SIGKILL');
+    while (existsSync(`/proc/${pid}`)) await sleep(50);
+  }
+  await rm(pidFile, { force: true });
+}
+
 function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
@@ -135,6 +148,7 @@ export async function bootImage(options: BootOptions): Promise<RunningImage> {
   const consoleLog = join(runDir, 'console.log');
   const monitorSocket = join(runDir, 'monitor.sock');
   const socket = join(runDir, 'docker.sock');
+  await stopLeftover(join(runDir, 'qemu.pid'));
   await rm(consoleLog, { force: true });
   await rm(monitorSocket, { force: true });
   const port = await freePort();
@@ -151,7 +165,8 @@ export async function bootImage(options: BootOptions): Promise<RunningImage> {
       ['-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-${GUEST.address}:${GUEST.dockerPort}`, '-device', 'virtio-net-pci,netdev=net0'],
       ['-serial', `file:${consoleLog}`, '-monitor', `unix:${monitorSocket},server=on,wait=off`],
     ].flat(),
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its own process group: a terminal's Ctrl-C reaches this process, which powers the guest off cleanly, not QEMU, which would just quit.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -166,6 +181,7 @@ export async function bootImage(options: BootOptions): Promise<RunningImage> {
     const begun = Date.now();
     let clean = false;
     if (child.exitCode === null && child.signalCode === null) {
+      onEvent({ type: 'powering-off' });
       await monitor(monitorSocket, 'sendkey ctrl-alt-delete');
       clean = await Promise.race([exited.then(() => true), sleep(60_000).then(() => false)]);
       if (!clean) {

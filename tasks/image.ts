@@ -74,6 +74,16 @@ async function main(): Promise<number> {
   const specPath = resolve(values.file ?? join(projectRoot, 'image.yml'));
   const spec = readImageSpec(specPath);
   const signal = interruptSignal();
+  // A terminal's Ctrl-C reaches us twice under npm (directly and forwarded); the power-off must not die of the second.
+  signal.addEventListener(
+    'abort',
+    () => {
+      const ignore = () => undefined;
+      process.on('SIGINT', ignore);
+      process.on('SIGTERM', ignore);
+    },
+    { once: true },
+  );
   const mode = outputMode(values.output === 'tty' ? 'plain' : values.output, env, false);
   const renderer = createRenderer<ImageCommandEvent>(mode, { lines: imageLines });
   const onEvent = renderer.onEvent;
