@@ -9,6 +9,7 @@ import type { Listener } from '../core/events.js';
 import { digestFile, sha256File, sha256Text, sidecarLine } from '../core/hashing.js';
 import { readJsonFile } from '../core/json-file.js';
 import { MANIFEST_FILE, readManifest } from '../core/manifest.js';
+import { populateAtomically } from '../core/populate-atomically.js';
 import { run } from '../core/process.js';
 import { ensureRequirements, installPolicy } from '../core/requirements.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
@@ -99,14 +100,25 @@ function bundleInput(bundlesDir: string, name: string): BundleInput {
   return { name, dir, files: Object.fromEntries(Object.entries(manifest.files).map(([file, record]) => [file, record.sha256])) };
 }
 
-async function buildInit(source: string, out: string, env: Env): Promise<{ sha256: string; go: string }> {
-  // Static, stripped, without a build id or paths: the same source and Go, the same init.
+/**
+ * The init, built once per source and Go version into the cache: static,
+ * stripped, without a build id or paths, so the same source and Go give
+ * the same init, and an image rebuild does not pay for a go build.
+ */
+async function buildInit(source: string, cacheDir: string, env: Env): Promise<{ path: string; sha256: string; go: string }> {
   const goEnv = { ...env, CGO_ENABLED: '0', GOFLAGS: '', GOTOOLCHAIN: 'local', GOOS: 'linux', GOARCH: 'amd64' };
-  const built = await run(['go', 'build', '-trimpath', '-ldflags=-s -w -buildid=', '-o', out, '.'], { cwd: source, env: goEnv });
-  if (built.exitCode !== 0)
-    throw new UserError(`go build of the image's init (${source}) failed: ${built.stderr.trim().split('\n').slice(-3).join(' ')}`, 'Fix image/init.');
   const go = (await run(['go', 'env', 'GOVERSION'], { env: goEnv })).stdout.trim();
-  return { sha256: await sha256File(out), go };
+  const files = readdirSync(source).filter((name) => name.endsWith('.go') || name === 'go.mod' || name === 'go.sum');
+  const key = sha256Text(JSON.stringify([go, ...(await Promise.all(files.sort().map(async (name) => [name, await sha256File(join(source, name))])))]));
+  const dir = join(cacheDir, 'image-init', key);
+  if (!existsSync(join(dir, 'init'))) {
+    await populateAtomically(dir, async (temp) => {
+      const built = await run(['go', 'build', '-trimpath', '-ldflags=-s -w -buildid=', '-o', join(temp, 'init'), '.'], { cwd: source, env: goEnv });
+      if (built.exitCode !== 0)
+        throw new UserError(`go build of the image's init (${source}) failed: ${built.stderr.trim().split('\n').slice(-3).join(' ')}`, 'Fix image/init.');
+    });
+  }
+  return { path: join(dir, 'init'), sha256: await sha256File(join(dir, 'init')), go };
 }
 
 /** What init reads at boot (image/init's config struct). */
@@ -175,7 +187,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
     await ensureRequirements([{ kind: 'command', command: 'zstd', aptPackage: 'zstd', why: 'compressing the initrd' }], install);
   }
   const bundles = initBundles(spec).map((name) => bundleInput(options.bundlesDir, name));
-  const kernelPackage: KernelPackage = await resolveKernelPackage(spec.kernel.package, env);
+  const kernelPackage: KernelPackage = await resolveKernelPackage(spec.kernel.package, env, options.cacheDir);
   onEvent({ type: 'kernel', package: kernelPackage.package, version: kernelPackage.version, requested: kernelPackage.requested });
 
   const root = imageDir(options.bundlesDir);
@@ -183,7 +195,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
   await mkdir(generations, { recursive: true });
   const work = await mkdtemp(join(generations, `.work-${process.pid}-`));
   try {
-    const init = await buildInit(options.initSource, join(work, 'init'), env);
+    const { path: initPath, ...init } = await buildInit(options.initSource, options.cacheDir, env);
     const key = sha256Text(
       JSON.stringify({
         layout: LAYOUT_VERSION,
@@ -207,7 +219,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
     await mkdir(out);
     const entries: CpioEntry[] = [
       { kind: 'char', path: 'dev/console', mode: 0o600, major: 5, minor: 1 },
-      { kind: 'file', path: 'init', mode: 0o755, source: join(work, 'init') },
+      { kind: 'file', path: 'init', mode: 0o755, source: initPath },
       {
         kind: 'data',
         path: 'etc/moby-make/image.json',
