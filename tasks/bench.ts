@@ -16,6 +16,7 @@ import { parseEventLine } from '../testrunner/inside.js';
 import { loopRatios, measureLoop } from './lib/loop-bench.js';
 import { benchCache } from './lib/cache-bench.js';
 import { benchCrossCold } from './lib/cross-bench.js';
+import { benchImage } from './lib/image-bench.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
 import { bundlePaths } from '../core/bundle-layout.js';
 import { resolveDaemonSource } from '../core/daemon-source.js';
@@ -31,6 +32,7 @@ import { GOLANGCI_LINT, golangciLintArgs, golangciLintEnv, lintedModules } from 
 const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--skip-jobs] [--only-jobs] [--jobs-runs N]
                          [--skip-validate] [--only-validate] [--validate-runs N]
                          [--skip-cache] [--only-cache] [--cache-runs N] [--skip-cross] [--only-cross] [--cross-runs N]
+                         [--skip-image] [--only-image] [--image-runs N]
 
   --runs N      repetitions for the quick measurements (default 5)
   --skip-cold   leave out the cold build of every component (it takes minutes)
@@ -49,7 +51,11 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--
                      commands run by hand (~10 min a round)
   --only-cross       only that
   --cross-runs N     rounds of the cold cross build, alternating which side goes first (default 2)
-  --cache-runs N     rounds of the fetch comparison (default 3)`;
+  --cache-runs N     rounds of the fetch comparison (default 3)
+  --skip-image       leave out the image: npm run image after a dockerd relink and with nothing
+                     changed, and the boot to /_ping under QEMU against the dev daemon's start
+  --only-image       only that
+  --image-runs N     rounds of each (default 3)`;
 
 const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
 
@@ -104,6 +110,9 @@ async function main(): Promise<number> {
       'skip-cross': { type: 'boolean', default: false },
       'only-cross': { type: 'boolean', default: false },
       'cross-runs': { type: 'string', default: '2' },
+      'skip-image': { type: 'boolean', default: false },
+      'only-image': { type: 'boolean', default: false },
+      'image-runs': { type: 'string', default: '3' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -115,6 +124,7 @@ async function main(): Promise<number> {
   if (values['only-jobs']) return benchJobs(Number(values['jobs-runs']));
   if (values['only-validate']) return benchValidate(Number(values['validate-runs']));
   if (values['only-cache']) return benchCache(Number(values['cache-runs']));
+  if (values['only-image']) return benchImage(Number(values['image-runs']));
   if (values['only-cross']) return benchCrossNoop(runs) || benchCrossCold(Number(values['cross-runs']));
   const bundle = join(defaultBundlesDir(process.env), 'binary-daemon');
   const files = readdirSync(bundle)
@@ -196,6 +206,7 @@ async function main(): Promise<number> {
     benchCrossNoop(runs);
     benchCrossCold(Number(values['cross-runs']));
   }
+  if (!values['skip-image']) await benchImage(Number(values['image-runs']));
   return 0;
 }
 
