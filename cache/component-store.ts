@@ -10,12 +10,10 @@ import { jsonOrUndefined } from '../core/json-file.js';
 import { eachInLanes } from '../core/lanes.js';
 import { componentRecordSchema, fileRecordSchema, type ComponentRecord, type FileRecord } from '../core/manifest.js';
 import type { RemoteNotice, RemoteOutputs } from '../core/remote-outputs.js';
-import { credentialsRefused, registryClient } from './credentials.js';
 import type { CacheConfig } from './config.js';
-import { TransportError } from './http.js';
 import { GOCACHE_DIR_VARIABLE, GOCACHE_TAG_VARIABLE } from './go-cache-program.js';
-import { loadSigner, loadVerifier, signatureArtifact, signatureTag, signedLayers, VERIFY_KEY_VARIABLE, type Signer, type Verifier } from './signing.js';
-import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryAuthError, RegistryProtocolError, type RegistryClient } from './registry.js';
+import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryProtocolError, type RegistryClient } from './registry.js';
+import { reasonOf, RegistryStore, type StoreKeys } from './registry-store.js';
 
 /**
  * A component's outputs as one OCI artifact: an image manifest with the
@@ -63,43 +61,23 @@ function entryTag(component: string, fingerprint: string): string {
 /** Reading bytes for the blobs of a layer: two at a time is what one link fills. */
 const PARALLEL_BLOBS = 2;
 
-export class RegistryComponentStore implements RemoteOutputs {
-  /** Set when the registry failed once: the rest of the run builds locally without asking again. */
-  private away = false;
-
+export class RegistryComponentStore extends RegistryStore implements RemoteOutputs {
   private constructor(
-    private readonly client: RegistryClient,
-    readonly pushing: boolean,
-    private readonly notify: (notice: RemoteNotice) => void,
-    private readonly keys: { signer?: Signer; verifier?: Verifier },
+    client: RegistryClient,
+    pushing: boolean,
+    notify: (notice: RemoteNotice) => void,
+    keys: StoreKeys,
     /** go's GOCACHE here, which the cache program reads and writes in go's own format. */
     private readonly gocache: string,
-  ) {}
-
-  get name(): string {
-    return this.client.name;
+  ) {
+    super(client, pushing, notify, keys);
   }
 
-  /**
-   * The store, once the registry has answered GET /v2/ with our credentials.
-   * Refused credentials are the user's to fix (an error naming the registry
-   * and the variables); a registry that is down is only a notice, and the
-   * store then answers every call with nothing.
-   */
+  /** The store on the configured registry (see RegistryStore.connect for what fails and what only warns). */
   static async open(config: CacheConfig, env: Env, notify: (notice: RemoteNotice) => void): Promise<RegistryComponentStore> {
-    const signer = loadSigner(env);
-    const verifier = loadVerifier(env);
-    const client = await registryClient(config, env, () => notify({ kind: 'plain-http', store: client.name }));
-    const keys = { ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) };
+    const { client, keys, down } = await RegistryStore.connect(config, env, notify);
     const store = new RegistryComponentStore(client, config.push, notify, keys, await goCacheDir(env));
-    try {
-      await client.ping();
-    } catch (error) {
-      if (error instanceof RegistryAuthError) {
-        throw credentialsRefused(error.message, config.address.host);
-      }
-      store.unavailable(error);
-    }
+    if (down !== undefined) store.unavailable(down);
     return store;
   }
 
@@ -110,7 +88,7 @@ export class RegistryComponentStore implements RemoteOutputs {
       const manifest = await this.client.manifest(entryTag(entry.component, entry.fingerprint));
       if (!manifest) return undefined;
       ref = `${this.name}@${manifest.digest}`;
-      const refusal = this.keys.verifier ? await this.signatureRefusal(manifest.digest, this.keys.verifier) : undefined;
+      const refusal = await this.signatureRefusal(manifest.digest);
       if (refusal) {
         this.notify({ kind: 'unsigned', ref, reason: refusal });
         return undefined;
@@ -178,26 +156,12 @@ export class RegistryComponentStore implements RemoteOutputs {
         },
       };
       const digest = await this.client.putManifest(tag, Buffer.from(JSON.stringify(artifact)));
-      if (this.keys.signer) {
-        const signature = signatureArtifact(this.name, digest, this.keys.signer);
-        for (const blob of signature.blobs) await this.client.pushBlob(digestOf(blob), blob.length, blob);
-        await this.client.putManifest(signatureTag(digest), signature.manifest);
-      }
+      await this.sign(digest);
       return { ref: `${this.name}@${digest}` };
     } catch (error) {
       this.notify({ kind: 'push-failed', store: this.name, component: entry.component, reason: reasonOf(error) });
       return undefined;
     }
-  }
-
-  /** Why the entry is not accepted under MOBY_MAKE_CACHE_VERIFY_KEY, or undefined when one of its signatures is the key's. */
-  private async signatureRefusal(digest: string, verifier: Verifier): Promise<string | undefined> {
-    const signatures = await this.client.manifest(signatureTag(digest));
-    if (!signatures) return `it is not signed, and ${VERIFY_KEY_VARIABLE} accepts only signed entries`;
-    for (const layer of signedLayers(signatures.body)) {
-      if (verifier.accepts(await this.client.blob(layer.digest), layer.signature, digest)) return undefined;
-    }
-    return `none of its signatures is by the key in ${VERIFY_KEY_VARIABLE}`;
   }
 
   goBuildEnv(component: string): Record<string, string> {
@@ -207,12 +171,6 @@ export class RegistryComponentStore implements RemoteOutputs {
       [GOCACHE_DIR_VARIABLE]: this.gocache,
       [GOCACHE_TAG_VARIABLE]: `gocache-${component}`,
     };
-  }
-
-  private unavailable(error: unknown): void {
-    if (this.away) return;
-    this.away = true;
-    this.notify({ kind: 'unreachable', store: this.name, reason: reasonOf(error) });
   }
 }
 
@@ -291,9 +249,4 @@ function requireFile(files: Readonly<Record<string, FileRecord>>, output: string
 function asBuilt(record: ComponentRecord): ComponentRecord {
   const { fromCache: _fromCache, ...rest } = record;
   return rest;
-}
-
-function reasonOf(error: unknown): string {
-  if (error instanceof TransportError || error instanceof RegistryAuthError || error instanceof RegistryProtocolError) return error.message;
-  return error instanceof Error ? error.message : String(error);
 }
