@@ -4,6 +4,7 @@ import { jsonOrUndefined } from '../core/json-file.js';
 import type { CacheConfig } from './config.js';
 import { artifactSchema, COMPONENT_ANNOTATION, CREATED_ANNOTATION, FINGERPRINT_ANNOTATION } from './component-store.js';
 import { credentialsRefused, registryClient } from './credentials.js';
+import { imageManifestSchema } from './image-store.js';
 import { RegistryAuthError, type RegistryClient } from './registry.js';
 import { signatureTag } from './signing.js';
 
@@ -32,6 +33,10 @@ export type InventoryEvent =
   | { type: 'prune-finished'; removed: number; kept: number; bytes: number; cutoff: Date };
 
 const ENTRY_TAG = /^([a-z0-9-]+)-([0-9a-f]{64})$/;
+/** A frozen image by its recipe and key (image-store.ts's imageTag). */
+const IMAGE_TAG = /^frozen-([A-Za-z0-9_.-]+)-([0-9a-f]{32})$/;
+/** How a frozen image's entries are named in the listing, beside the components. */
+const FROZEN_IMAGE_PREFIX = 'frozen-image/';
 
 export async function openInventoryClient(config: CacheConfig, env: Env): Promise<RegistryClient> {
   const client = await registryClient(config, env);
@@ -53,6 +58,23 @@ export async function listEntries(client: RegistryClient): Promise<{ entries: Ca
   const entries: CacheEntry[] = [];
   const blobs = new Map<string, number>();
   for (const tag of tags) {
+    const image = IMAGE_TAG.exec(tag);
+    if (image) {
+      const manifest = await client.manifest(tag);
+      const parsed = manifest ? imageManifestSchema.safeParse(jsonOrUndefined(manifest.body)) : undefined;
+      if (!manifest || !parsed?.success) continue;
+      for (const blob of [parsed.data.config, ...parsed.data.layers]) blobs.set(blob.digest, blob.size);
+      entries.push({
+        component: `${FROZEN_IMAGE_PREFIX}${image[1] as string}`,
+        fingerprint: image[2] as string,
+        tag,
+        digest: manifest.digest,
+        bytes: parsed.data.config.size + parsed.data.layers.reduce((sum, layer) => sum + layer.size, 0),
+        created: undefined,
+        signed: tagSet.has(signatureTag(manifest.digest)),
+      });
+      continue;
+    }
     const match = ENTRY_TAG.exec(tag);
     if (!match) continue;
     const manifest = await client.manifest(tag);
@@ -97,7 +119,8 @@ export function entriesToPrune(entries: readonly CacheEntry[], cutoff: Date): Ca
     const kept = newest.get(entry.component);
     if (!kept || (entry.created?.getTime() ?? 0) >= (kept.created?.getTime() ?? 0)) newest.set(entry.component, entry);
   }
-  return entries.filter((entry) => newest.get(entry.component) !== entry && (entry.created?.getTime() ?? 0) < cutoff.getTime());
+  // An entry without a push time (a frozen image: its manifest is docker save's, unchanged) is never old enough: one lives per recipe key.
+  return entries.filter((entry) => entry.created !== undefined && newest.get(entry.component) !== entry && entry.created.getTime() < cutoff.getTime());
 }
 
 export async function removeEntry(client: RegistryClient, entry: CacheEntry): Promise<void> {

@@ -14,7 +14,7 @@ import { runMain } from './cli/run-main.js';
 import { addCounts, emptyCounts } from '../testrunner/events.js';
 import { parseEventLine } from '../testrunner/inside.js';
 import { loopRatios, measureLoop } from './lib/loop-bench.js';
-import { benchCache } from './lib/cache-bench.js';
+import { benchCache, benchCacheImages } from './lib/cache-bench.js';
 import { benchCrossCold } from './lib/cross-bench.js';
 import { benchImage } from './lib/image-bench.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
@@ -46,6 +46,7 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--
   --skip-cache       leave out the shared cache: a fresh machine's make from a loopback
                      registry against curl, and a DAEMON_SRC edit through its Go cache
   --only-cache       only that
+  --only-cache-images  only its frozen images: a fresh machine's frozen-images --no-load against curl
   --skip-cross       leave out the cross builds: a no-op make of every platform built so far,
                      and a cold linux/arm64 build of the Go components against their go build
                      commands run by hand (~10 min a round)
@@ -107,6 +108,7 @@ async function main(): Promise<number> {
       'skip-cache': { type: 'boolean', default: false },
       'only-cache': { type: 'boolean', default: false },
       'cache-runs': { type: 'string', default: '3' },
+      'only-cache-images': { type: 'boolean', default: false },
       'skip-cross': { type: 'boolean', default: false },
       'only-cross': { type: 'boolean', default: false },
       'cross-runs': { type: 'string', default: '2' },
@@ -123,6 +125,7 @@ async function main(): Promise<number> {
   const runs = Number(values.runs);
   if (values['only-jobs']) return benchJobs(Number(values['jobs-runs']));
   if (values['only-validate']) return benchValidate(Number(values['validate-runs']));
+  if (values['only-cache-images']) return benchCacheImages(Number(values['cache-runs']));
   if (values['only-cache']) return benchCache(Number(values['cache-runs']));
   if (values['only-image']) return benchImage(Number(values['image-runs']));
   if (values['only-cross']) return benchCrossNoop(runs) || benchCrossCold(Number(values['cross-runs']));

@@ -2,15 +2,16 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bundlePaths, DAEMON_BUNDLE } from '../core/bundle-layout.js';
-import { UsageError, UserError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { readManifest } from '../core/manifest.js';
 import { installPolicy } from '../core/requirements.js';
 import { buildImage, imageDir, type BuiltImage } from '../image/build.js';
 import { proveImage } from '../image/proof.js';
 import { bootImage } from '../image/qemu.js';
 import { readImageSpec } from '../image/spec.js';
-import { makeFrozenArchives, RECIPES } from '../testrunner/frozen-images/index.js';
+import { makeFrozenArchives, recipesFor } from '../testrunner/frozen-images/index.js';
 import { nextSteps } from './cli/commands.js';
+import { openRemoteImages } from './lib/remote-images.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
 import { createRenderer, outputMode } from './render/choose.js';
@@ -88,13 +89,9 @@ async function main(): Promise<number> {
   const renderer = createRenderer<ImageCommandEvent>(mode, { lines: imageLines });
   const onEvent = renderer.onEvent;
 
-  const recipes = spec.images.map((tag) => {
-    const recipe = RECIPES.find((candidate) => candidate.tags.includes(tag));
-    if (!recipe)
-      throw new UserError(`image.yml's images names ${tag}, which is not a frozen image`, `Name one of: ${RECIPES.flatMap((r) => r.tags).join(', ')}.`);
-    return recipe;
-  });
-  const archives = await makeFrozenArchives({ cacheDir, env, signal, onEvent, recipes });
+  const recipes = recipesFor(spec.images, "image.yml's images");
+  const remote = await openRemoteImages(env, (notice) => onEvent({ type: 'cache', notice }));
+  const archives = await makeFrozenArchives({ cacheDir, env, signal, onEvent, recipes, ...(remote ? { remote } : {}) });
   const built: BuiltImage = await buildImage({
     spec,
     specDir: dirname(specPath),

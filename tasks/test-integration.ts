@@ -1,3 +1,4 @@
+import { openRemoteImages } from './lib/remote-images.js';
 import { nextSteps } from './cli/commands.js';
 import { dirname, join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
@@ -117,6 +118,7 @@ async function main(): Promise<number> {
       daemonFor,
       clients: findClients(env, bundlesDir),
       onFrozenImage: frozenImageSteps(onEvent),
+      remoteImages: await openRemoteImages(env, (notice) => frozenImageSteps(onEvent)({ type: 'cache', notice })),
       debuggerSocket,
       onEvent,
       signal,

@@ -1,3 +1,4 @@
+import type { RemoteImages } from '../core/remote-images.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -37,6 +38,8 @@ export interface IntegrationContext extends SuiteContext {
   clients: Clients;
   /** Frozen images made for /docker-frozen-images, reported as they are made. */
   onFrozenImage: Listener<FrozenImageEvent>;
+  /** The shared cache, when one is configured: frozen images are taken from it instead of made. */
+  remoteImages?: RemoteImages;
   signal?: AbortSignal;
 }
 
@@ -115,7 +118,7 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
     resultsName: basename(resultsDir),
     clients: context.clients,
     bundlesDir: context.bundlesDir,
-    frozenImages: context.onFrozenImage,
+    frozenImages: { onEvent: context.onFrozenImage, ...(context.remoteImages ? { remote: context.remoteImages } : {}) },
     onStep: (text) => onEvent({ type: 'step', text }),
     signal: context.signal ?? new AbortController().signal,
     rootless: options.mode.rootless,

@@ -73,12 +73,55 @@ export async function benchCache(rounds: number): Promise<number> {
       `  npm run make, fresh machine, nothing at all ${bareRun.wall.toFixed(1)} s  (the sources' module zips come from the Go module proxy first)${bareRun.ok ? '' : ' (FAILED)'}`,
     );
 
+    benchFrozenImages(rounds, registry);
     await benchSourceEdit(work, registry);
   } finally {
     await registry.stop();
     rmSync(work, { recursive: true, force: true });
   }
   return 0;
+}
+
+/** The frozen images through the registry alone (`--only-cache-images`), on a loopback registry of their own. */
+export async function benchCacheImages(rounds: number): Promise<number> {
+  const work = mkdtempSync(join(tmpdir(), 'moby-make-bench-images-'));
+  const registry = await startRegistry(join(work, 'registry'));
+  try {
+    benchFrozenImages(rounds, registry);
+  } finally {
+    await registry.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+const frozenImages = (env: NodeJS.ProcessEnv) => wallOf([tsx, join(projectRoot, 'tasks', 'frozen-images.ts'), '--no-load', '--output', 'plain'], env);
+
+/**
+ * Every frozen image pushed from this machine's cache (made first where
+ * missing), then a fresh machine's `npm run frozen-images -- --no-load`
+ * (an empty cache) against curl fetching the same blobs, alternating.
+ */
+function benchFrozenImages(rounds: number, registry: TestRegistry): void {
+  const pushed = frozenImages({ ...process.env, CI: 'true', ...registry.env({ MOBY_MAKE_CACHE_PUSH: '1' }) });
+  if (!pushed.ok) throw new Error(`pushing the frozen images failed:\n${pushed.output.slice(-2000)}`);
+  const blobs = bundleBlobs(pushed.output, registry);
+  const megabytes = blobs.reduce((sum, blob) => sum + blob.size, 0) / 1e6;
+  console.log(`\nfrozen images through the registry: pushed in ${pushed.wall.toFixed(1)} s, ${blobs.length} blobs, ${megabytes.toFixed(0)} MB`);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    theirs.push(curlBlobs(blobs, registry));
+    const fresh = freshMachine(true);
+    const result = frozenImages({ ...fresh.env, ...registry.env() });
+    rmSync(fresh.root, { recursive: true, force: true });
+    if (!result.ok || /making it/.test(result.output)) throw new Error(`the fresh machine made images instead of fetching:\n${result.output.slice(-2000)}`);
+    ours.push(result.wall);
+  }
+  console.log(`  curl, the same blobs (2 at a time)          ${median(theirs).toFixed(2)} s`);
+  console.log(
+    `  npm run frozen-images -- --no-load, fresh   ${median(ours).toFixed(2)} s  (${(median(ours) / median(theirs)).toFixed(2)}x curl; target: 10 s; median of ${rounds}, alternating)`,
+  );
 }
 
 interface Blob {

@@ -5,6 +5,7 @@ import { UserError } from '../../core/errors.js';
 import { TUN_DEVICE, TUN_MODE } from '../../devdaemon/rootless/tun.js';
 import { installGoTool, type GoTool } from '../../core/go-tools.js';
 import type { Listener } from '../../core/events.js';
+import type { RemoteImages } from '../../core/remote-images.js';
 import { makeFrozenArchives, type FrozenImageEvent } from '../frozen-images/index.js';
 import type { DaemonSource } from '../../core/daemon-source.js';
 import { readDevStage } from './dockerfile.js';
@@ -24,7 +25,7 @@ export interface DevContainerInputs {
   bundlesDir: string;
   clients: Clients;
   /** With a listener for the images as they are made, /docker-frozen-images (the integration suites'; unit tests load none). */
-  frozenImages: Listener<FrozenImageEvent> | undefined;
+  frozenImages: { onEvent: Listener<FrozenImageEvent>; remote?: RemoteImages } | undefined;
   onStep: (text: string) => void;
   signal: AbortSignal;
   /** DOCKER_ROOTLESS: the unprivileged user's daemons need /dev/net/tun. */
@@ -121,7 +122,7 @@ export async function planDevContainer(inputs: DevContainerInputs): Promise<DevC
     steps.push({ kind: 'copy', source: buildx.binary, target: DEV_BUILDX_PLUGIN });
   }
   if (inputs.frozenImages) {
-    const archives = await makeFrozenArchives({ cacheDir, env, signal, onEvent: inputs.frozenImages });
+    const archives = await makeFrozenArchives({ cacheDir, env, signal, ...inputs.frozenImages });
     const folder = await ensureFrozenFolder(archives, stage.frozenImages, cacheDir);
     steps.push({ kind: 'bind', source: folder.dir, target: DEV_FROZEN_IMAGES, readOnly: true });
     if (folder.missing.length > 0) notes.push(`dev container: ${DEV_FROZEN_IMAGES} lacks ${folder.missing.join(', ')} (no recipe here makes them)`);

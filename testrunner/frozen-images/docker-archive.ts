@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { sha256File } from '../../core/hashing.js';
 
 export interface Platform {
@@ -59,22 +60,57 @@ export async function writeDockerArchive(dir: string, layerTar: string, spec: Im
     layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${layerHex}`, size: layerSize }],
   };
   const manifestBlob = await writeBlob(blobs, json(manifest));
+  await writeLayoutIndexes(dir, spec.tags, spec.platform, manifestBlob, configBlob.digest, layerHex);
+  return { tags: spec.tags, platform: spec.platform, diffId: `sha256:${layerHex}`, configDigest: configBlob.digest };
+}
+
+/** index.json (a manifest per tag), oci-layout and the legacy manifest.json, around blobs already in place. */
+async function writeLayoutIndexes(
+  dir: string,
+  tags: readonly string[],
+  platform: Platform,
+  manifestBlob: { digest: string; size: number },
+  configDigest: string,
+  layerHex: string,
+): Promise<void> {
   const index = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: spec.tags.map((tag) => ({
-      mediaType: manifest.mediaType,
+    manifests: tags.map((tag) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
       digest: manifestBlob.digest,
       size: manifestBlob.size,
       annotations: { 'io.containerd.image.name': fullReference(tag), 'org.opencontainers.image.ref.name': tagOf(tag) },
-      platform: { os: 'linux', ...spec.platform },
+      platform: { os: 'linux', ...platform },
     })),
   };
   await writeFile(join(dir, 'index.json'), json(index));
   await writeFile(join(dir, 'oci-layout'), json({ imageLayoutVersion: '1.0.0' }));
-  const legacy = [{ Config: `blobs/sha256/${hex(configBlob.digest)}`, RepoTags: [...spec.tags], Layers: [`blobs/sha256/${layerHex}`] }];
+  const legacy = [{ Config: `blobs/sha256/${hex(configDigest)}`, RepoTags: [...tags], Layers: [`blobs/sha256/${layerHex}`] }];
   await writeFile(join(dir, 'manifest.json'), json(legacy));
-  return { tags: spec.tags, platform: spec.platform, diffId: `sha256:${layerHex}`, configDigest: configBlob.digest };
+}
+
+const pulledManifestSchema = z.object({
+  config: z.object({ digest: z.string() }),
+  layers: z.array(z.object({ digest: z.string() })).length(1),
+});
+const pulledConfigSchema = z.object({ architecture: z.string(), variant: z.string().optional(), os: z.literal('linux') });
+
+/**
+ * Completes a layout whose blobs came from a registry (manifest, config, the
+ * one layer, each checked against its digest there): the same index.json,
+ * oci-layout and manifest.json as writeDockerArchive writes for these tags,
+ * so the folder is byte for byte the one made here.
+ */
+export async function completePulledArchive(dir: string, tags: readonly string[], manifestDigest: string): Promise<ArchiveInfo> {
+  const blobs = join(dir, 'blobs', 'sha256');
+  const manifestBody = await readFile(join(blobs, hex(manifestDigest)));
+  const manifest = pulledManifestSchema.parse(JSON.parse(manifestBody.toString()));
+  const config = pulledConfigSchema.parse(JSON.parse(await readFile(join(blobs, hex(manifest.config.digest)), 'utf8')));
+  const platform: Platform = { architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+  const layerHex = hex(manifest.layers[0]?.digest ?? '');
+  await writeLayoutIndexes(dir, tags, platform, { digest: manifestDigest, size: manifestBody.length }, manifest.config.digest, layerHex);
+  return { tags, platform, diffId: `sha256:${layerHex}`, configDigest: manifest.config.digest };
 }
 
 export function imageConfig(spec: ImageSpec, diffId: string): Record<string, unknown> {

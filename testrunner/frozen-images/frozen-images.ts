@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { z } from 'zod';
 import type { Env } from '../../core/env.js';
-import { InterruptedError } from '../../core/errors.js';
+import { InterruptedError, UserError } from '../../core/errors.js';
 import type { Listener } from '../../core/events.js';
+import type { RemoteImages } from '../../core/remote-images.js';
+import type { RemoteNotice } from '../../core/remote-outputs.js';
 import { sha256Text } from '../../core/hashing.js';
 import { readJsonFile } from '../../core/json-file.js';
 import { pruneCacheEntries } from '../../core/cache-entries.js';
@@ -15,7 +17,7 @@ import { busyboxGlibc } from './busybox-glibc.js';
 import { busyboxLatest } from './busybox-latest.js';
 import { daemonHas, loadArchive } from './daemon.js';
 import { debianSlim } from './debian-slim.js';
-import { writeDockerArchive, type ArchiveInfo } from './docker-archive.js';
+import { completePulledArchive, writeDockerArchive, type ArchiveInfo } from './docker-archive.js';
 import { HELLO_TARGETS, helloRecipe } from './hello-world.js';
 import type { Recipe, RecipeContext } from './recipe.js';
 
@@ -38,6 +40,15 @@ export const FROZEN_IMAGE_EXTRAS: readonly string[] = ['arm32v7/hello-world:late
 
 export const RECIPES: readonly Recipe[] = [busyboxLatest, busyboxGlibc, ...HELLO_TARGETS.map(helloRecipe), debianSlim];
 
+/** The recipes of these tags, in that order; an unknown tag is the user's to fix (`where` names the option or field). */
+export function recipesFor(tags: readonly string[], where: string): Recipe[] {
+  return tags.map((tag) => {
+    const recipe = RECIPES.find((candidate) => candidate.tags.includes(tag));
+    if (!recipe) throw new UserError(`${where} names ${tag}, which is not a frozen image`, `Name one of: ${RECIPES.flatMap((r) => r.tags).join(', ')}.`);
+    return recipe;
+  });
+}
+
 export type FrozenImageEvent =
   /** The daemon already has it, tags and layer as made here: nothing to do. */
   | { type: 'present'; image: string; tags: readonly string[] }
@@ -45,6 +56,11 @@ export type FrozenImageEvent =
   | { type: 'cached'; image: string; key: string }
   | { type: 'making'; image: string; how: string; key: string; log: string }
   | { type: 'made'; image: string; seconds: number; archive: string }
+  /** Taken from the shared cache instead of made. */
+  | { type: 'pulled'; image: string; ref: string; seconds: number }
+  /** Offered to the shared cache, which did not have it. */
+  | { type: 'pushed'; image: string; ref: string }
+  | { type: 'cache'; notice: RemoteNotice }
   | { type: 'loaded'; image: string; tags: readonly string[]; seconds: number }
   /** Missing prerequisites (mmdebstrap, gcc, …) being installed with apt-get. */
   | { type: 'installing'; packages: readonly string[] };
@@ -57,6 +73,8 @@ export interface FrozenArchivesOptions {
   onEvent: Listener<FrozenImageEvent>;
   /** Which recipes (default: all, FROZEN_IMAGES and FROZEN_IMAGE_EXTRAS). */
   recipes?: readonly Recipe[];
+  /** The shared cache (MOBY_MAKE_CACHE_REGISTRY): asked before an image is made, offered what was made. */
+  remote?: RemoteImages;
 }
 
 export interface FrozenImagesOptions extends FrozenArchivesOptions {
@@ -124,18 +142,34 @@ async function ensureArchive(recipe: Recipe, root: string, options: FrozenArchiv
     const cached = readInfo(dir);
     if (cached) {
       options.onEvent({ type: 'cached', image, key });
+      await offer(recipe, key, dir, options);
       return { dir, info: cached };
     }
-    options.onEvent({ type: 'making', image, how: recipe.how, key, log: logFile });
     const started = performance.now();
+    let pulledFrom: string | undefined;
     await populateAtomically(dir, async (temp) => {
-      const made = await recipe.make(context);
-      const info = await writeDockerArchive(join(temp, 'archive'), made.layerTar, made.spec);
+      const archive = join(temp, 'archive');
+      const pulled = await options.remote?.fetch({ image: recipe.id, key, blobsDir: join(archive, 'blobs', 'sha256') });
+      let info: ArchiveInfo;
+      if (pulled) {
+        info = await completePulledArchive(archive, recipe.tags, pulled.manifestDigest);
+        pulledFrom = pulled.ref;
+      } else {
+        await rm(archive, { recursive: true, force: true }); // what a refused or cut-off download left
+        options.onEvent({ type: 'making', image, how: recipe.how, key, log: logFile });
+        const made = await recipe.make(context);
+        info = await writeDockerArchive(archive, made.layerTar, made.spec);
+      }
       await writeFile(join(temp, 'image.json'), `${JSON.stringify(info, null, 2)}\n`);
     });
     // Older keys of the same image are dead weight (the Debian layer alone is ~85 MB).
     await pruneCacheEntries(join(root, recipe.id), key);
-    options.onEvent({ type: 'made', image, seconds: (performance.now() - started) / 1000, archive: join(dir, 'archive') });
+    const seconds = (performance.now() - started) / 1000;
+    if (pulledFrom) options.onEvent({ type: 'pulled', image, ref: pulledFrom, seconds });
+    else {
+      options.onEvent({ type: 'made', image, seconds, archive: join(dir, 'archive') });
+      await offer(recipe, key, dir, options);
+    }
     const info = readInfo(dir);
     if (!info) throw new Error(`${dir}/image.json is missing right after it was written`);
     return { dir, info };
@@ -146,6 +180,13 @@ async function ensureArchive(recipe: Recipe, root: string, options: FrozenArchiv
     await new Promise<void>((resolve) => log.end(resolve));
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** A pushing run offers the shared cache what it has (made now or earlier), so a warm runner fills an empty registry. */
+async function offer(recipe: Recipe, key: string, dir: string, options: FrozenArchivesOptions): Promise<void> {
+  if (!options.remote?.pushing) return;
+  const pushed = await options.remote.push({ image: recipe.id, key, dir: join(dir, 'archive') });
+  if (pushed) options.onEvent({ type: 'pushed', image: recipe.tags[0] ?? recipe.id, ref: pushed.ref });
 }
 
 const archiveInfoSchema = z.object({

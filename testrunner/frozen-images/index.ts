@@ -8,6 +8,7 @@ export {
   FROZEN_IMAGES,
   FROZEN_IMAGE_EXTRAS,
   RECIPES,
+  recipesFor,
   type FrozenImageEvent,
   type FrozenImagesOptions,
 } from './frozen-images.js';

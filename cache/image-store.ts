@@ -1,0 +1,133 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Env } from '../core/env.js';
+import { jsonOrUndefined } from '../core/json-file.js';
+import type { RemoteImages } from '../core/remote-images.js';
+import type { RemoteNotice } from '../core/remote-outputs.js';
+import type { CacheConfig } from './config.js';
+import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryProtocolError, type RegistryClient } from './registry.js';
+import { reasonOf, RegistryStore, type StoreKeys } from './registry-store.js';
+
+/**
+ * moby's frozen images on the cache registry as ordinary images: the very
+ * manifest, config and layer blobs of the `docker save` layout made here,
+ * so the manifest digest on the registry is the one in the layout's
+ * index.json, and any OCI client can pull them. Tagged
+ * `frozen-<recipe>-<key>`, so a lookup is one manifest GET.
+ */
+const IMAGE_CONFIG = 'application/vnd.oci.image.config.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+/** A config is a few hundred bytes; more is not an image config of ours. */
+const CONFIG_LIMIT = 1 << 20;
+
+const descriptorSchema = z.object({
+  mediaType: z.string(),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+});
+
+export const imageManifestSchema = z.object({
+  schemaVersion: z.literal(2),
+  mediaType: z.literal(OCI_MANIFEST),
+  config: descriptorSchema.extend({ mediaType: z.literal(IMAGE_CONFIG) }),
+  layers: z
+    .array(descriptorSchema.extend({ mediaType: z.enum(['application/vnd.oci.image.layer.v1.tar', 'application/vnd.oci.image.layer.v1.tar+gzip']) }))
+    .min(1),
+});
+
+const imageConfigSchema = z.object({ rootfs: z.object({ type: z.literal('layers'), diff_ids: z.array(z.string()) }) });
+
+const layoutIndexSchema = z.object({
+  mediaType: z.literal(OCI_INDEX).optional(),
+  manifests: z.array(descriptorSchema).min(1),
+});
+
+export function imageTag(image: string, key: string): string {
+  return `frozen-${image.replace(/[^A-Za-z0-9_.-]/g, '-')}-${key}`;
+}
+
+class CorruptImageError extends Error {}
+
+export class RegistryImageStore extends RegistryStore implements RemoteImages {
+  private constructor(client: RegistryClient, pushing: boolean, notify: (notice: RemoteNotice) => void, keys: StoreKeys) {
+    super(client, pushing, notify, keys);
+  }
+
+  static async open(config: CacheConfig, env: Env, notify: (notice: RemoteNotice) => void): Promise<RegistryImageStore> {
+    const { client, keys, down } = await RegistryStore.connect(config, env, notify);
+    const store = new RegistryImageStore(client, config.push, notify, keys);
+    if (down !== undefined) store.unavailable(down);
+    return store;
+  }
+
+  async fetch(entry: { image: string; key: string; blobsDir: string }): Promise<{ ref: string; manifestDigest: string } | undefined> {
+    if (this.away) return undefined;
+    const tag = imageTag(entry.image, entry.key);
+    let ref = `${this.name}:${tag}`;
+    try {
+      const fetched = await this.client.manifest(tag);
+      if (!fetched) return undefined;
+      ref = `${this.name}@${fetched.digest}`;
+      const refusal = await this.signatureRefusal(fetched.digest);
+      if (refusal) {
+        this.notify({ kind: 'unsigned', ref, reason: refusal });
+        return undefined;
+      }
+      const manifest = imageManifestSchema.safeParse(jsonOrUndefined(fetched.body));
+      if (!manifest.success) throw new CorruptImageError(`its manifest is not an OCI image manifest (${manifest.error.issues[0]?.message ?? 'shape'})`);
+      const configBody = await this.client.blob(manifest.data.config.digest, CONFIG_LIMIT);
+      const config = imageConfigSchema.safeParse(jsonOrUndefined(configBody));
+      if (!config.success) throw new CorruptImageError('its config is not an image config');
+      // The layers are uncompressed tars here: their digests are the diff IDs the config names.
+      const layers = manifest.data.layers.map((layer) => layer.digest);
+      if (config.data.rootfs.diff_ids.join(' ') !== layers.join(' ')) throw new CorruptImageError("its layers are not the ones its config's rootfs names");
+      await mkdir(entry.blobsDir, { recursive: true });
+      for (const layer of manifest.data.layers) {
+        const file = join(entry.blobsDir, hex(layer.digest));
+        await this.client.blobToFile(layer.digest, layer.size, `${file}.partial`);
+        await rename(`${file}.partial`, file);
+      }
+      await writeFile(join(entry.blobsDir, hex(manifest.data.config.digest)), configBody);
+      await writeFile(join(entry.blobsDir, hex(fetched.digest)), fetched.body);
+      return { ref, manifestDigest: fetched.digest };
+    } catch (error) {
+      if (error instanceof CorruptImageError || error instanceof DigestMismatchError || error instanceof RegistryProtocolError) {
+        this.notify({ kind: 'corrupt', ref, reason: error.message });
+        return undefined;
+      }
+      this.unavailable(error);
+      return undefined;
+    }
+  }
+
+  async push(entry: { image: string; key: string; dir: string }): Promise<{ ref: string } | undefined> {
+    if (this.away || !this.pushing) return undefined;
+    const tag = imageTag(entry.image, entry.key);
+    try {
+      if (await this.client.hasManifest(tag)) return undefined;
+      const blobs = join(entry.dir, 'blobs', 'sha256');
+      const index = layoutIndexSchema.parse(JSON.parse(await readFile(join(entry.dir, 'index.json'), 'utf8')));
+      const manifestDigest = index.manifests[0]?.digest ?? '';
+      const body = await readFile(join(blobs, hex(manifestDigest)));
+      if (digestOf(body) !== manifestDigest) throw new Error(`${entry.dir}: its manifest blob does not have the digest index.json names`);
+      const manifest = imageManifestSchema.parse(JSON.parse(body.toString()));
+      for (const blob of [...manifest.layers, manifest.config]) {
+        const path = join(blobs, hex(blob.digest));
+        if (!existsSync(path) || (await stat(path)).size !== blob.size) throw new Error(`${entry.dir}: blob ${blob.digest} is missing or cut short`);
+        await this.client.pushBlob(blob.digest, blob.size, () => createReadStream(path));
+      }
+      const digest = await this.client.putManifest(tag, body);
+      await this.sign(digest);
+      return { ref: `${this.name}@${digest}` };
+    } catch (error) {
+      this.notify({ kind: 'push-failed', store: this.name, component: entry.image, reason: reasonOf(error) });
+      return undefined;
+    }
+  }
+}
+
+function hex(digest: string): string {
+  return digest.replace(/^sha256:/, '');
+}
