@@ -150,7 +150,7 @@ function curl(args: string[], registry: TestRegistry): string {
 }
 
 function curlBlobs(blobs: readonly Blob[], registry: TestRegistry): number {
-  const args = ['--parallel', '--parallel-max', '2', ...blobs.flatMap((blob) => [blob.url, '-o', '/dev/null'])];
+  const args = ['--no-progress-meter', '--parallel', '--parallel-max', '2', ...blobs.flatMap((blob) => [blob.url, '-o', '/dev/null'])];
   const started = process.hrtime.bigint();
   curl(args, registry);
   return Number(process.hrtime.bigint() - started) / 1e9;
