@@ -137,9 +137,19 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   });
 }
 
-/** Boots the image and waits for its init to say the services are up (dockerd answering, images loaded). */
-export async function bootImage(options: BootOptions): Promise<RunningImage> {
-  const started = Date.now();
+interface Launched {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  consoleLog: string;
+  accelerator: Accelerator;
+  /** QEMU's last words, for errors. */
+  stderr: () => string;
+  /** Ctrl-Alt-Del through the monitor (the guest's init stops what it runs and powers off), then quit, then SIGKILL; `cleanUp` runs after. */
+  powerOff: (cleanUp?: () => Promise<void>) => Promise<void>;
+}
+
+/** QEMU with the image: the accelerator the probe chose, the console to a file, a monitor socket, and whatever else the caller adds. */
+async function launch(options: BootOptions, extraArgs: readonly string[]): Promise<Launched> {
   const { onEvent, runDir } = options;
   await ensureRequirements([{ kind: 'command', command: QEMU, aptPackage: 'qemu-system-x86', why: 'booting the image' }], options.install);
   const { accelerator, reason } = await chooseAccelerator(join(options.dir, 'kernel'), options.cacheDir, options.env);
@@ -147,11 +157,10 @@ export async function bootImage(options: BootOptions): Promise<RunningImage> {
   await mkdir(runDir, { recursive: true });
   const consoleLog = join(runDir, 'console.log');
   const monitorSocket = join(runDir, 'monitor.sock');
-  const socket = join(runDir, 'docker.sock');
-  await stopLeftover(join(runDir, 'qemu.pid'));
+  const pidFile = join(runDir, 'qemu.pid');
+  await stopLeftover(pidFile);
   await rm(consoleLog, { force: true });
   await rm(monitorSocket, { force: true });
-  const port = await freePort();
   const cmdline = readFileSync(join(options.dir, 'cmdline'), 'utf8').trim();
   const child = spawn(
     QEMU,
@@ -161,9 +170,8 @@ export async function bootImage(options: BootOptions): Promise<RunningImage> {
       ['-smp', String(options.cpus)],
       ['-nographic', '-no-reboot', '-display', 'none'],
       ['-kernel', join(options.dir, 'kernel'), '-initrd', join(options.dir, 'initrd.img'), '-append', cmdline],
-      // The user-mode network forwards from this machine's loopback only; the guest's forward takes connections from QEMU's gateway alone.
-      ['-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-${GUEST.address}:${GUEST.dockerPort}`, '-device', 'virtio-net-pci,netdev=net0'],
       ['-serial', `file:${consoleLog}`, '-monitor', `unix:${monitorSocket},server=on,wait=off`],
+      ...extraArgs,
     ].flat(),
     // Its own process group: a terminal's Ctrl-C reaches this process, which powers the guest off cleanly, not QEMU, which would just quit.
     { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
@@ -171,56 +179,95 @@ export async function bootImage(options: BootOptions): Promise<RunningImage> {
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = exitOf(child);
-  await writeFile(join(runDir, 'qemu.pid'), `${child.pid}\n`);
+  await writeFile(pidFile, `${child.pid}\n`);
   onEvent({ type: 'booting', console: consoleLog });
-  let proxy: Server | undefined;
   let stopped = false;
-  const powerOff = async () => {
+  const powerOff = async (cleanUp?: () => Promise<void>) => {
     if (stopped) return;
     stopped = true;
     const begun = Date.now();
-    let clean = false;
+    let clean = true;
     if (child.exitCode === null && child.signalCode === null) {
       onEvent({ type: 'powering-off' });
       await monitor(monitorSocket, 'sendkey ctrl-alt-delete');
-      clean = await Promise.race([exited.then(() => true), sleep(60_000).then(() => false)]);
+      clean = await Promise.race([exited.then(() => true), sleep(90_000).then(() => false)]);
       if (!clean) {
         await monitor(monitorSocket, 'quit');
         if (!(await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]))) child.kill('SIGKILL');
         await exited;
       }
     }
-    if (proxy) await new Promise((resolve) => proxy?.close(resolve));
-    await rm(socket, { force: true });
+    await cleanUp?.();
     await rm(monitorSocket, { force: true });
-    await rm(join(runDir, 'qemu.pid'), { force: true });
+    await rm(pidFile, { force: true });
     onEvent({ type: 'powered-off', seconds: (Date.now() - begun) / 1000, clean });
   };
+  return { child, exited, consoleLog, accelerator, stderr: () => stderr, powerOff };
+}
+
+/** What the guest's console says when its init gave up, or QEMU when it is gone: an error either way. */
+function bootFailure(launched: Launched, text: string): UserError | undefined {
+  const failed = text.split('\n').find((line) => line.startsWith(FAILED));
+  if (failed) return new UserError(`the image's init failed: ${failed.slice(FAILED.length).trim()}`, `Read the guest's console: ${launched.consoleLog}`);
+  if (launched.child.exitCode !== null || launched.child.signalCode !== null) {
+    return new UserError(
+      `${QEMU} exited early: ${launched.stderr().trim().split('\n').pop() || text.trim().split('\n').pop() || 'no output'}`,
+      `Read the guest's console: ${launched.consoleLog}`,
+    );
+  }
+  return undefined;
+}
+
+/** Boots the image and waits for its init to say the services are up (dockerd answering, images loaded). */
+export async function bootImage(options: BootOptions): Promise<RunningImage> {
+  const started = Date.now();
+  const { onEvent, runDir } = options;
+  const socket = join(runDir, 'docker.sock');
+  const port = await freePort();
+  // The user-mode network forwards from this machine's loopback only; the guest's forward takes connections from QEMU's gateway alone.
+  const launched = await launch(options, [
+    '-netdev',
+    `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-${GUEST.address}:${GUEST.dockerPort}`,
+    '-device',
+    'virtio-net-pci,netdev=net0',
+  ]);
+  let proxy: Server | undefined;
+  const powerOff = () =>
+    launched.powerOff(async () => {
+      if (proxy) await new Promise((resolve) => proxy?.close(resolve));
+      await rm(socket, { force: true });
+    });
   try {
     const deadline = started + (options.deadlineMs ?? 300_000);
     for (;;) {
       if (options.signal.aborted) throw new InterruptedError();
-      const text = existsSync(consoleLog) ? readFileSync(consoleLog, 'utf8') : '';
-      const failed = text.split('\n').find((line) => line.startsWith(FAILED));
-      if (failed) throw new UserError(`the image's init failed: ${failed.slice(FAILED.length).trim()}`, `Read the guest's console: ${consoleLog}`);
+      const text = existsSync(launched.consoleLog) ? readFileSync(launched.consoleLog, 'utf8') : '';
       if (text.split('\n').some((line) => line.trim() === READY)) {
         const uptime = /since the kernel started/.test(text) ? Number(/(\d+)s since the kernel started/.exec(text)?.[1]) : NaN;
         proxy = await socketProxy(socket, port);
         onEvent({ type: 'ready', socket, seconds: (Date.now() - started) / 1000, guestSeconds: uptime });
-        return { socket, consoleLog, accelerator, powerOff, exited };
+        return { socket, consoleLog: launched.consoleLog, accelerator: launched.accelerator, powerOff, exited: launched.exited };
       }
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new UserError(
-          `${QEMU} exited before the image was ready: ${stderr.trim().split('\n').pop() || text.trim().split('\n').pop() || 'no output'}`,
-          `Read the guest's console: ${consoleLog}`,
-        );
-      }
+      const failure = bootFailure(launched, text);
+      if (failure) throw failure;
       if (Date.now() > deadline)
-        throw new UserError(`the image was not ready within ${(options.deadlineMs ?? 300_000) / 1000}s`, `Read the guest's console: ${consoleLog}`);
+        throw new UserError(`the image was not ready within ${(options.deadlineMs ?? 300_000) / 1000}s`, `Read the guest's console: ${launched.consoleLog}`);
       await sleep(100);
     }
   } catch (error) {
     await powerOff();
     throw error;
   }
+}
+
+/** QEMU for a guest job (job.ts): no service is awaited; the caller watches the job folder, and `failure` says when the guest or QEMU gave up. */
+export async function launchForJob(
+  options: BootOptions,
+  extraArgs: readonly string[],
+): Promise<{ powerOff: () => Promise<void>; failure: () => UserError | undefined }> {
+  const launched = await launch(options, extraArgs);
+  return {
+    powerOff: () => launched.powerOff(),
+    failure: () => bootFailure(launched, existsSync(launched.consoleLog) ? readFileSync(launched.consoleLog, 'utf8') : ''),
+  };
 }

@@ -1,17 +1,15 @@
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bundlePaths, DAEMON_BUNDLE } from '../core/bundle-layout.js';
 import { UsageError } from '../core/errors.js';
 import { readManifest } from '../core/manifest.js';
-import { installPolicy } from '../core/requirements.js';
-import { buildImage, imageDir, type BuiltImage } from '../image/build.js';
+import { findOnPath } from '../core/requirements.js';
+import { runGuestJob } from '../image/job.js';
 import { proveImage } from '../image/proof.js';
 import { bootImage } from '../image/qemu.js';
-import { readImageSpec } from '../image/spec.js';
-import { makeFrozenArchives, recipesFor } from '../testrunner/frozen-images/index.js';
 import { nextSteps } from './cli/commands.js';
-import { openRemoteImages } from './lib/remote-images.js';
+import { bootOptions, prepareImage } from './lib/image.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
 import { createRenderer, outputMode } from './render/choose.js';
@@ -20,6 +18,7 @@ import { imageLines, type ImageCommandEvent } from './render/image-lines.js';
 const HELP = `Usage: npm run image -- [--file image.yml]
        npm run image -- run
        npm run image -- check
+       npm run image -- exec -- COMMAND [ARG...]
 
 Builds the machine image.yml describes (LinuxKit's shape: kernel, init,
 onboot, services, images, files, outputs) into bundles/image/:
@@ -40,6 +39,12 @@ Ctrl-C powers the guest off; no qemu process is left.
 check boots it, proves it as the dev daemon is proven (/_ping; /info with the
 image's kernel, cgroup v2 and the bundle's runc, containerd, docker-init; a
 container of busybox:latest prints), and powers it off.
+
+exec runs a command of this machine's inside the guest, on the guest's kernel
+and cgroup v2: the guest sees this machine's root read-only (9p) under an
+overlay whose writes stay in guest memory, the command runs in the current
+folder with this environment, its output comes here as it is written, and
+its exit code is this command's (test-integration --vm is built on it).
 
 Options:
   --file PATH     the image description (default: image.yml at the project root)
@@ -67,13 +72,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const [verb, ...rest] = positionals;
-  if (rest.length > 0 || (verb !== undefined && verb !== 'run' && verb !== 'check'))
-    throw new UsageError(`unexpected argument ${positionals.join(' ')}`, 'Run npm run image, or npm run image -- run or check.');
+  if (verb !== undefined && verb !== 'run' && verb !== 'check' && verb !== 'exec')
+    throw new UsageError(`unexpected argument ${verb}`, 'Run npm run image, or npm run image -- run, check or exec -- COMMAND.');
+  if (verb === 'exec' ? rest.length === 0 : rest.length > 0)
+    throw new UsageError(verb === 'exec' ? 'exec needs a command' : `unexpected argument ${rest.join(' ')}`, 'npm run image -- exec -- uname -a');
   const env = process.env;
-  const bundlesDir = values.bundles ? resolve(values.bundles) : defaultBundlesDir(env);
-  const cacheDir = defaultCacheDir(env);
-  const specPath = resolve(values.file ?? join(projectRoot, 'image.yml'));
-  const spec = readImageSpec(specPath);
   const signal = interruptSignal();
   // A terminal's Ctrl-C reaches us twice under npm (directly and forwarded); the power-off must not die of the second.
   signal.addEventListener(
@@ -87,41 +90,43 @@ async function main(): Promise<number> {
   );
   const mode = outputMode(values.output === 'tty' ? 'plain' : values.output, env, false);
   const renderer = createRenderer<ImageCommandEvent>(mode, { lines: imageLines });
-  const onEvent = renderer.onEvent;
-
-  const recipes = recipesFor(spec.images, "image.yml's images");
-  const remote = await openRemoteImages(env, (notice) => onEvent({ type: 'cache', notice }));
-  const archives = await makeFrozenArchives({ cacheDir, env, signal, onEvent, recipes, ...(remote ? { remote } : {}) });
-  const built: BuiltImage = await buildImage({
-    spec,
-    specDir: dirname(specPath),
-    bundlesDir,
-    cacheDir,
-    initSource: join(projectRoot, 'image', 'init'),
-    images: archives.map((archive) => ({ dir: archive.dir, tags: archive.info.tags, key: basename(dirname(archive.dir)) })),
+  const context = {
+    bundlesDir: values.bundles ? resolve(values.bundles) : defaultBundlesDir(env),
+    cacheDir: defaultCacheDir(env),
     env,
-    onEvent,
-  });
+    signal,
+    onEvent: renderer.onEvent,
+  };
+  const prepared = await prepareImage(context, resolve(values.file ?? join(projectRoot, 'image.yml')));
   if (verb === undefined) {
     await renderer.finished();
     return 0;
   }
-  const running = await bootImage({
-    // The generation the build just published, even if another build swaps the link meanwhile.
-    dir: realpathSync(imageDir(bundlesDir)),
-    runDir: join(bundlesDir, 'image-run'),
-    memoryMiB: spec.outputs.memory,
-    cpus: spec.outputs.cpus,
-    cacheDir,
-    install: installPolicy(env, (packages) => onEvent({ type: 'installing', packages })),
-    env,
-    signal,
-    onEvent,
-  });
+  if (verb === 'exec') {
+    const [program = '', ...args] = rest;
+    const outcome = await runGuestJob({
+      ...bootOptions(prepared, context),
+      job: {
+        argv: [programPath(program, env), ...args],
+        env: Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined)),
+        dir: process.cwd(),
+        scratch: [],
+        copyBack: [],
+        copyLimitBytes: 0,
+      },
+      onOutput: (line) => console.log(line),
+    });
+    await renderer.finished();
+    return outcome.exitCode;
+  }
+  const running = await bootImage(bootOptions(prepared, context));
   try {
     if (verb === 'check') {
-      const daemonManifest = readManifest(realpathSync(bundlePaths(bundlesDir, DAEMON_BUNDLE).current));
-      onEvent({ type: 'proved', proof: await proveImage(running.socket, built.manifest, daemonManifest, spec.images[0] ?? 'busybox:latest') });
+      const daemonManifest = readManifest(realpathSync(bundlePaths(context.bundlesDir, DAEMON_BUNDLE).current));
+      renderer.onEvent({
+        type: 'proved',
+        proof: await proveImage(running.socket, prepared.built.manifest, daemonManifest, prepared.spec.images[0] ?? 'busybox:latest'),
+      });
     } else {
       // Until Ctrl-C, or until the guest powers itself off.
       await Promise.race([running.exited, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
@@ -131,6 +136,14 @@ async function main(): Promise<number> {
     await renderer.finished();
   }
   return 0;
+}
+
+/** The command's program as an absolute path, as the shell would find it: the guest runs it chrooted in this machine's root. */
+function programPath(program: string, env: NodeJS.ProcessEnv): string {
+  if (program.includes('/')) return resolve(program);
+  const found = findOnPath(program, env);
+  if (!found) throw new UsageError(`exec: ${program} is not on PATH`, 'Give a program this machine has, or its path.');
+  return found;
 }
 
 await runMain(main);

@@ -217,6 +217,9 @@ func boot() error {
 			return err
 		}
 	}
+	if hasJobShare() {
+		return runJob(reaper, stop)
+	}
 	var services []*service
 	defer func() { stopServices(reaper, services) }()
 	for _, spec := range cfg.Services {

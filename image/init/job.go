@@ -1,0 +1,322 @@
+package main
+
+// A job is a command of the host's run inside the guest, on the guest's
+// kernel: npm run image -- exec, and test-integration --vm. The host shares
+// its root read-only (9p) and a job folder read-write; the command runs
+// chrooted in an overlay of the host's root whose writes stay in the
+// guest's memory, its output goes to the job folder as it comes, and at the
+// end the folders the job names are copied back there before power-off.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	jobTag      = "moby-make-job"
+	jobMount    = "/run/moby-make-job"
+	hostMount   = "/run/moby-make-host"
+	scratchRoot = "/run/moby-make-scratch"
+	jobRoot     = "/job-root"
+)
+
+type scratch struct {
+	// A folder of the host that the job writes into: a tmpfs here, with the host's entries bound into it but for Fresh.
+	Path string `json:"path"`
+	// Entries that start empty (the job's results, daemons' data roots: overlayfs cannot be their upper layer).
+	Fresh []string `json:"fresh"`
+}
+
+type jobSpec struct {
+	// The 9p tag of the host's root, shared read-only.
+	Root    string    `json:"root"`
+	Argv    []string  `json:"argv"`
+	Env     []string  `json:"env"`
+	Dir     string    `json:"dir"`
+	Scratch []scratch `json:"scratch"`
+	// Folders whose regular files are copied to the job folder's copy/ at the end, as the host's results.
+	CopyBack []string `json:"copyBack"`
+	// Files larger than this stay behind (daemons' layers and images are not results).
+	CopyLimit int64 `json:"copyLimit"`
+}
+
+// hasJobShare says whether the host shared a job folder (a 9p device with the job's tag).
+func hasJobShare() bool {
+	tags, _ := filepath.Glob("/sys/bus/virtio/drivers/9pnet_virtio/virtio*/mount_tag")
+	for _, tag := range tags {
+		if raw, err := os.ReadFile(tag); err == nil && strings.TrimRight(string(raw), "\x00\n") == jobTag {
+			return true
+		}
+	}
+	return false
+}
+
+func mount9p(tag, target string, readOnly bool) error {
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return err
+	}
+	var flags uintptr
+	if readOnly {
+		flags = syscall.MS_RDONLY
+	}
+	// msize: large reads for binaries; cache=loose for the read-only root (it does not change under the job), none for the job folder.
+	cache := "none"
+	if readOnly {
+		cache = "loose"
+	}
+	options := fmt.Sprintf("trans=virtio,version=9p2000.L,msize=512000,cache=%s", cache)
+	if err := syscall.Mount(tag, target, "9p", flags, options); err != nil {
+		return fmt.Errorf("mount 9p %s on %s: %w", tag, target, err)
+	}
+	return nil
+}
+
+// runJob runs the host's command and powers off; it reports on the console and in the job folder.
+func runJob(r *reaper, stop <-chan os.Signal) error {
+	if err := mount9p(jobTag, jobMount, false); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(filepath.Join(jobMount, "job.json"))
+	if err != nil {
+		return err
+	}
+	var job jobSpec
+	if err := json.Unmarshal(raw, &job); err != nil {
+		return fmt.Errorf("job.json: %w", err)
+	}
+	if err := jobFileSystems(job); err != nil {
+		return err
+	}
+	output, err := os.OpenFile(filepath.Join(jobMount, "output.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	say("job: %s (in %s, chrooted in the host's root)", strings.Join(job.Argv, " "), job.Dir)
+	started := time.Now()
+	exited, pid, err := r.startIn(job, output)
+	if err != nil {
+		return err
+	}
+	var status syscall.WaitStatus
+	select {
+	case status = <-exited:
+	case sig := <-stop:
+		// The host asked to stop: the job gets SIGTERM, as a terminal's Ctrl-C would give it, then a minute.
+		say("%v: stopping the job", sig)
+		_ = syscall.Kill(-pid, syscall.SIGTERM)
+		select {
+		case status = <-exited:
+		case <-time.After(60 * time.Second):
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			status = <-exited
+		}
+	}
+	output.Close()
+	code := status.ExitStatus()
+	if status.Signaled() {
+		code = 128 + int(status.Signal())
+	}
+	say("job: exit %d after %.1fs", code, time.Since(started).Seconds())
+	copied, err := copyBack(job)
+	if err != nil {
+		say("job: copying back: %v", err)
+	}
+	say("job: %d files copied back", copied)
+	// Written last: the host takes it as the job's end, with everything else in place.
+	if err := os.WriteFile(filepath.Join(jobMount, "exit-code"), []byte(fmt.Sprintf("%d\n", code)), 0o644); err != nil {
+		return err
+	}
+	syscall.Sync()
+	powerOff()
+	return nil
+}
+
+// jobFileSystems makes the job's root: the host's root under an overlay whose upper layer is memory, the kernel's file systems, and the scratch folders.
+func jobFileSystems(job jobSpec) error {
+	if err := mount9p(job.Root, hostMount, true); err != nil {
+		return err
+	}
+	layers := "/run/moby-make-overlay"
+	for _, dir := range []string{layers, jobRoot} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := syscall.Mount("tmpfs", layers, "tmpfs", 0, "mode=0755"); err != nil {
+		return err
+	}
+	for _, dir := range []string{layers + "/upper", layers + "/work"} {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	options := fmt.Sprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work", hostMount, layers, layers)
+	if err := syscall.Mount("overlay", jobRoot, "overlay", 0, options); err != nil {
+		return fmt.Errorf("overlay of the host's root: %w", err)
+	}
+	mounts := []struct{ source, target, fstype, data string }{
+		{"proc", "/proc", "proc", ""},
+		{"sysfs", "/sys", "sysfs", ""},
+		{"cgroup2", "/sys/fs/cgroup", "cgroup2", "nsdelegate"},
+		{"devtmpfs", "/dev", "devtmpfs", "mode=0755"},
+		{"devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=0620"},
+		{"tmpfs", "/dev/shm", "tmpfs", "mode=1777"},
+		{"tmpfs", "/run", "tmpfs", "mode=0755"},
+		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
+	}
+	for _, m := range mounts {
+		target := jobRoot + m.target
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			return err
+		}
+		if err := syscall.Mount(m.source, target, m.fstype, 0, m.data); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", m.fstype, target, err)
+		}
+	}
+	_ = os.Symlink("/proc/self/fd", jobRoot+"/dev/fd")
+	_ = os.Remove(jobRoot + "/dev/ptmx")
+	_ = os.Symlink("pts/ptmx", jobRoot+"/dev/ptmx")
+	// The host's resolver is the host's; in here it is QEMU's user network's.
+	if err := os.WriteFile(jobRoot+"/etc/resolv.conf", []byte("nameserver 10.0.2.3\n"), 0o644); err != nil {
+		return err
+	}
+	for i, s := range job.Scratch {
+		if err := scratchFolder(s, fmt.Sprintf("%s/%d", scratchRoot, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scratchFolder puts a tmpfs on the folder and brings the host's entries back into it (folders bound, links and files as they are) but for the fresh ones.
+func scratchFolder(s scratch, below string) error {
+	target := jobRoot + s.Path
+	for _, dir := range []string{target, below} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	// The overlay's own folder, reached from elsewhere once the tmpfs hides it: the entries keep writing into the overlay.
+	if err := syscall.Mount(target, below, "", syscall.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind %s: %w", s.Path, err)
+	}
+	if err := syscall.Mount("tmpfs", target, "tmpfs", 0, "mode=0755"); err != nil {
+		return fmt.Errorf("tmpfs on %s: %w", s.Path, err)
+	}
+	fresh := map[string]bool{}
+	for _, name := range s.Fresh {
+		fresh[name] = true
+	}
+	entries, err := os.ReadDir(below)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, entry := range entries {
+		if fresh[entry.Name()] {
+			continue
+		}
+		from := filepath.Join(below, entry.Name())
+		to := filepath.Join(target, entry.Name())
+		info, err := os.Lstat(from)
+		if err != nil {
+			return err
+		}
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(from)
+			if err != nil {
+				return err
+			}
+			if err := os.Symlink(link, to); err != nil {
+				return err
+			}
+		case info.IsDir():
+			if err := os.Mkdir(to, info.Mode().Perm()); err != nil {
+				return err
+			}
+			if err := syscall.Mount(from, to, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+				return fmt.Errorf("bind %s: %w", to, err)
+			}
+		case info.Mode().IsRegular():
+			if err := copyFile(from, to, info.Mode()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// startIn forks the job chrooted in its root, in a session of its own, its output to the job folder.
+func (r *reaper) startIn(job jobSpec, output *os.File) (chan syscall.WaitStatus, int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pid, err := syscall.ForkExec(job.Argv[0], job.Argv, &syscall.ProcAttr{
+		Dir:   job.Dir,
+		Env:   job.Env,
+		Files: []uintptr{devNull().Fd(), output.Fd(), output.Fd()},
+		Sys:   &syscall.SysProcAttr{Chroot: jobRoot, Setsid: true},
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("start the job %s: %w", job.Argv[0], err)
+	}
+	ch := make(chan syscall.WaitStatus, 1)
+	r.waiting[pid] = ch
+	return ch, pid, nil
+}
+
+// copyBack copies the regular files of the named folders, as the job left them, into the job folder's copy/.
+func copyBack(job jobSpec) (int, error) {
+	copied := 0
+	for _, dir := range job.CopyBack {
+		err := filepath.WalkDir(jobRoot+dir, func(path string, entry fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+					return nil
+				}
+				return err
+			}
+			info, err := entry.Info()
+			if err != nil || !info.Mode().IsRegular() || (job.CopyLimit > 0 && info.Size() > job.CopyLimit) {
+				return nil
+			}
+			target := filepath.Join(jobMount, "copy", strings.TrimPrefix(path, jobRoot))
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			if err := copyInto(path, target, info.Mode()); err != nil {
+				return err
+			}
+			copied++
+			return nil
+		})
+		if err != nil {
+			return copied, err
+		}
+	}
+	return copied, nil
+}
+
+func copyInto(from, to string, mode fs.FileMode) error {
+	source, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer source.Close()
+	target, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode.Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(target, source); err != nil {
+		target.Close()
+		return err
+	}
+	return target.Close()
+}
