@@ -13,7 +13,7 @@ import { populateAtomically } from '../core/populate-atomically.js';
 import { run } from '../core/process.js';
 import { ensureRequirements, installPolicy } from '../core/requirements.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
-import { ensureKernelTree, moduleClosure, resolveKernelPackage, type KernelPackage } from './kernel.js';
+import { autoloadModules, ensureKernelTree, moduleClosure, resolveKernelPackage, type KernelPackage } from './kernel.js';
 import { initBundles, type ImageCommand, type ImageSpec } from './spec.js';
 
 /** Where QEMU's user-mode network puts the guest, and how dockerd's socket leaves it (image/init forwards it). */
@@ -29,13 +29,15 @@ export const GUEST = {
 export const IMAGE_BUNDLE = 'image';
 export const IMAGE_FILES = ['kernel', 'initrd.img', 'cmdline'] as const;
 /** Bump when the image's layout changes, so an image of an older layout is rebuilt. */
-const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 2;
 
 const fileRecord = z.object({ sha256: z.string(), size: z.number() });
 const imageManifestSchema = z.object({
   key: z.string(),
   kernel: z.object({ package: z.string(), version: z.string(), sha256: z.string(), requested: z.string(), release: z.string() }),
   modules: z.array(z.string()),
+  /** Loaded when the kernel asks (image/init standing in for modprobe). */
+  autoload: z.array(z.string()),
   init: z.object({ sha256: z.string(), go: z.string() }),
   bundles: z.record(z.string(), z.record(z.string(), z.string())),
   images: z.array(z.object({ tags: z.array(z.string()), key: z.string() })),
@@ -122,11 +124,12 @@ async function buildInit(source: string, cacheDir: string, env: Env): Promise<{ 
 }
 
 /** What init reads at boot (image/init's config struct). */
-function initConfig(spec: ImageSpec, modules: readonly string[], images: readonly PreloadedImage[]) {
+function initConfig(spec: ImageSpec, modules: readonly string[], images: readonly PreloadedImage[], moduleIndex: string) {
   const withEnv = (entry: ImageCommand) => ({ name: entry.name, command: entry.command, env: entry.env, ready: entry.ready ?? '' });
   return {
     hostname: 'moby-make',
     modules: modules.map((path) => `/${path}`),
+    moduleIndex,
     network: { interface: GUEST.interface, address: GUEST.address, netmask: GUEST.netmask, gateway: GUEST.gateway },
     onboot: spec.onboot.map(withEnv),
     services: spec.services.map(withEnv),
@@ -215,6 +218,8 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
 
     const tree = await ensureKernelTree(kernelPackage, options.cacheDir, env);
     const modules = await moduleClosure(tree, spec.kernel.modules);
+    const autoload = await autoloadModules(tree, spec.kernel.autoload);
+    const moduleIndex = spec.kernel.autoload.length > 0 ? `lib/modules/${tree.release}/moby-make.modules.json` : '';
     const out = join(work, 'out');
     await mkdir(out);
     const entries: CpioEntry[] = [
@@ -224,9 +229,10 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
         kind: 'data',
         path: 'etc/moby-make/image.json',
         mode: 0o644,
-        contents: Buffer.from(`${JSON.stringify(initConfig(spec, modules, options.images), null, 2)}\n`),
+        contents: Buffer.from(`${JSON.stringify(initConfig(spec, modules, options.images, moduleIndex && `/${moduleIndex}`), null, 2)}\n`),
       },
-      ...modules.map((path): CpioEntry => ({ kind: 'file', path, mode: 0o644, source: join(tree.dir, path) })),
+      ...[...new Set([...modules, ...autoload.files])].map((path): CpioEntry => ({ kind: 'file', path, mode: 0o644, source: join(tree.dir, path) })),
+      ...(moduleIndex ? [{ kind: 'data' as const, path: moduleIndex, mode: 0o644, contents: Buffer.from(`${JSON.stringify(autoload.index)}\n`) }] : []),
       ...bundles.flatMap(({ dir, files }) =>
         Object.keys(files).map((name): CpioEntry => ({ kind: 'file', path: `usr/bin/${name}`, mode: 0o755, source: join(dir, name) })),
       ),
@@ -248,6 +254,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
       key,
       kernel: { ...kernelPackage, release: tree.release },
       modules,
+      autoload: autoload.files,
       init,
       bundles: Object.fromEntries(bundles.map(({ name, files: bundleFiles }) => [name, bundleFiles])),
       images: options.images.map(({ tags, key: imageKey }) => ({ tags: [...tags], key: imageKey })),

@@ -8,6 +8,7 @@ import { launchForJob, type BootOptions } from './qemu.js';
 /** The 9p tags image/init looks for (init/job.go). */
 const ROOT_TAG = 'moby-make-root';
 const JOB_TAG = 'moby-make-job';
+const SHARED_TAG = 'moby-make-rw';
 
 /**
  * A command of this machine's, run inside the guest on the guest's kernel:
@@ -26,6 +27,8 @@ export interface GuestJob {
    * visible in it except `fresh`, which start empty.
    */
   scratch: ReadonlyArray<{ path: string; fresh: readonly string[] }>;
+  /** Folders of this machine the job writes through to, read-write (its caches: what it makes there stays for the next run). */
+  shared: readonly string[];
   /** Folders whose files come back here at the end, replacing what was there: the job's results. */
   copyBack: readonly string[];
   /** Files larger than this stay in the guest (images and layers are not results). */
@@ -69,6 +72,7 @@ export async function runGuestJob(options: BootOptions & { job: GuestJob; onOutp
   await mkdir(jobDir, { recursive: true });
   const { job } = options;
   if (!job.argv[0]?.startsWith('/')) throw new UserError(`a guest job needs an absolute program path, not ${job.argv[0] ?? 'nothing'}`);
+  for (const path of job.shared) await mkdir(path, { recursive: true });
   await writeFile(
     join(jobDir, 'job.json'),
     `${JSON.stringify({
@@ -77,6 +81,7 @@ export async function runGuestJob(options: BootOptions & { job: GuestJob; onOutp
       env: Object.entries(job.env).map(([name, value]) => `${name}=${value}`),
       dir: job.dir,
       scratch: job.scratch,
+      shared: job.shared.map((path, index) => ({ path, tag: `${SHARED_TAG}${index}` })),
       copyBack: job.copyBack,
       copyLimit: job.copyLimitBytes,
     })}\n`,
@@ -87,6 +92,7 @@ export async function runGuestJob(options: BootOptions & { job: GuestJob; onOutp
       // Read-only: the guest can read this machine's files, never change them; multidevs keeps inode numbers of different mounts apart.
       ['-virtfs', `local,path=/,mount_tag=${ROOT_TAG},security_model=none,readonly=on,multidevs=remap`],
       ['-virtfs', `local,path=${jobDir},mount_tag=${JOB_TAG},security_model=none`],
+      ...job.shared.map((path, index) => ['-virtfs', `local,path=${path},mount_tag=${SHARED_TAG}${index},security_model=none,multidevs=remap`]),
       ['-netdev', 'user,id=net0', '-device', 'virtio-net-pci,netdev=net0'],
     ].flat(),
   );

@@ -163,14 +163,54 @@ export function moduleInfo(elf: Buffer): ModuleInfo {
 
 const moduleName = (name: string) => name.replace(/-/g, '_');
 
+/** What image/init reads when it stands in for modprobe: every autoload module by name with what it needs, and the aliases the kernel asks by. */
+export interface ModuleIndex {
+  modules: Record<string, { path: string; depends: string[]; softPre: string[] }>;
+  /** [pattern, module]: the kernel asks for `nft-chain-2-nat` or `net-pf-16-proto-12`; patterns may hold modprobe's wildcards. */
+  aliases: Array<[string, string]>;
+}
+
 /**
- * The modules to load, dependencies first, as paths relative to the kernel
- * tree (what modprobe would load, without depmod's files, which the .deb
- * does not carry). Built-in modules need nothing; an unknown name is an error.
+ * The modules under `folders` (relative to lib/modules/<release>/kernel) and
+ * everything they depend on: their files (paths relative to the kernel tree)
+ * and the index that resolves a request by name or alias. Dependencies
+ * outside the folders are taken too (libcrc32c for nf_tables).
  */
-export async function moduleClosure(tree: KernelTree, wanted: readonly string[]): Promise<string[]> {
+export async function autoloadModules(tree: KernelTree, folders: readonly string[]): Promise<{ files: string[]; index: ModuleIndex }> {
+  const kernelDir = join('lib', 'modules', tree.release, 'kernel');
+  const all = moduleFiles(tree);
+  const index: ModuleIndex = { modules: {}, aliases: [] };
+  const pending: string[] = [];
+  for (const folder of folders) {
+    const prefix = `${join(kernelDir, folder)}/`;
+    const inFolder = [...all].filter(([, path]) => path.startsWith(prefix)).map(([name]) => name);
+    if (inFolder.length === 0)
+      throw new UserError(
+        `${tree.pkg.package} has no modules under ${join(kernelDir, folder)}`,
+        'Fix kernel.autoload in image.yml (folders such as net/netfilter).',
+      );
+    pending.push(...inFolder.sort());
+  }
+  const builtin = builtinModules(tree);
+  while (pending.length > 0) {
+    const name = pending.shift() as string;
+    if (index.modules[name] || builtin.has(name)) continue;
+    const path = all.get(name);
+    if (!path) continue; // a soft dependency the kernel package does not build
+    const info = moduleInfo(await readFile(join(tree.dir, path)));
+    const depends = info.depends.map(moduleName).filter((dependency) => !builtin.has(dependency));
+    const softPre = info.softPre.map(moduleName).filter((dependency) => !builtin.has(dependency));
+    index.modules[name] = { path: `/${path}`, depends, softPre };
+    for (const alias of info.aliases) index.aliases.push([alias, name]);
+    pending.push(...depends, ...softPre);
+  }
+  index.aliases.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { files: Object.values(index.modules).map((module) => module.path.slice(1)), index };
+}
+
+function builtinModules(tree: KernelTree): Set<string> {
   const base = join('lib', 'modules', tree.release);
-  const builtin = new Set(
+  return new Set(
     readFileSync(join(tree.dir, base, 'modules.builtin'), 'utf8')
       .split('\n')
       .filter(Boolean)
@@ -183,6 +223,10 @@ export async function moduleClosure(tree: KernelTree, wanted: readonly string[])
         ),
       ),
   );
+}
+
+/** Every loadable module of the kernel by name (dashes as underscores), as a path relative to the kernel tree. */
+function moduleFiles(tree: KernelTree): Map<string, string> {
   const files = new Map<string, string>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(tree.dir, dir), { withFileTypes: true })) {
@@ -191,7 +235,18 @@ export async function moduleClosure(tree: KernelTree, wanted: readonly string[])
       else if (entry.name.endsWith('.ko')) files.set(moduleName(entry.name.slice(0, -3)), path);
     }
   };
-  walk(join(base, 'kernel'));
+  walk(join('lib', 'modules', tree.release, 'kernel'));
+  return files;
+}
+
+/**
+ * The modules to load, dependencies first, as paths relative to the kernel
+ * tree (what modprobe would load, without depmod's files, which the .deb
+ * does not carry). Built-in modules need nothing; an unknown name is an error.
+ */
+export async function moduleClosure(tree: KernelTree, wanted: readonly string[]): Promise<string[]> {
+  const builtin = builtinModules(tree);
+  const files = moduleFiles(tree);
   // Aliases (crc32c -> crc32c_generic) are read from every module, once, and only when a soft dependency names one.
   let aliases: Map<string, string> | undefined;
   const byAlias = async (alias: string) => {
@@ -215,7 +270,7 @@ export async function moduleClosure(tree: KernelTree, wanted: readonly string[])
     if (!path) {
       throw new UserError(
         `${tree.pkg.package} has no module ${name}${neededBy ? ` (needed by ${neededBy})` : ''}`,
-        `Remove it from kernel.modules in image.yml, or check its name under ${join(tree.dir, base)}.`,
+        `Remove it from kernel.modules in image.yml, or check its name under ${join(tree.dir, 'lib', 'modules', tree.release)}.`,
       );
     }
     const info = moduleInfo(await readFile(join(tree.dir, path)));

@@ -52,6 +52,12 @@ const imageSchema = z
         package: z.string().regex(/^linux-image-[a-z0-9.+-]+$/, 'a Debian linux-image package'),
         cmdline: z.string().default('console=ttyS0'),
         modules: z.array(z.string().regex(/^[a-z0-9_-]+$/, 'a module name')).default([]),
+        /**
+         * Folders under the kernel's modules (net/netfilter) whose modules load
+         * when the kernel asks for them (request_module: iptables' tables and
+         * matches, nftables' expressions), as modprobe loads them on a host.
+         */
+        autoload: z.array(z.string().regex(/^[a-z0-9_][a-z0-9_/-]*$/, 'a folder under lib/modules/<release>/kernel, such as net/netfilter')).default([]),
       })
       .strict(),
     init: z

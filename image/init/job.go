@@ -35,6 +35,11 @@ type scratch struct {
 	Fresh []string `json:"fresh"`
 }
 
+type shared struct {
+	Path string `json:"path"`
+	Tag  string `json:"tag"`
+}
+
 type jobSpec struct {
 	// The 9p tag of the host's root, shared read-only.
 	Root    string    `json:"root"`
@@ -42,6 +47,8 @@ type jobSpec struct {
 	Env     []string  `json:"env"`
 	Dir     string    `json:"dir"`
 	Scratch []scratch `json:"scratch"`
+	// Folders of the host the job writes through to (its caches), each a 9p tag of its own: what the job makes there stays.
+	Shared []shared `json:"shared"`
 	// Folders whose regular files are copied to the job folder's copy/ at the end, as the host's results.
 	CopyBack []string `json:"copyBack"`
 	// Files larger than this stay behind (daemons' layers and images are not results).
@@ -187,6 +194,11 @@ func jobFileSystems(job jobSpec) error {
 	// The host's resolver is the host's; in here it is QEMU's user network's.
 	if err := os.WriteFile(jobRoot+"/etc/resolv.conf", []byte("nameserver 10.0.2.3\n"), 0o644); err != nil {
 		return err
+	}
+	for _, s := range job.Shared {
+		if err := mount9p(s.Tag, jobRoot+s.Path, false); err != nil {
+			return err
+		}
 	}
 	for i, s := range job.Scratch {
 		if err := scratchFolder(s, fmt.Sprintf("%s/%d", scratchRoot, i)); err != nil {

@@ -66,6 +66,7 @@ type forward struct {
 type config struct {
 	Hostname     string    `json:"hostname"`
 	Modules      []string  `json:"modules"`
+	ModuleIndex  string    `json:"moduleIndex"`
 	Network      network   `json:"network"`
 	Onboot       []command `json:"onboot"`
 	Services     []command `json:"services"`
@@ -75,6 +76,9 @@ type config struct {
 }
 
 func main() {
+	if filepath.Base(os.Args[0]) == "modprobe" {
+		os.Exit(modprobe(os.Args[1:]))
+	}
 	if os.Getpid() != 1 {
 		fmt.Fprintln(os.Stderr, "init: not process 1; this is the image's init, booted by npm run image -- run")
 		os.Exit(2)
@@ -207,6 +211,9 @@ func boot() error {
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPWR)
 	reaper := startReaper()
 	if err := loadModules(cfg.Modules); err != nil {
+		return err
+	}
+	if err := enableModprobe(cfg.ModuleIndex); err != nil {
 		return err
 	}
 	if err := networkUp(cfg.Network); err != nil {

@@ -36,7 +36,7 @@ describe('npm run image: the bundle as a kernel+initrd, booted under QEMU', () =
     const listing = (await run(['bsdtar', '-tf', join(dir, 'initrd.img')])).stdout.split('\n');
     expect(listing).toEqual(expect.arrayContaining(['init', 'dev/console', 'usr/bin/dockerd', 'usr/bin/containerd', 'usr/bin/runc', 'usr/bin/docker']));
     // The archive is sorted by path; the manifest lists the modules in load order (dependencies first).
-    expect(listing.filter((path) => path.endsWith('.ko'))).toEqual([...manifest.modules].sort());
+    expect(listing.filter((path) => path.endsWith('.ko'))).toEqual([...new Set([...manifest.modules, ...manifest.autoload])].sort());
     expect(manifest.modules.some((path) => path.endsWith('/virtio_net.ko'))).toBe(true);
     expect(manifest.bundles[DAEMON_BUNDLE]?.dockerd).toBe(await sha256File(join(root, DAEMON_BUNDLE, 'dockerd')));
   });
