@@ -3,6 +3,7 @@ import { nextSteps } from './cli/commands.js';
 import { dirname, join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
+import { run } from '../core/process.js';
 import { forwardDebugger, type DebugForward } from '../testrunner/debug-forward.js';
 import { stateLayout } from '../devdaemon/layout.js';
 import { findClients, integrationResultsName, planIntegrationWork, prepareIntegration } from '../testrunner/integration.js';
@@ -18,8 +19,67 @@ import { splitIntoShards, unitName } from '../testrunner/shards.js';
 import { resolveDaemonSource } from '../core/daemon-source.js';
 import { prepareGo } from '../testrunner/toolchain.js';
 import { defaultBundlesDir, defaultCacheDir } from './paths.js';
-import { runMain } from './cli/run-main.js';
-import { finishSuite, frozenImageSteps, openSuite, loadFrozenImages, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
+import { interruptSignal, runMain } from './cli/run-main.js';
+import { runGuestJob } from '../image/job.js';
+import { bootOptions, prepareImage } from './lib/image.js';
+import { plainRenderer } from './render/plain.js';
+import { imageLines } from './render/image-lines.js';
+import { checkTestPrerequisites, finishSuite, frozenImageSteps, openSuite, loadFrozenImages, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
+
+/** The guest's memory for a run: the test daemons' data roots and images live in it (tmpfs). */
+const GUEST_MEMORY_MIB = 8192;
+/** Reports, logs and profiles come back; larger files are daemons' layers and images. */
+const COPY_LIMIT_BYTES = 64 << 20;
+
+/**
+ * --vm: this same command, without --vm, run inside the machine image
+ * (npm run image) on its kernel — cgroup v2, the modules image.yml loads —
+ * with this machine's files seen read-only; the test daemons' state and the
+ * results folder are memory in the guest, and the results come back here.
+ */
+async function runInGuest(options: IntegrationOptions, env: Env): Promise<number> {
+  if (options.debugListen) throw new UserError("--vm with --debug-port: delve would listen in the guest, out of this machine's reach", 'Debug without --vm.');
+  const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
+  const signal = interruptSignal();
+  // A terminal's Ctrl-C reaches us twice under npm (directly and forwarded); stopping the guest must not die of the second.
+  signal.addEventListener('abort', () => process.on('SIGINT', () => undefined), { once: true });
+  const renderer = plainRenderer(imageLines, (line, stream) => (stream === 'stdout' ? console.log(`vm: ${line}`) : console.error(`vm: ${line}`)));
+  const context = { bundlesDir, cacheDir: defaultCacheDir(env), env, signal, onEvent: renderer.onEvent };
+  // Installed here, where apt runs at full speed: the guest sees this machine's programs.
+  await checkTestPrerequisites(env, (event) => {
+    if (event.type === 'installing') renderer.onEvent(event);
+  });
+  const prepared = await prepareImage(context);
+  const resultsDir = join(bundlesDir, integrationResultsName(options));
+  const guestEnv = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[0] !== 'TEST_INTEGRATION_VM'),
+  );
+  const script = process.argv[1] ?? '';
+  const outcome = await runGuestJob({
+    ...bootOptions(prepared, context, Math.max(prepared.spec.outputs.memory, GUEST_MEMORY_MIB)),
+    job: {
+      argv: [process.execPath, ...process.execArgv, script, ...process.argv.slice(2).filter((arg) => arg !== '--vm')],
+      env: guestEnv,
+      dir: process.cwd(),
+      // Every test-* folder of the bundles root starts empty in the guest: results, and daemons' data roots, which overlayfs cannot hold.
+      scratch: [{ path: bundlesDir, fresh: ['test-integration', 'test-daemons', basename(resultsDir)] }],
+      // What the run makes in its caches (the dev container's packages, test binaries' objects, modules) stays for the next run, here or in a guest.
+      shared: [context.cacheDir, ...(await goCaches(env))],
+      copyBack: [resultsDir],
+      copyLimitBytes: COPY_LIMIT_BYTES,
+    },
+    onOutput: (line) => console.log(line),
+  });
+  console.log(`vm: ${outcome.copied} result files copied back to ${resultsDir}`);
+  return outcome.exitCode;
+}
+
+/** go's build and module caches, as `go env` names them. */
+async function goCaches(env: Env): Promise<string[]> {
+  const result = await run(['go', 'env', 'GOCACHE', 'GOMODCACHE'], { env });
+  if (result.exitCode !== 0) throw new UserError(`go env GOCACHE GOMODCACHE failed: ${result.stderr.trim()}`, 'Check the Go installation (go env).');
+  return result.stdout.split('\n').filter((line) => line.startsWith('/'));
+}
 
 const HELP = `Usage: npm run test-integration -- [options] [packages…]
 
@@ -73,6 +133,10 @@ Shards and lanes (integration/ packages and integration-cli suites are the units
   --jobs N                 N lanes side by side, each with its own namespaces, daemon and DEST
                            (job-N/); merge folders with npm run test-report -- DIR...
 
+  --vm                     TEST_INTEGRATION_VM    the whole run inside the machine image (npm run image)
+                           under QEMU: its kernel, cgroup v2 and modules; results come back to
+                           bundles/test-integration/ (docs/image.md)
+
   --output tty|plain|json  progress rows on a terminal, plain lines in CI, JSON lines
   --bundles DIR            bundles root (default: bundles/, or $MOBY_MAKE_BUNDLES)
   --help                   this text
@@ -90,6 +154,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (options.listShards !== undefined) return listShards(options, options.listShards, env);
+  if (options.vm) return runInGuest(options, env);
   if (options.jobs > 1 && options.debugListen) {
     throw new UserError('--jobs with --debug-port: delve stops one test binary at a time', 'Debug with --jobs 1 (the default).');
   }

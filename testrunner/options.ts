@@ -42,6 +42,8 @@ export interface IntegrationOptions {
   listShards: number | undefined;
   /** --jobs N: N shards side by side on this machine, each in namespaces of its own. */
   jobs: number;
+  /** --vm / TEST_INTEGRATION_VM: the whole run inside the machine image (npm run image), on its kernel and cgroup v2. */
+  vm: boolean;
   output: string | undefined;
   bundlesDir: string | undefined;
   help: boolean;
@@ -147,6 +149,7 @@ export function parseIntegrationOptions(argv: readonly string[], env: Env): Inte
       shard: { type: 'string' },
       'list-shards': { type: 'string' },
       jobs: { type: 'string' },
+      vm: { type: 'boolean' },
       output: { type: 'string' },
       bundles: { type: 'string' },
       verbose: { type: 'boolean' },
@@ -208,6 +211,7 @@ export function parseIntegrationOptions(argv: readonly string[], env: Env): Inte
     shard: values.shard === undefined ? undefined : parseShard(values.shard),
     listShards: values['list-shards'] === undefined ? undefined : positiveWhole(values['list-shards'], '--list-shards', '6'),
     jobs: values.jobs === undefined ? 1 : positiveWhole(values.jobs, '--jobs', '2'),
+    vm: values.vm ?? isSet(env.TEST_INTEGRATION_VM),
     debugListen: debugSpec === undefined ? undefined : debugListenAddress(debugSpec),
     output: values.output,
     bundlesDir: values.bundles,
