@@ -17,13 +17,21 @@ import { readManifest } from '../core/manifest.js';
 import type { TestRunEvent } from '../testrunner/events.js';
 import { splitIntoShards, unitName } from '../testrunner/shards.js';
 import { resolveDaemonSource } from '../core/daemon-source.js';
-import { prepareGo } from '../testrunner/toolchain.js';
+import { prepareGo, TEST_REGISTRY } from '../testrunner/toolchain.js';
 import { defaultBundlesDir, defaultCacheDir } from './paths.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
 import { runGuestJob } from '../image/job.js';
 import { bootOptions, prepareImage } from './lib/image.js';
 import { plainRenderer } from './render/plain.js';
-import { imageLines } from './render/image-lines.js';
+import { imageLines, type ImageCommandEvent } from './render/image-lines.js';
+import { ensurePackageLayer } from '../testrunner/dev-container/packages.js';
+import { compileTestBinary } from '../testrunner/compile.js';
+import { planSuites } from '../testrunner/packages.js';
+import { installGoTool } from '../core/go-tools.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { readDevStage } from '../testrunner/dev-container/dockerfile.js';
+import { makeFrozenArchives } from '../testrunner/frozen-images/index.js';
 import { checkTestPrerequisites, finishSuite, frozenImageSteps, openSuite, loadFrozenImages, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
 
 /** The guest's memory for a run: the test daemons' data roots and images live in it (tmpfs). */
@@ -49,6 +57,7 @@ async function runInGuest(options: IntegrationOptions, env: Env): Promise<number
   await checkTestPrerequisites(env, (event) => {
     if (event.type === 'installing') renderer.onEvent(event);
   });
+  await warmForGuest(options, bundlesDir, env, signal, renderer.onEvent);
   const prepared = await prepareImage(context);
   const resultsDir = join(bundlesDir, integrationResultsName(options));
   const guestEnv = Object.fromEntries(
@@ -72,6 +81,39 @@ async function runInGuest(options: IntegrationOptions, env: Env): Promise<number
   });
   console.log(`vm: ${outcome.copied} result files copied back to ${resultsDir}`);
   return outcome.exitCode;
+}
+
+/**
+ * What the run inside would otherwise make under emulation, made here into
+ * the caches the guest writes through to: gotestsum (a Go build of minutes
+ * in the guest), the dev container's packages layer, the frozen images.
+ */
+async function warmForGuest(
+  options: IntegrationOptions,
+  bundlesDir: string,
+  env: Env,
+  signal: AbortSignal,
+  onEvent: Listener<ImageCommandEvent>,
+): Promise<void> {
+  const cacheDir = defaultCacheDir(env);
+  const source = await resolveDaemonSource(readManifest(bundlePaths(bundlesDir).current), env, cacheDir);
+  await prepareGo(source.dir, cacheDir, env, signal);
+  await installGoTool(TEST_REGISTRY, join(cacheDir, 'tools'), env, signal);
+  await ensurePackageLayer(readDevStage(source.dir).aptPackages, cacheDir, env, signal);
+  const remote = await openRemoteImages(env, (notice) => onEvent({ type: 'cache', notice }));
+  await makeFrozenArchives({ cacheDir, env, signal, onEvent, ...(remote ? { remote } : {}) });
+  // The test binaries compiled here once: the guest's go test -c then finds every object in GOCACHE and only links.
+  const plan = await planSuites(options, source.dir, env);
+  const scratch = await mkdtemp(join(tmpdir(), 'moby-make-vm-compile-'));
+  try {
+    for (const dir of [...plan.integrationDirs, ...(plan.runIntegrationCli ? ['./integration-cli'] : [])]) {
+      const began = performance.now();
+      await compileTestBinary(source.dir, dir, join(scratch, 'bin'), env, { signal, coverage: options.coverage });
+      console.log(`vm: compiled ${dir} here in ${((performance.now() - began) / 1000).toFixed(1)}s (the guest links it from GOCACHE)`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 /** go's build and module caches, as `go env` names them. */
