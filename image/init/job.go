@@ -176,8 +176,8 @@ func jobFileSystems(job jobSpec) error {
 		{"devtmpfs", "/dev", "devtmpfs", "mode=0755"},
 		{"devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=0620"},
 		{"tmpfs", "/dev/shm", "tmpfs", "mode=1777"},
+		// /tmp stays the host's, under the overlay: a job's files may live there (a test's temporary checkout).
 		{"tmpfs", "/run", "tmpfs", "mode=0755"},
-		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
 	}
 	for _, m := range mounts {
 		target := jobRoot + m.target
