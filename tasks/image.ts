@@ -77,17 +77,7 @@ async function main(): Promise<number> {
   if (verb === 'exec' ? rest.length === 0 : rest.length > 0)
     throw new UsageError(verb === 'exec' ? 'exec needs a command' : `unexpected argument ${rest.join(' ')}`, 'npm run image -- exec -- uname -a');
   const env = process.env;
-  const signal = interruptSignal();
-  // A terminal's Ctrl-C reaches us twice under npm (directly and forwarded); the power-off must not die of the second.
-  signal.addEventListener(
-    'abort',
-    () => {
-      const ignore = () => undefined;
-      process.on('SIGINT', ignore);
-      process.on('SIGTERM', ignore);
-    },
-    { once: true },
-  );
+  const signal = interruptSignal({ outliveRepeats: true });
   const mode = outputMode(values.output === 'tty' ? 'plain' : values.output, env, false);
   const renderer = createRenderer<ImageCommandEvent>(mode, { lines: imageLines });
   const context = {
@@ -111,6 +101,7 @@ async function main(): Promise<number> {
         env: Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined)),
         dir: process.cwd(),
         scratch: [],
+        shared: [],
         copyBack: [],
         copyLimitBytes: 0,
       },

@@ -48,9 +48,7 @@ const COPY_LIMIT_BYTES = 64 << 20;
 async function runInGuest(options: IntegrationOptions, env: Env): Promise<number> {
   if (options.debugListen) throw new UserError("--vm with --debug-port: delve would listen in the guest, out of this machine's reach", 'Debug without --vm.');
   const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
-  const signal = interruptSignal();
-  // A terminal's Ctrl-C reaches us twice under npm (directly and forwarded); stopping the guest must not die of the second.
-  signal.addEventListener('abort', () => process.on('SIGINT', () => undefined), { once: true });
+  const signal = interruptSignal({ outliveRepeats: true });
   const renderer = plainRenderer(imageLines, (line, stream) => (stream === 'stdout' ? console.log(`vm: ${line}`) : console.error(`vm: ${line}`)));
   const context = { bundlesDir, cacheDir: defaultCacheDir(env), env, signal, onEvent: renderer.onEvent };
   // Installed here, where apt runs at full speed: the guest sees this machine's programs.

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -303,7 +302,7 @@ func copyBack(job jobSpec) (int, error) {
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 				return err
 			}
-			if err := copyInto(path, target, info.Mode()); err != nil {
+			if err := copyFile(path, target, info.Mode()); err != nil {
 				return err
 			}
 			copied++
@@ -314,21 +313,4 @@ func copyBack(job jobSpec) (int, error) {
 		}
 	}
 	return copied, nil
-}
-
-func copyInto(from, to string, mode fs.FileMode) error {
-	source, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer source.Close()
-	target, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode.Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(target, source); err != nil {
-		target.Close()
-		return err
-	}
-	return target.Close()
 }

@@ -88,6 +88,7 @@ export const COMMANDS = {
     next: [
       ['npm run image -- run', 'boot it; DOCKER_HOST is printed, Ctrl-C powers it off'],
       ['npm run image -- check', 'boot, prove /_ping, /info and a container, power off'],
+      ['npm run test-integration -- --vm', "moby's suites on the image's kernel and cgroup v2"],
       ['npm run make', 'build what it carries'],
     ],
   },

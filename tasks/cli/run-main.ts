@@ -41,12 +41,23 @@ function isArgumentError(error: unknown): error is Error {
   return error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
 }
 
-/** An AbortSignal that fires on Ctrl-C or SIGTERM. */
-export function interruptSignal(): AbortSignal {
+/**
+ * An AbortSignal that fires on Ctrl-C or SIGTERM. With `outliveRepeats`, a
+ * further Ctrl-C or SIGTERM is ignored once it fired: a terminal's Ctrl-C
+ * reaches us twice under npm (directly and forwarded), and a command that
+ * stops something in order (a guest's power-off) must not die of the second.
+ */
+export function interruptSignal(options: { outliveRepeats?: boolean } = {}): AbortSignal {
   const controller = new AbortController();
   // Every running build step listens on it; more than ten at once is normal.
   setMaxListeners(100, controller.signal);
-  const abort = () => controller.abort(new InterruptedError());
+  const abort = () => {
+    controller.abort(new InterruptedError());
+    if (options.outliveRepeats) {
+      process.on('SIGINT', () => undefined);
+      process.on('SIGTERM', () => undefined);
+    }
+  };
   process.once('SIGINT', abort);
   process.once('SIGTERM', abort);
   return controller.signal;
