@@ -7,7 +7,8 @@ import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import { jsonOrUndefined } from '../core/json-file.js';
 import { eachInLanes } from '../core/lanes.js';
-import { digestOf, OCI_MANIFEST, type RegistryClient } from './registry.js';
+import { dayOf, distinctObjects, readGoCacheMap, writeGoCacheMap, type MapEntry } from './go-cache-map.js';
+import { digestOf, type RegistryClient } from './registry.js';
 
 /**
  * A GOCACHEPROG program (cmd/go/internal/cacheprog): the go command's build
@@ -23,12 +24,7 @@ import { digestOf, OCI_MANIFEST, type RegistryClient } from './registry.js';
 /** Set by make for the program: go's GOCACHE folder, and the artifact's tag. */
 export const GOCACHE_DIR_VARIABLE = 'MOBY_MAKE_GOCACHE_DIR';
 export const GOCACHE_TAG_VARIABLE = 'MOBY_MAKE_GOCACHE_TAG';
-const GO_CACHE_ARTIFACT = 'application/vnd.moby-make.gocache.v1';
-const INDEX_MEDIA_TYPE = 'application/vnd.moby-make.gocache.index.v1+json';
-const OBJECT_MEDIA_TYPE = 'application/vnd.moby-make.gocache.object.v1';
 const PARALLEL_UPLOADS = 8;
-
-const indexSchema = z.object({ actions: z.record(z.string(), z.tuple([z.string(), z.number().int().nonnegative()])) });
 
 const requestSchema = z.object({
   ID: z.number().int(),
@@ -68,7 +64,7 @@ interface Entry {
 }
 
 export class GoCacheProgram {
-  private index: Promise<Map<string, Entry>> | undefined;
+  private index: Promise<Map<string, MapEntry>> | undefined;
   private away = false;
   /** Every action this go command asked for or stored: the map pushed at close. */
   private readonly used = new Map<string, Entry>();
@@ -184,19 +180,11 @@ export class GoCacheProgram {
     }
   }
 
-  private remoteIndex(): Promise<Map<string, Entry>> {
+  private remoteIndex(): Promise<Map<string, MapEntry>> {
     this.index ??= (async () => {
       const client = this.options.client as RegistryClient;
       await client.ping();
-      const manifest = await client.manifest(this.options.tag);
-      const map = new Map<string, Entry>();
-      if (!manifest) return map;
-      const config = (jsonOrUndefined(manifest.body) as { config?: { digest?: string } } | undefined)?.config?.digest;
-      if (!config) return map;
-      const index = indexSchema.safeParse(jsonOrUndefined(await client.blob(config, 64 << 20)));
-      if (!index.success) return map;
-      for (const [action, [output, size]] of Object.entries(index.data.actions)) map.set(action, { output, size });
-      return map;
+      return readGoCacheMap(client, this.options.tag);
     })();
     return this.index;
   }
@@ -210,28 +198,17 @@ export class GoCacheProgram {
     if (!client || !this.options.push || this.away || this.used.size === 0) return;
     try {
       const known = await this.remoteIndex();
-      // Merged with what is there: a component's several go builds (containerd's binaries) share one map.
-      const entries = [...new Map([...known, ...this.used])];
-      const objects = [...new Map(entries.map(([, entry]) => [entry.output, entry])).values()];
+      // Merged with what is there: a component's several go builds (containerd's binaries) share one map; what this build used is used today.
+      const today = dayOf(new Date());
+      const merged = new Map(known);
+      for (const [action, entry] of this.used) merged.set(action, { ...entry, day: today });
       const knownOutputs = new Set([...known.values()].map((entry) => entry.output));
-      const toUpload = objects.filter((entry) => !knownOutputs.has(entry.output));
+      const toUpload = distinctObjects(merged).filter((entry) => !knownOutputs.has(entry.output));
       await eachInLanes(toUpload, PARALLEL_UPLOADS, async (object) => {
         await client.pushBlob(`sha256:${object.output}`, object.size, readFileSync(this.path(object.output, 'd')));
       });
-      const index = Buffer.from(JSON.stringify({ actions: Object.fromEntries(entries.map(([action, entry]) => [action, [entry.output, entry.size]])) }));
-      const indexDigest = digestOf(index);
-      await client.pushBlob(indexDigest, index.length, index);
-      const manifest = {
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST,
-        artifactType: GO_CACHE_ARTIFACT,
-        config: { mediaType: INDEX_MEDIA_TYPE, digest: indexDigest, size: index.length },
-        layers: objects.map((entry) => ({ mediaType: OBJECT_MEDIA_TYPE, digest: `sha256:${entry.output}`, size: entry.size })),
-      };
-      await client.putManifest(this.options.tag, Buffer.from(JSON.stringify(manifest)));
-      this.options.report(
-        `moby-make go cache: pushed ${toUpload.length} objects and the map of ${entries.length} actions to ${client.name}:${this.options.tag}`,
-      );
+      await writeGoCacheMap(client, this.options.tag, merged);
+      this.options.report(`moby-make go cache: pushed ${toUpload.length} objects and the map of ${merged.size} actions to ${client.name}:${this.options.tag}`);
     } catch (error) {
       this.options.report(`moby-make go cache: not pushed to ${client.name}: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -4,6 +4,7 @@ import { jsonOrUndefined } from '../core/json-file.js';
 import type { CacheConfig } from './config.js';
 import { artifactSchema, COMPONENT_ANNOTATION, CREATED_ANNOTATION, FINGERPRINT_ANNOTATION } from './component-store.js';
 import { credentialsRefused, registryClient } from './credentials.js';
+import { GOCACHE_TAG_PREFIX, readGoCacheMap, trimGoCacheMap, writeGoCacheMap } from './go-cache-map.js';
 import { imageManifestSchema } from './image-store.js';
 import { RegistryAuthError, type RegistryClient } from './registry.js';
 import { signatureTag } from './signing.js';
@@ -30,6 +31,8 @@ export type InventoryEvent =
   | { type: 'entry'; entry: CacheEntry }
   | { type: 'summary'; entries: number; components: Record<string, { entries: number; bytes: number }>; bytes: number; uniqueBytes: number }
   | { type: 'pruned'; entry: CacheEntry }
+  /** A component's Go cache map without the actions no build used since the cutoff. */
+  | { type: 'gocache-pruned'; tag: string; removed: number; kept: number; bytes: number }
   | { type: 'prune-finished'; removed: number; kept: number; bytes: number; cutoff: Date };
 
 const ENTRY_TAG = /^([a-z0-9-]+)-([0-9a-f]{64})$/;
@@ -129,6 +132,22 @@ export async function removeEntry(client: RegistryClient, entry: CacheEntry): Pr
     if (signature) await client.deleteManifest(signature.digest);
   }
   await client.deleteManifest(entry.digest);
+}
+
+/**
+ * Every `gocache-<component>` map trimmed to the actions a build used since
+ * `cutoff` (each push records the day for the actions its build used); a map
+ * with nothing to drop is left as it is.
+ */
+export async function pruneGoCacheMaps(client: RegistryClient, cutoff: Date): Promise<Array<Extract<InventoryEvent, { type: 'gocache-pruned' }>>> {
+  const pruned: Array<Extract<InventoryEvent, { type: 'gocache-pruned' }>> = [];
+  for (const tag of (await client.tags()).filter((name) => name.startsWith(GOCACHE_TAG_PREFIX))) {
+    const trimmed = trimGoCacheMap(await readGoCacheMap(client, tag), cutoff);
+    if (trimmed.removed === 0) continue;
+    await writeGoCacheMap(client, tag, trimmed.kept);
+    pruned.push({ type: 'gocache-pruned', tag, removed: trimmed.removed, kept: trimmed.kept.size, bytes: trimmed.bytes });
+  }
+  return pruned;
 }
 
 /** `30d`, `12h`, `90m`: how far back --older-than reaches. */

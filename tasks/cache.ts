@@ -1,7 +1,16 @@
 import { nextSteps } from './cli/commands.js';
 import { parseArgs } from 'node:util';
 import { cacheConfig, REGISTRY_VARIABLE } from '../cache/config.js';
-import { entriesToPrune, listEntries, openInventoryClient, parseAge, removeEntry, summarize, type InventoryEvent } from '../cache/inventory.js';
+import {
+  entriesToPrune,
+  listEntries,
+  openInventoryClient,
+  parseAge,
+  pruneGoCacheMaps,
+  removeEntry,
+  summarize,
+  type InventoryEvent,
+} from '../cache/inventory.js';
 import { UsageError } from '../core/errors.js';
 import { runMain } from './cli/run-main.js';
 import { createRenderer, outputMode } from './render/choose.js';
@@ -15,8 +24,10 @@ make -- --help): what it holds for this project.
   status                 the registry, and entries and sizes per component
   ls                     every entry: component, fingerprint, size, pushed, signed
   prune --older-than AGE remove entries pushed longer ago than AGE (30d, 12h,
-                         90m), keeping each component's newest; the registry
-                         frees their blobs at its next garbage collection
+                         90m), keeping each component's newest, and drop from
+                         each Go cache map the actions no build used within
+                         AGE; the registry frees their blobs at its next
+                         garbage collection
 
 Options:
   --cache-registry host[:port]/repo   instead of $MOBY_MAKE_CACHE_REGISTRY
@@ -68,6 +79,7 @@ async function main(): Promise<number> {
         await removeEntry(client, entry);
         renderer.onEvent({ type: 'pruned', entry });
       }
+      for (const event of await pruneGoCacheMaps(client, cutoff)) renderer.onEvent(event);
       const bytes = doomed.reduce((sum, entry) => sum + entry.bytes, 0);
       renderer.onEvent({ type: 'prune-finished', removed: doomed.length, kept: entries.length - doomed.length, bytes, cutoff });
       break;

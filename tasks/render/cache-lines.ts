@@ -13,6 +13,8 @@ export const cacheLines: LineFormats<InventoryEvent> = {
     `${event.entries} entries, ${megabytes(event.bytes)} as listed, ${megabytes(event.uniqueBytes)} of distinct blobs in the registry`,
   ],
   pruned: (event) => `removed ${entryLine(event.entry)}`,
+  'gocache-pruned': (event) =>
+    `${event.tag}: dropped ${event.removed} actions no build used within the age, kept ${event.kept} (${megabytes(event.bytes)} of objects released)`,
   'prune-finished': (event) =>
     `pruned ${event.removed} entries pushed before ${event.cutoff.toISOString()} (${megabytes(event.bytes)} as listed), kept ${event.kept}; the registry frees unreferenced blobs at its next garbage collection`,
 };

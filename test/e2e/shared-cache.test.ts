@@ -10,6 +10,9 @@ import { writeHelloComponent, writeRecordingGo } from '../support/fixtures.js';
 import { fixture, realGo } from '../support/fixture-project.js';
 import { CACHE_REPOSITORY, startRegistry, type TestRegistry } from '../../tasks/lib/loopback-registry.js';
 import { tempDir } from '../support/temp.js';
+import { cacheConfig } from '../../cache/config.js';
+import { registryClient } from '../../cache/credentials.js';
+import { readGoCacheMap, writeGoCacheMap } from '../../cache/go-cache-map.js';
 
 const COSIGN_FIXTURES = join(projectRoot, 'test', 'fixtures', 'cosign');
 const COSIGN_KEY = join(COSIGN_FIXTURES, 'cosign.key');
@@ -233,6 +236,37 @@ describe('the shared cache on an OCI registry', () => {
     const after = (await cache(['ls'])).stdout.split('\n').filter((line) => line.startsWith('hello  '));
     expect(after).toEqual([rows[1]]);
     expect((await cache(['prune'])).stderr).toMatch(/prune needs --older-than AGE/);
+  });
+
+  it('prune drops from a Go cache map the actions no build used within the age, and keeps the rest', async () => {
+    const env = registry.env();
+    const config = cacheConfig(env);
+    if (!config) throw new Error('no cache registry in the test environment');
+    const client = await registryClient(config, env);
+    const map = await readGoCacheMap(client, 'gocache-hello');
+    expect(map.size).toBeGreaterThan(10);
+    // Half of the actions last used in 1970, as a map would hold them after months without a build using them.
+    const aged = new Map([...map].map(([action, entry], at) => [action, at % 2 ? entry : { ...entry, day: 0 }]));
+    await writeGoCacheMap(client, 'gocache-hello', aged);
+    const stale = [...aged.values()].filter((entry) => entry.day === 0).length;
+
+    const pruned = await runTask('cache', ['prune', '--older-than', '30d'], env);
+    expect(pruned.stderr).toBe('');
+    expect(pruned.stdout).toMatch(
+      new RegExp(
+        `^gocache-hello: dropped ${stale} actions no build used within the age, kept ${map.size - stale} \\(\\d+\\.\\d MB of objects released\\)$`,
+        'm',
+      ),
+    );
+    const after = await readGoCacheMap(client, 'gocache-hello');
+    expect([...after.keys()].sort()).toEqual(
+      [...aged]
+        .filter(([, entry]) => entry.day !== 0)
+        .map(([action]) => action)
+        .sort(),
+    );
+    // Nothing left to drop: a second prune leaves the map alone.
+    expect((await runTask('cache', ['prune', '--older-than', '30d'], env)).stdout).not.toMatch(/gocache-hello: dropped/);
   });
 
   it('a registry that is not there: said once, built locally', async () => {
