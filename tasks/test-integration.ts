@@ -21,12 +21,12 @@ import { prepareGo, TEST_REGISTRY } from '../testrunner/toolchain.js';
 import { defaultBundlesDir, defaultCacheDir } from './paths.js';
 import { interruptSignal, runMain } from './cli/run-main.js';
 import { runGuestJob } from '../image/job.js';
-import { bootOptions, prepareImage } from './lib/image.js';
+import { bootOptions, prepareImage, type ImageContext } from './lib/image.js';
 import { plainRenderer } from './render/plain.js';
 import { imageLines, type ImageCommandEvent } from './render/image-lines.js';
 import { ensurePackageLayer } from '../testrunner/dev-container/packages.js';
-import { compileTestBinary } from '../testrunner/compile.js';
-import { planSuites } from '../testrunner/packages.js';
+import { compileTestBinary, PREBUILT_TESTS_VARIABLE } from '../testrunner/compile.js';
+import { INTEGRATION_CLI_DIR, junitPackageName, planSuites, reportStem } from '../testrunner/packages.js';
 import { installGoTool } from '../core/go-tools.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,7 +55,18 @@ async function runInGuest(options: IntegrationOptions, env: Env): Promise<number
   await checkTestPrerequisites(env, (event) => {
     if (event.type === 'installing') renderer.onEvent(event);
   });
-  await warmForGuest(options, bundlesDir, env, signal, renderer.onEvent);
+  // The guest sees this machine's files: binaries compiled here, in a folder of this run's, are there for it.
+  const prebuiltDir = await mkdtemp(join(tmpdir(), 'moby-make-vm-tests-'));
+  try {
+    await warmForGuest(options, prebuiltDir, bundlesDir, env, signal, renderer.onEvent);
+    return await runPreparedGuest(options, context, { ...env, [PREBUILT_TESTS_VARIABLE]: prebuiltDir });
+  } finally {
+    await rm(prebuiltDir, { recursive: true, force: true });
+  }
+}
+
+async function runPreparedGuest(options: IntegrationOptions, context: ImageContext, env: Env): Promise<number> {
+  const { bundlesDir } = context;
   const prepared = await prepareImage(context);
   const resultsDir = join(bundlesDir, integrationResultsName(options));
   const guestEnv = Object.fromEntries(
@@ -82,12 +93,14 @@ async function runInGuest(options: IntegrationOptions, env: Env): Promise<number
 }
 
 /**
- * What the run inside would otherwise make under emulation, made here into
- * the caches the guest writes through to: gotestsum (a Go build of minutes
- * in the guest), the dev container's packages layer, the frozen images.
+ * What the run inside would otherwise make under emulation, made here: into
+ * the caches the guest writes through to, gotestsum and the test registry
+ * (Go builds of minutes in the guest), the dev container's packages layer and
+ * the frozen images; into `prebuiltDir`, the test binaries.
  */
 async function warmForGuest(
   options: IntegrationOptions,
+  prebuiltDir: string,
   bundlesDir: string,
   env: Env,
   signal: AbortSignal,
@@ -95,22 +108,17 @@ async function warmForGuest(
 ): Promise<void> {
   const cacheDir = defaultCacheDir(env);
   const source = await resolveDaemonSource(readManifest(bundlePaths(bundlesDir).current), env, cacheDir);
-  await prepareGo(source.dir, cacheDir, env, signal);
   await installGoTool(TEST_REGISTRY, join(cacheDir, 'tools'), env, signal);
   await ensurePackageLayer(readDevStage(source.dir).aptPackages, cacheDir, env, signal);
   const remote = await openRemoteImages(env, (notice) => onEvent({ type: 'cache', notice }));
   await makeFrozenArchives({ cacheDir, env, signal, onEvent, ...(remote ? { remote } : {}) });
-  // The test binaries compiled here once: the guest's go test -c then finds every object in GOCACHE and only links.
+  // The test binaries, compiled here: linking one under emulation takes minutes.
   const plan = await planSuites(options, source.dir, env);
-  const scratch = await mkdtemp(join(tmpdir(), 'moby-make-vm-compile-'));
-  try {
-    for (const dir of [...plan.integrationDirs, ...(plan.runIntegrationCli ? ['./integration-cli'] : [])]) {
-      const began = performance.now();
-      await compileTestBinary(source.dir, dir, join(scratch, 'bin'), env, { signal, coverage: options.coverage });
-      console.log(`vm: compiled ${dir} here in ${((performance.now() - began) / 1000).toFixed(1)}s (the guest links it from GOCACHE)`);
-    }
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+  const { goarch } = await prepareGo(source.dir, cacheDir, env, signal);
+  for (const dir of [...plan.integrationDirs, ...(plan.runIntegrationCli ? [INTEGRATION_CLI_DIR] : [])]) {
+    const began = performance.now();
+    await compileTestBinary(source.dir, dir, join(prebuiltDir, reportStem(junitPackageName(dir, goarch))), env, { signal, coverage: options.coverage });
+    console.log(`vm: compiled ${dir} here in ${((performance.now() - began) / 1000).toFixed(1)}s; the guest runs this binary`);
   }
 }
 

@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Env } from '../core/env.js';
@@ -19,6 +20,26 @@ export function mobyTestBuildFlags(env: Env, forDebugger = false): string[] {
 /** The environment every `go` of the runner gets: never a downloaded toolchain, never the caller's GOFLAGS (-mod=vendor would break module mode). */
 export function goEnv(env: Env): Record<string, string | undefined> {
   return { ...env, GOTOOLCHAIN: 'local', GOFLAGS: '' };
+}
+
+/**
+ * A folder of test binaries compiled elsewhere for this very run, by
+ * report stem (`<stem>/test.main`): test-integration --vm compiles them on
+ * the host, at native speed, and the run inside the guest takes them, as a
+ * CI job runs binaries another job built.
+ */
+export const PREBUILT_TESTS_VARIABLE = 'MOBY_MAKE_PREBUILT_TESTS';
+
+/** The prebuilt binary for `stem`, copied into `outDir`, or undefined when there is none. */
+export async function takePrebuilt(env: Env, stem: string, outDir: string): Promise<string | undefined> {
+  const folder = env[PREBUILT_TESTS_VARIABLE];
+  const prebuilt = folder ? join(folder, stem, 'test.main') : undefined;
+  if (!prebuilt || !existsSync(prebuilt)) return undefined;
+  await mkdir(outDir, { recursive: true });
+  const binary = join(outDir, 'test.main');
+  await copyFile(prebuilt, binary);
+  await chmod(binary, 0o755);
+  return binary;
 }
 
 /**

@@ -8,7 +8,7 @@ import { DEV_CLI } from './dev-container/layout.js';
 import { planDevContainer, type Clients } from './dev-container/plan.js';
 import type { FrozenImageEvent } from './frozen-images/index.js';
 import type { Env } from '../core/env.js';
-import { compileTestBinary } from './compile.js';
+import { compileTestBinary, takePrebuilt } from './compile.js';
 import type { InsideConfig } from './inside.js';
 import type { IntegrationOptions } from './options.js';
 import { INTEGRATION_CLI_DIR, junitPackageName, planSuites, reportStem } from './packages.js';
@@ -132,11 +132,14 @@ export async function prepareIntegration(context: IntegrationContext): Promise<P
   const dirs = [...new Set(units.map((unit) => unit.dir))];
   for (const [index, dir] of dirs.entries()) {
     const began = performance.now();
-    const binary = await compileTestBinary(source.dir, dir, join(resultsDir, 'bin', reportStem(junitPackageName(dir, go.goarch))), context.env, {
-      ...(context.signal ? { signal: context.signal } : {}),
-      forDebugger: debug !== undefined,
-      coverage: options.coverage,
-    });
+    const outDir = join(resultsDir, 'bin', reportStem(junitPackageName(dir, go.goarch)));
+    const binary =
+      (debug === undefined ? await takePrebuilt(context.env, reportStem(junitPackageName(dir, go.goarch)), outDir) : undefined) ??
+      (await compileTestBinary(source.dir, dir, outDir, context.env, {
+        ...(context.signal ? { signal: context.signal } : {}),
+        forDebugger: debug !== undefined,
+        coverage: options.coverage,
+      }));
     onEvent({ type: 'compiled', dir, seconds: (performance.now() - began) / 1000, index: index + 1, total: dirs.length });
     binaries.set(dir, binary);
   }
