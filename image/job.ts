@@ -130,6 +130,8 @@ export async function runGuestJob(options: BootOptions & { job: GuestJob; onOutp
     }
     await drain();
     if (partial) options.onOutput(partial);
+    // Its init powers the guest off once the exit code is written; only a guest that does not gets Ctrl-Alt-Del.
+    await Promise.race([launched.exited, sleep(15_000)]);
     await launched.powerOff();
     const exitCode = existsSync(exitFile) ? Number(readFileSync(exitFile, 'utf8').trim()) : 130;
     const copied = await moveBack(join(jobDir, 'copy'), job.copyBack);

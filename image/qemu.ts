@@ -264,9 +264,10 @@ export async function bootImage(options: BootOptions): Promise<RunningImage> {
 export async function launchForJob(
   options: BootOptions,
   extraArgs: readonly string[],
-): Promise<{ powerOff: () => Promise<void>; failure: () => UserError | undefined }> {
+): Promise<{ powerOff: () => Promise<void>; failure: () => UserError | undefined; exited: Promise<number | null> }> {
   const launched = await launch(options, extraArgs);
   return {
+    exited: launched.exited,
     powerOff: () => launched.powerOff(),
     failure: () => bootFailure(launched, existsSync(launched.consoleLog) ? readFileSync(launched.consoleLog, 'utf8') : ''),
   };

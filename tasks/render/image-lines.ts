@@ -22,6 +22,6 @@ export const imageLines: LineFormats<ImageCommandEvent> = {
     `ready in ${event.seconds.toFixed(1)}s${Number.isFinite(event.guestSeconds) ? ` (${event.guestSeconds}s of guest uptime)` : ''}: export DOCKER_HOST=unix://${event.socket}`,
   proved: (event) =>
     `proved: kernel ${event.proof.kernel}, cgroup v${event.proof.cgroupVersion}, the bundle's runc, containerd and docker-init; a container printed "${event.proof.output}" (ping ${event.proof.seconds.ping.toFixed(2)}s, container ${event.proof.seconds.container.toFixed(1)}s)`,
-  'powering-off': () => "powering off: the guest's init stops dockerd and containerd (a minute and a half at most)",
+  'powering-off': () => "powering off: the guest's init stops what it runs (a minute and a half at most)",
   'powered-off': (event) => `powered off in ${event.seconds.toFixed(1)}s${event.clean ? '' : ' (forced: the guest did not power off by itself)'}`,
 };
