@@ -278,22 +278,26 @@ describe("moby CI's matrix on the fixture tree: shards, --jobs, the report merge
     expect((await runTask('test-integration', ['--bundles', bundles, '--shard', '3/2'], env)).stderr).toMatch(/--shard 3\/2 is not one of N shards/);
   });
 
-  it('--vm runs the package inside the machine image: its kernel and cgroup v2, the harness assumptions still hold, the reports come back', async () => {
-    // The machine carries the client bundle too (image.yml's init); the fixture root borrows the real one.
-    symlinkSync(realpathSync(bundlePaths(inject('bundlesDir'), CLIENT_BUNDLE).current), bundlePaths(bundles, CLIENT_BUNDLE).current);
-    const result = await runTask('test-integration', ['--vm', '--bundles', bundles, '--run', 'TestHarnessEnvironment|TestKernel', '--output', 'json'], env);
-    expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^vm: accelerator: (kvm|tcg) — /m);
-    const summary = summaryOf(result.stdout);
-    expect(summary.packages.map((p) => [p.dir, p.counts, p.failures])).toEqual([['./integration/fixture', { passed: 2, failed: 0, skipped: 0 }, []]]);
-    // The report came back from the guest and says where the tests ran: the image's kernel, cgroup v2 (this machine has v1).
-    const release = readImageManifest(join(bundles, 'image'))?.kernel.release ?? 'no image';
-    const report = readFileSync(join(bundles, 'test-integration', 'amd64-integration-fixture-go-test-report.json'), 'utf8');
-    expect(report).toContain(`kernel ${release}, cgroup v2`);
-    expect(readFileSync(join(bundles, 'test-integration', 'docker.log'), 'utf8')).toContain('API listen on');
-    expect(leftovers(bundles)).toEqual([]);
-    expect((await run(['pgrep', '-f', `${bundles}/.image-generations`])).stdout.trim()).toBe('');
-  });
+  it(
+    '--vm runs the package inside the machine image: its kernel and cgroup v2, the harness assumptions still hold, the reports come back',
+    { timeout: 900_000 },
+    async () => {
+      // The machine carries the client bundle too (image.yml's init); the fixture root borrows the real one.
+      symlinkSync(realpathSync(bundlePaths(inject('bundlesDir'), CLIENT_BUNDLE).current), bundlePaths(bundles, CLIENT_BUNDLE).current);
+      const result = await runTask('test-integration', ['--vm', '--bundles', bundles, '--run', 'TestHarnessEnvironment|TestKernel', '--output', 'json'], env);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^vm: accelerator: (kvm|tcg) — /m);
+      const summary = summaryOf(result.stdout);
+      expect(summary.packages.map((p) => [p.dir, p.counts, p.failures])).toEqual([['./integration/fixture', { passed: 2, failed: 0, skipped: 0 }, []]]);
+      // The report came back from the guest and says where the tests ran: the image's kernel, cgroup v2 (this machine has v1).
+      const release = readImageManifest(join(bundles, 'image'))?.kernel.release ?? 'no image';
+      const report = readFileSync(join(bundles, 'test-integration', 'amd64-integration-fixture-go-test-report.json'), 'utf8');
+      expect(report).toContain(`kernel ${release}, cgroup v2`);
+      expect(readFileSync(join(bundles, 'test-integration', 'docker.log'), 'utf8')).toContain('API listen on');
+      expect(leftovers(bundles)).toEqual([]);
+      expect((await run(['pgrep', '-f', `${bundles}/.image-generations`])).stdout.trim()).toBe('');
+    },
+  );
 
   it('--jobs 2 runs the two packages side by side, each with a daemon of its own, and Ctrl-C leaves nothing behind', async () => {
     const result = await runTask('test-integration', ['--bundles', bundles, ...both, '--jobs', '2', '--output', 'json'], env);
