@@ -25,6 +25,13 @@ const QEMU = 'qemu-system-x86_64';
 const READY = 'moby-make-image: ready';
 const FAILED = 'moby-make-image: failed:';
 const KVM_PROBE_DEADLINE_MS = 8000;
+/**
+ * x86-64-v2 under emulation, not `max`: QEMU 7.2 (Debian 12's) is the first
+ * release that emulates AVX and AVX2, which node uses when the CPU offers
+ * them, and node once died of SIGSEGV in the guest under `max` (a run of
+ * the same command passed next); without them node takes its older paths.
+ */
+const TCG_CPU = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16';
 
 export interface BootOptions {
   dir: string;
@@ -165,7 +172,7 @@ async function launch(options: BootOptions, extraArgs: readonly string[]): Promi
   const child = spawn(
     QEMU,
     [
-      ...(accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
+      ...(accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', TCG_CPU]),
       ['-m', String(options.memoryMiB)],
       ['-smp', String(options.cpus)],
       ['-nographic', '-no-reboot', '-display', 'none'],
