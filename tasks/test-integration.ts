@@ -1,9 +1,9 @@
+import { runInGuest } from './lib/vm-run.js';
 import { openRemoteImages } from './lib/remote-images.js';
 import { nextSteps } from './cli/commands.js';
 import { dirname, join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
-import { run } from '../core/process.js';
 import { forwardDebugger, type DebugForward } from '../testrunner/debug-forward.js';
 import { stateLayout } from '../devdaemon/layout.js';
 import { findClients, integrationResultsName, planIntegrationWork, prepareIntegration } from '../testrunner/integration.js';
@@ -17,117 +17,10 @@ import { readManifest } from '../core/manifest.js';
 import type { TestRunEvent } from '../testrunner/events.js';
 import { splitIntoShards, unitName } from '../testrunner/shards.js';
 import { resolveDaemonSource } from '../core/daemon-source.js';
-import { prepareGo, TEST_REGISTRY } from '../testrunner/toolchain.js';
+import { prepareGo } from '../testrunner/toolchain.js';
 import { defaultBundlesDir, defaultCacheDir } from './paths.js';
-import { interruptSignal, runMain } from './cli/run-main.js';
-import { runGuestJob } from '../image/job.js';
-import { bootOptions, prepareImage, type ImageContext } from './lib/image.js';
-import { plainRenderer } from './render/plain.js';
-import { imageLines, type ImageCommandEvent } from './render/image-lines.js';
-import { ensurePackageLayer } from '../testrunner/dev-container/packages.js';
-import { compileTestBinary, PREBUILT_TESTS_VARIABLE } from '../testrunner/compile.js';
-import { INTEGRATION_CLI_DIR, junitPackageName, planSuites, reportStem } from '../testrunner/packages.js';
-import { installGoTool } from '../core/go-tools.js';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { readDevStage } from '../testrunner/dev-container/dockerfile.js';
-import { makeFrozenArchives } from '../testrunner/frozen-images/index.js';
-import { checkTestPrerequisites, finishSuite, frozenImageSteps, openSuite, loadFrozenImages, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
-
-/** The guest's memory for a run: the test daemons' data roots and images live in it (tmpfs). */
-const GUEST_MEMORY_MIB = 8192;
-/** Reports, logs and profiles come back; larger files are daemons' layers and images. */
-const COPY_LIMIT_BYTES = 64 << 20;
-
-/**
- * --vm: this same command, without --vm, run inside the machine image
- * (npm run image) on its kernel — cgroup v2, the modules image.yml loads —
- * with this machine's files seen read-only; the test daemons' state and the
- * results folder are memory in the guest, and the results come back here.
- */
-async function runInGuest(options: IntegrationOptions, env: Env): Promise<number> {
-  if (options.debugListen) throw new UserError("--vm with --debug-port: delve would listen in the guest, out of this machine's reach", 'Debug without --vm.');
-  const bundlesDir = options.bundlesDir ? resolve(options.bundlesDir) : defaultBundlesDir(env);
-  const signal = interruptSignal({ outliveRepeats: true });
-  const renderer = plainRenderer(imageLines, (line, stream) => (stream === 'stdout' ? console.log(`vm: ${line}`) : console.error(`vm: ${line}`)));
-  const context = { bundlesDir, cacheDir: defaultCacheDir(env), env, signal, onEvent: renderer.onEvent };
-  // Installed here, where apt runs at full speed: the guest sees this machine's programs.
-  await checkTestPrerequisites(env, (event) => {
-    if (event.type === 'installing') renderer.onEvent(event);
-  });
-  // The guest sees this machine's files: binaries compiled here, in a folder of this run's, are there for it.
-  const prebuiltDir = await mkdtemp(join(tmpdir(), 'moby-make-vm-tests-'));
-  try {
-    await warmForGuest(options, prebuiltDir, bundlesDir, env, signal, renderer.onEvent);
-    return await runPreparedGuest(options, context, { ...env, [PREBUILT_TESTS_VARIABLE]: prebuiltDir });
-  } finally {
-    await rm(prebuiltDir, { recursive: true, force: true });
-  }
-}
-
-async function runPreparedGuest(options: IntegrationOptions, context: ImageContext, env: Env): Promise<number> {
-  const { bundlesDir } = context;
-  const prepared = await prepareImage(context);
-  const resultsDir = join(bundlesDir, integrationResultsName(options));
-  const guestEnv = Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[0] !== 'TEST_INTEGRATION_VM'),
-  );
-  const script = process.argv[1] ?? '';
-  const outcome = await runGuestJob({
-    ...bootOptions(prepared, context, Math.max(prepared.spec.outputs.memory, GUEST_MEMORY_MIB)),
-    job: {
-      argv: [process.execPath, ...process.execArgv, script, ...process.argv.slice(2).filter((arg) => arg !== '--vm')],
-      env: guestEnv,
-      dir: process.cwd(),
-      // Every test-* folder of the bundles root starts empty in the guest: results, and daemons' data roots, which overlayfs cannot hold.
-      scratch: [{ path: bundlesDir, fresh: ['test-integration', 'test-daemons', basename(resultsDir)] }],
-      // What the run makes in its caches (the dev container's packages, test binaries' objects, modules) stays for the next run, here or in a guest.
-      shared: [context.cacheDir, ...(await goCaches(env))],
-      copyBack: [resultsDir],
-      copyLimitBytes: COPY_LIMIT_BYTES,
-    },
-    onOutput: (line) => console.log(line),
-  });
-  console.log(`vm: ${outcome.copied} result files copied back to ${resultsDir}`);
-  return outcome.exitCode;
-}
-
-/**
- * What the run inside would otherwise make under emulation, made here: into
- * the caches the guest writes through to, gotestsum and the test registry
- * (Go builds of minutes in the guest), the dev container's packages layer and
- * the frozen images; into `prebuiltDir`, the test binaries.
- */
-async function warmForGuest(
-  options: IntegrationOptions,
-  prebuiltDir: string,
-  bundlesDir: string,
-  env: Env,
-  signal: AbortSignal,
-  onEvent: Listener<ImageCommandEvent>,
-): Promise<void> {
-  const cacheDir = defaultCacheDir(env);
-  const source = await resolveDaemonSource(readManifest(bundlePaths(bundlesDir).current), env, cacheDir);
-  await installGoTool(TEST_REGISTRY, join(cacheDir, 'tools'), env, signal);
-  await ensurePackageLayer(readDevStage(source.dir).aptPackages, cacheDir, env, signal);
-  const remote = await openRemoteImages(env, (notice) => onEvent({ type: 'cache', notice }));
-  await makeFrozenArchives({ cacheDir, env, signal, onEvent, ...(remote ? { remote } : {}) });
-  // The test binaries, compiled here: linking one under emulation takes minutes.
-  const plan = await planSuites(options, source.dir, env);
-  const { goarch } = await prepareGo(source.dir, cacheDir, env, signal);
-  for (const dir of [...plan.integrationDirs, ...(plan.runIntegrationCli ? [INTEGRATION_CLI_DIR] : [])]) {
-    const began = performance.now();
-    await compileTestBinary(source.dir, dir, join(prebuiltDir, reportStem(junitPackageName(dir, goarch))), env, { signal, coverage: options.coverage });
-    console.log(`vm: compiled ${dir} here in ${((performance.now() - began) / 1000).toFixed(1)}s; the guest runs this binary`);
-  }
-}
-
-/** go's build and module caches, as `go env` names them. */
-async function goCaches(env: Env): Promise<string[]> {
-  const result = await run(['go', 'env', 'GOCACHE', 'GOMODCACHE'], { env });
-  if (result.exitCode !== 0) throw new UserError(`go env GOCACHE GOMODCACHE failed: ${result.stderr.trim()}`, 'Check the Go installation (go env).');
-  return result.stdout.split('\n').filter((line) => line.startsWith('/'));
-}
+import { runMain } from './cli/run-main.js';
+import { finishSuite, frozenImageSteps, openSuite, loadFrozenImages, runPreparedInside, suiteNamespace } from './cli/test-suites.js';
 
 const HELP = `Usage: npm run test-integration -- [options] [packages…]
 
