@@ -25,6 +25,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // test-integration --vm under QEMU's emulation (minutes a run): its own command, npm run test:vm, not part of npm test.
+      {
+        extends: true,
+        test: {
+          name: 'vm',
+          include: ['test/vm/**/*.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
+          testTimeout: 900_000,
+          hookTimeout: 1_800_000,
+          fileParallelism: false,
+        },
+      },
       // moby's whole tree linted (minutes a run): its own command, npm run test:moby, not part of npm test.
       { extends: true, test: { name: 'moby', include: ['test/moby/**/*.test.ts'], testTimeout: 3_600_000, fileParallelism: false } },
     ],

@@ -9,6 +9,8 @@ import { launchForJob, type BootOptions } from './qemu.js';
 const ROOT_TAG = 'moby-make-root';
 const JOB_TAG = 'moby-make-job';
 const SHARED_TAG = 'moby-make-rw';
+/** A folder on the guest's own /run tmpfs (init/job.go makes it). */
+const GUEST_TMPDIR = '/run/moby-make-tmp';
 
 /**
  * A command of this machine's, run inside the guest on the guest's kernel:
@@ -78,7 +80,8 @@ export async function runGuestJob(options: BootOptions & { job: GuestJob; onOutp
     `${JSON.stringify({
       root: ROOT_TAG,
       argv: job.argv,
-      env: Object.entries(job.env).map(([name, value]) => `${name}=${value}`),
+      // Temporary files stay in guest memory: this machine's /tmp is seen read-only, with the page cache of a share whose files this machine may rewrite meanwhile.
+      env: Object.entries({ ...job.env, TMPDIR: GUEST_TMPDIR }).map(([name, value]) => `${name}=${value}`),
       dir: job.dir,
       scratch: job.scratch,
       shared: job.shared.map((path, index) => ({ path, tag: `${SHARED_TAG}${index}` })),

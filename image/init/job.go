@@ -190,6 +190,13 @@ func jobFileSystems(job jobSpec) error {
 	_ = os.Symlink("/proc/self/fd", jobRoot+"/dev/fd")
 	_ = os.Remove(jobRoot + "/dev/ptmx")
 	_ = os.Symlink("pts/ptmx", jobRoot+"/dev/ptmx")
+	// The job's TMPDIR (image/job.ts): temporary files in guest memory.
+	if err := os.Mkdir(jobRoot+"/run/moby-make-tmp", 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(jobRoot+"/run/moby-make-tmp", 0o777|fs.ModeSticky); err != nil {
+		return err
+	}
 	// The host's resolver is the host's; in here it is QEMU's user network's.
 	if err := os.WriteFile(jobRoot+"/etc/resolv.conf", []byte("nameserver 10.0.2.3\n"), 0o644); err != nil {
 		return err

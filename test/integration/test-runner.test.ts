@@ -1,77 +1,16 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { bundlePaths, CLIENT_BUNDLE } from '../../core/bundle-layout.js';
-import { run } from '../../core/process.js';
-import { readImageManifest } from '../../image/build.js';
-import { readManifest, serializeManifest } from '../../core/manifest.js';
-import { allPids, argvOf, exeOf } from '../../core/procfs.js';
+import { bundlePaths } from '../../core/bundle-layout.js';
 import type { TestRunEvent } from '../../testrunner/events.js';
-import { parseEventLine } from '../../testrunner/inside.js';
-import { UPLINK_DEVICE } from '../../testrunner/uplink.js';
 import { projectRoot } from '../../tasks/paths.js';
 import { runTask } from '../support/cli.js';
 import { freePort } from '../../core/free-port.js';
 import { tempDir } from '../support/temp.js';
 import { DelveClient } from '../support/delve-client.js';
 import { FixtureRepo } from '../support/git-repos.js';
-
-/**
- * The runner end to end on a fixture "moby tree" (test/fixtures/moby-tests):
- * real go, gotestsum, namespaces and a test daemon from the bundle, whose
- * manifest is rewritten to say it was built from that tree (DAEMON_SRC).
- */
-function fixtureSource(): { dir: string; commit: string } {
-  const dir = tempDir('moby-tests');
-  cpSync(join(projectRoot, 'test', 'fixtures', 'moby-tests'), dir, { recursive: true });
-  const repo = new FixtureRepo(dir);
-  return { dir, commit: repo.commit({}, 'fixture') };
-}
-
-/** A bundles root whose binary-daemon is the real bundle (hard links) with a manifest that names the fixture as dockerd's source. */
-function fixtureBundles(source: { dir: string; commit: string }): string {
-  const { commit } = source;
-  const root = tempDir('runner-bundles');
-  const real = bundlePaths(inject('bundlesDir')).current;
-  const copy = bundlePaths(root).current;
-  mkdirSync(copy);
-  for (const name of readdirSync(real)) if (!name.startsWith('manifest.json')) linkSync(join(real, name), join(copy, name));
-  const manifest = readManifest(real);
-  const daemon = manifest.components.daemon;
-  if (!daemon) throw new Error('the bundle has no daemon component');
-  daemon.source = { kind: 'path', identity: `git ${commit}`, version: 'fixture', commit, origin: { dir: source.dir } };
-  const text = serializeManifest(manifest);
-  writeFileSync(join(copy, 'manifest.json'), text);
-  writeFileSync(join(copy, 'manifest.json.sha256'), `${createHash('sha256').update(text).digest('hex')}  manifest.json\n`);
-  writeFileSync(join(copy, 'manifest.json.md5'), `${createHash('md5').update(text).digest('hex')}  manifest.json\n`);
-  return root;
-}
-
-function events(stdout: string): TestRunEvent[] {
-  return stdout
-    .split('\n')
-    .map((line) => parseEventLine(line))
-    .filter((event): event is TestRunEvent => event !== undefined);
-}
-
-function summaryOf(stdout: string): Extract<TestRunEvent, { type: 'summary' }> {
-  const summary = events(stdout).find((event) => event.type === 'summary');
-  if (summary?.type !== 'summary') throw new Error(`no summary in:\n${stdout}`);
-  return summary;
-}
-
-/** Nothing of a run may remain: no mount under its folders, no process running a binary from its bundle or results, no uplink. */
-function leftovers(root: string): string[] {
-  const mounts = readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .filter((line) => line.includes(root) || line.includes(source.dir) || /^mmk-(run|tmp) /.test(line));
-  const processes = allPids()
-    .filter((pid) => (exeOf(pid) ?? '').startsWith(root) || ((argvOf(pid)[0] ?? '').endsWith('slirp4netns') && argvOf(pid).includes(UPLINK_DEVICE)))
-    .map((pid) => `${pid} ${argvOf(pid).join(' ')}`);
-  return [...mounts, ...processes];
-}
+import { events, fixtureBundles, fixtureSource, leftovers, summaryOf } from './support/fixture-runner.js';
 
 /** The runner on the fixture bundles with JSON events; `reached` resolves at the first event of `type`. */
 function startRunner(args: string[], extraEnv: Record<string, string>, type: TestRunEvent['type']) {
@@ -136,7 +75,7 @@ describe('npm run test-integration on a fixture package', () => {
     expect(summary.notes).toContain(
       'integration-cli: skipped, the filter "TestHarnessEnvironment|TestDevContainer|TestSubtests|TestSkipped" omits all integration-cli tests',
     );
-    expect(leftovers(bundles)).toEqual([]);
+    expect(leftovers(bundles, source.dir)).toEqual([]);
     expect(existsSync('/sys/class/net/docker0')).toBe(docker0Before);
   });
 
@@ -147,7 +86,7 @@ describe('npm run test-integration on a fixture package', () => {
     expect(result.stdout).toContain('pulling busybox:1.36');
     expect(result.stdout).toMatch(/\.\/integration\/fixture\s+0\s+1\s+1\s/);
     expect(result.stdout).toMatch(/failures by cause \(1\):\n\s+1 {2}needs a registry: Docker Hub unreachable\n\s+0 {2}cause not recognised/);
-    expect(leftovers(bundles)).toEqual([]);
+    expect(leftovers(bundles, source.dir)).toEqual([]);
   });
 
   it('stops the test binary, the daemon and its namespaces on Ctrl-C and exits 130', async () => {
@@ -158,7 +97,7 @@ describe('npm run test-integration on a fixture package', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(Date.now() - before).toBeLessThan(60_000);
-    expect(leftovers(bundles)).toEqual([]);
+    expect(leftovers(bundles, source.dir)).toEqual([]);
   });
 });
 
@@ -201,7 +140,7 @@ describe('npm run test-integration with DELVE_PORT', () => {
     }
     expect(await exited).toBe(0);
     expect(summaryOf(stdout()).packages.map((p) => p.counts)).toEqual([{ passed: 1, failed: 0, skipped: 0 }]);
-    expect(leftovers(bundles)).toEqual([]);
+    expect(leftovers(bundles, source.dir)).toEqual([]);
   });
 
   it('refuses a debugger port beyond loopback and says why', async () => {
@@ -239,7 +178,7 @@ describe("moby's dev container, from the source's Dockerfile", () => {
       /^error: the dev container's package not-a-debian-package \(moby's Dockerfile, dev stage\) is not in this machine's apt sources$/m,
     );
     expect(result.stdout).not.toMatch(/compiled /);
-    expect(leftovers(brokenBundles)).toEqual([]);
+    expect(leftovers(brokenBundles, source.dir)).toEqual([]);
   });
 });
 
@@ -278,27 +217,6 @@ describe("moby CI's matrix on the fixture tree: shards, --jobs, the report merge
     expect((await runTask('test-integration', ['--bundles', bundles, '--shard', '3/2'], env)).stderr).toMatch(/--shard 3\/2 is not one of N shards/);
   });
 
-  it(
-    '--vm runs the package inside the machine image: its kernel and cgroup v2, the harness assumptions still hold, the reports come back',
-    { timeout: 900_000 },
-    async () => {
-      // The machine carries the client bundle too (image.yml's init); the fixture root borrows the real one.
-      symlinkSync(realpathSync(bundlePaths(inject('bundlesDir'), CLIENT_BUNDLE).current), bundlePaths(bundles, CLIENT_BUNDLE).current);
-      const result = await runTask('test-integration', ['--vm', '--bundles', bundles, '--run', 'TestHarnessEnvironment|TestKernel', '--output', 'json'], env);
-      expect(result.code, result.stdout + result.stderr).toBe(0);
-      expect(result.stdout).toMatch(/^vm: accelerator: (kvm|tcg) — /m);
-      const summary = summaryOf(result.stdout);
-      expect(summary.packages.map((p) => [p.dir, p.counts, p.failures])).toEqual([['./integration/fixture', { passed: 2, failed: 0, skipped: 0 }, []]]);
-      // The report came back from the guest and says where the tests ran: the image's kernel, cgroup v2 (this machine has v1).
-      const release = readImageManifest(join(bundles, 'image'))?.kernel.release ?? 'no image';
-      const report = readFileSync(join(bundles, 'test-integration', 'amd64-integration-fixture-go-test-report.json'), 'utf8');
-      expect(report).toContain(`kernel ${release}, cgroup v2`);
-      expect(readFileSync(join(bundles, 'test-integration', 'docker.log'), 'utf8')).toContain('API listen on');
-      expect(leftovers(bundles)).toEqual([]);
-      expect((await run(['pgrep', '-f', `${bundles}/.image-generations`])).stdout.trim()).toBe('');
-    },
-  );
-
   it('--jobs 2 runs the two packages side by side, each with a daemon of its own, and Ctrl-C leaves nothing behind', async () => {
     const result = await runTask('test-integration', ['--bundles', bundles, ...both, '--jobs', '2', '--output', 'json'], env);
     expect(result.code).toBe(0);
@@ -310,13 +228,13 @@ describe("moby CI's matrix on the fixture tree: shards, --jobs, the report merge
     expect(lanes.map((lane) => lane.split(' ')[1]).sort()).toEqual(['./integration/fixture', './integration/fixturetwo']);
     expect(summaryOf(result.stdout).packages.map((p) => p.counts.failed)).toEqual([0, 0]);
     for (const job of [1, 2]) expect(readFileSync(join(bundles, 'test-integration', `job-${job}`, 'docker.log'), 'utf8')).toContain('API listen on');
-    expect(leftovers(bundles)).toEqual([]);
+    expect(leftovers(bundles, source.dir)).toEqual([]);
 
     const { child, reached, exited } = startRunner(['--run', 'TestSlow|TestSecondPackage', '--jobs', '2'], {}, 'package-started');
     await reached;
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(leftovers(bundles)).toEqual([]);
+    expect(leftovers(bundles, source.dir)).toEqual([]);
     expect(existsSync('/sys/class/net/docker0')).toBe(docker0Before);
   });
 });
@@ -331,7 +249,7 @@ describe('npm run test-unit on a fixture package', () => {
     expect(summary.packages.map((p) => [p.dir, p.counts])).toEqual([['./...', { passed: 1, failed: 0, skipped: 0 }]]);
     expect(readFileSync(join(bundles, 'test-unit', 'go-test-report.json'), 'utf8')).toContain('TestRunsInThePackageDirectory');
     expect(existsSync(join(bundles, 'test-unit', 'coverage.out'))).toBe(true);
-    expect(leftovers(bundles)).toEqual([]);
+    expect(leftovers(bundles, source.dir)).toEqual([]);
   });
 });
 
@@ -345,8 +263,8 @@ describe('npm run test-integration on a real moby package', () => {
     expect(system?.dir).toBe('./integration/system');
     expect(system?.counts.failed).toBe(0);
     expect(system?.counts.passed).toBeGreaterThan(50);
-    expect(leftovers(join(inject('bundlesDir'), 'test-daemons'))).toEqual([]);
-    expect(leftovers(join(inject('bundlesDir'), 'test-integration'))).toEqual([]);
+    expect(leftovers(join(inject('bundlesDir'), 'test-daemons'), source.dir)).toEqual([]);
+    expect(leftovers(join(inject('bundlesDir'), 'test-integration'), source.dir)).toEqual([]);
   });
 
   it('passes ./integration/system with --mode rootless: the test daemon through dockerd-rootless.sh as unprivilegeduser', { timeout: 1_800_000 }, async () => {
@@ -364,7 +282,7 @@ describe('npm run test-integration on a real moby package', () => {
     expect(summary.packages[0]?.counts.passed).toBeGreaterThan(50);
     expect(summary.notes[0]).toMatch(/^mode: rootless \(DOCKER_GRAPHDRIVER=overlayfs DOCKER_EXPERIMENTAL=1 DOCKER_ROOTLESS=1\)/);
     expect(readFileSync(join(root, 'test-integration-rootless', 'docker.log'), 'utf8')).toMatch(/Running in rootless mode/);
-    expect(leftovers(root)).toEqual([]);
+    expect(leftovers(root, source.dir)).toEqual([]);
   });
 
   it("passes integration-cli's TestDockerCLIInfoSuite through DOCKERCLI_INTEGRATION_VERSION's client", { timeout: 1_800_000 }, async () => {
@@ -383,6 +301,6 @@ describe('npm run test-integration on a real moby package', () => {
     expect(readFileSync(join(inject('bundlesDir'), 'test-integration', 'amd64-integration-cli-TestDockerCLIInfoSuite-go-test-report.json'), 'utf8')).toMatch(
       /"Output":" Version: +25\.0\.3\\n"/,
     );
-    expect(leftovers(join(inject('bundlesDir'), 'test-integration'))).toEqual([]);
+    expect(leftovers(join(inject('bundlesDir'), 'test-integration'), source.dir)).toEqual([]);
   });
 });
