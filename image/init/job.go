@@ -168,28 +168,10 @@ func jobFileSystems(job jobSpec) error {
 	if err := syscall.Mount("overlay", jobRoot, "overlay", 0, options); err != nil {
 		return fmt.Errorf("overlay of the host's root: %w", err)
 	}
-	mounts := []struct{ source, target, fstype, data string }{
-		{"proc", "/proc", "proc", ""},
-		{"sysfs", "/sys", "sysfs", ""},
-		{"cgroup2", "/sys/fs/cgroup", "cgroup2", "nsdelegate"},
-		{"devtmpfs", "/dev", "devtmpfs", "mode=0755"},
-		{"devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=0620"},
-		{"tmpfs", "/dev/shm", "tmpfs", "mode=1777"},
-		// /tmp stays the host's, under the overlay: a job's files may live there (a test's temporary checkout).
-		{"tmpfs", "/run", "tmpfs", "mode=0755"},
+	// /tmp stays the host's, under the overlay: a job's files may live there (a test's temporary checkout).
+	if err := mountUnder(jobRoot, kernelMounts, 0); err != nil {
+		return err
 	}
-	for _, m := range mounts {
-		target := jobRoot + m.target
-		if err := os.MkdirAll(target, 0o755); err != nil {
-			return err
-		}
-		if err := syscall.Mount(m.source, target, m.fstype, 0, m.data); err != nil {
-			return fmt.Errorf("mount %s on %s: %w", m.fstype, target, err)
-		}
-	}
-	_ = os.Symlink("/proc/self/fd", jobRoot+"/dev/fd")
-	_ = os.Remove(jobRoot + "/dev/ptmx")
-	_ = os.Symlink("pts/ptmx", jobRoot+"/dev/ptmx")
 	// The job's TMPDIR (image/job.ts): temporary files in guest memory.
 	if err := os.Mkdir(jobRoot+"/run/moby-make-tmp", 0o755); err != nil {
 		return err

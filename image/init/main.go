@@ -263,27 +263,40 @@ func boot() error {
 	return nil
 }
 
-func mountKernelFileSystems() error {
-	mounts := []struct{ source, target, fstype, data string }{
-		{"proc", "/proc", "proc", ""},
-		{"sysfs", "/sys", "sysfs", ""},
-		{"devtmpfs", "/dev", "devtmpfs", "mode=0755"},
-		{"devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=0620"},
-		{"tmpfs", "/dev/shm", "tmpfs", "mode=1777"},
-		{"tmpfs", "/run", "tmpfs", "mode=0755"},
-		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
-		{"cgroup2", "/sys/fs/cgroup", "cgroup2", "nsdelegate"},
-	}
+type kernelMount struct{ source, target, fstype, data string }
+
+// The kernel's file systems every root of ours has: the machine's, and a job's.
+var kernelMounts = []kernelMount{
+	{"proc", "/proc", "proc", ""},
+	{"sysfs", "/sys", "sysfs", ""},
+	{"cgroup2", "/sys/fs/cgroup", "cgroup2", "nsdelegate"},
+	{"devtmpfs", "/dev", "devtmpfs", "mode=0755"},
+	{"devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=0620"},
+	{"tmpfs", "/dev/shm", "tmpfs", "mode=1777"},
+	{"tmpfs", "/run", "tmpfs", "mode=0755"},
+}
+
+// mountUnder mounts each under root ("" for /), with /dev/fd and /dev/ptmx as links.
+func mountUnder(root string, mounts []kernelMount, flags uintptr) error {
 	for _, m := range mounts {
-		if err := os.MkdirAll(m.target, 0o755); err != nil {
+		target := root + m.target
+		if err := os.MkdirAll(target, 0o755); err != nil {
 			return err
 		}
-		if err := syscall.Mount(m.source, m.target, m.fstype, syscall.MS_NOSUID, m.data); err != nil && !errors.Is(err, syscall.EBUSY) {
-			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.target, err)
+		if err := syscall.Mount(m.source, target, m.fstype, flags, m.data); err != nil && !errors.Is(err, syscall.EBUSY) {
+			return fmt.Errorf("mount %s on %s: %w", m.fstype, target, err)
 		}
 	}
-	_ = os.Symlink("/proc/self/fd", "/dev/fd")
-	_ = os.Symlink("/dev/pts/ptmx", "/dev/ptmx")
+	_ = os.Symlink("/proc/self/fd", root+"/dev/fd")
+	_ = os.Remove(root + "/dev/ptmx")
+	_ = os.Symlink("pts/ptmx", root+"/dev/ptmx")
+	return nil
+}
+
+func mountKernelFileSystems() error {
+	if err := mountUnder("", append(kernelMounts, kernelMount{"tmpfs", "/tmp", "tmpfs", "mode=1777"}), syscall.MS_NOSUID); err != nil {
+		return err
+	}
 	if err := os.Symlink("/run", "/var/run"); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
