@@ -7,7 +7,7 @@ import { runTask } from '../support/cli.js';
 
 const scripts = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 /** The project's own checks, which `npm test` and the README name; not commands a user runs against moby. */
-const DEVELOPMENT_SCRIPTS = ['test', 'test:unit', 'test:integration', 'test:moby', 'typecheck', 'lint', 'format'];
+const DEVELOPMENT_SCRIPTS = ['test', 'test:unit', 'test:integration', 'test:moby', 'test:vm', 'typecheck', 'lint', 'format'];
 const names = Object.keys(COMMANDS) as CommandName[];
 
 describe('the command list (npm run help)', () => {
