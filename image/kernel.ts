@@ -225,8 +225,11 @@ function builtinModules(tree: KernelTree): Set<string> {
   );
 }
 
-/** Every loadable module of the kernel by name (dashes as underscores), as a path relative to the kernel tree. */
+/** Every loadable module of the kernel by name (dashes as underscores), as a path relative to the kernel tree; walked once per tree. */
+const walkedTrees = new Map<string, Map<string, string>>();
 function moduleFiles(tree: KernelTree): Map<string, string> {
+  const walked = walkedTrees.get(tree.dir);
+  if (walked) return walked;
   const files = new Map<string, string>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(tree.dir, dir), { withFileTypes: true })) {
@@ -236,6 +239,7 @@ function moduleFiles(tree: KernelTree): Map<string, string> {
     }
   };
   walk(join('lib', 'modules', tree.release, 'kernel'));
+  walkedTrees.set(tree.dir, files);
   return files;
 }
 

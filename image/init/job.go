@@ -107,9 +107,9 @@ func runJob(r *reaper, stop <-chan os.Signal) error {
 	}
 	say("job: %s (in %s, chrooted in the host's root)", strings.Join(job.Argv, " "), job.Dir)
 	started := time.Now()
-	exited, pid, err := r.startIn(job, output)
+	pid, exited, err := r.fork(job.Argv, job.Env, job.Dir, jobRoot, output)
 	if err != nil {
-		return err
+		return fmt.Errorf("start the job %s: %w", job.Argv[0], err)
 	}
 	var status syscall.WaitStatus
 	select {
@@ -252,24 +252,6 @@ func scratchFolder(s scratch, below string) error {
 		}
 	}
 	return nil
-}
-
-// startIn forks the job chrooted in its root, in a session of its own, its output to the job folder.
-func (r *reaper) startIn(job jobSpec, output *os.File) (chan syscall.WaitStatus, int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	pid, err := syscall.ForkExec(job.Argv[0], job.Argv, &syscall.ProcAttr{
-		Dir:   job.Dir,
-		Env:   job.Env,
-		Files: []uintptr{devNull().Fd(), output.Fd(), output.Fd()},
-		Sys:   &syscall.SysProcAttr{Chroot: jobRoot, Setsid: true},
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("start the job %s: %w", job.Argv[0], err)
-	}
-	ch := make(chan syscall.WaitStatus, 1)
-	r.waiting[pid] = ch
-	return ch, pid, nil
 }
 
 // copyBack copies the regular files of the named folders, as the job left them, into the job folder's copy/.

@@ -314,18 +314,26 @@ func mountKernelFileSystems() error {
 
 func loadModules(paths []string) error {
 	for _, path := range paths {
-		file, err := os.Open(path)
-		if err != nil {
+		if err := finitModule(path); err != nil {
 			return err
-		}
-		params := []byte{0}
-		_, _, errno := syscall.Syscall(sysFinitModule, file.Fd(), uintptr(unsafe.Pointer(&params[0])), 0)
-		file.Close()
-		if errno != 0 && errno != syscall.EEXIST {
-			return fmt.Errorf("load module %s: %w", path, errno)
 		}
 	}
 	say("%d modules loaded", len(paths))
+	return nil
+}
+
+// finitModule loads the module file with no parameters; one already loaded is fine.
+func finitModule(path string) error {
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	params := []byte{0}
+	_, _, errno := syscall.Syscall(sysFinitModule, file.Fd(), uintptr(unsafe.Pointer(&params[0])), 0)
+	if errno != 0 && errno != syscall.EEXIST {
+		return fmt.Errorf("load module %s: %w", path, errno)
+	}
 	return nil
 }
 
@@ -474,17 +482,26 @@ func startReaper() *reaper {
 
 // start forks a process whose exit the reaper will deliver (registered before the child can exit).
 func (r *reaper) start(spec command, output *os.File) (int, chan syscall.WaitStatus, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	env := append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"}, spec.Env...)
-	pid, err := syscall.ForkExec(spec.Command[0], spec.Command, &syscall.ProcAttr{
-		Dir:   "/",
-		Env:   env,
-		Files: []uintptr{devNull().Fd(), output.Fd(), output.Fd()},
-		Sys:   &syscall.SysProcAttr{Setsid: true},
-	})
+	pid, exited, err := r.fork(spec.Command, env, "/", "", output)
 	if err != nil {
 		return 0, nil, fmt.Errorf("start %s (%s): %w", spec.Name, spec.Command[0], err)
+	}
+	return pid, exited, nil
+}
+
+// fork starts argv in a session of its own (chrooted when chroot is set), stdin /dev/null and both outputs to output.
+func (r *reaper) fork(argv, env []string, dir, chroot string, output *os.File) (int, chan syscall.WaitStatus, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pid, err := syscall.ForkExec(argv[0], argv, &syscall.ProcAttr{
+		Dir:   dir,
+		Env:   env,
+		Files: []uintptr{devNull().Fd(), output.Fd(), output.Fd()},
+		Sys:   &syscall.SysProcAttr{Chroot: chroot, Setsid: true},
+	})
+	if err != nil {
+		return 0, nil, err
 	}
 	ch := make(chan syscall.WaitStatus, 1)
 	r.waiting[pid] = ch

@@ -14,8 +14,6 @@ import (
 	"os"
 	"path"
 	"strings"
-	"syscall"
-	"unsafe"
 )
 
 const modprobePath = "/sbin/modprobe"
@@ -109,15 +107,5 @@ func (index *moduleIndex) load(name string, soft bool, seen map[string]bool) err
 			return err
 		}
 	}
-	file, err := os.Open(entry.Path)
-	if err != nil {
-		return err
-	}
-	defer file.Close()
-	params := []byte{0}
-	_, _, errno := syscall.Syscall(sysFinitModule, file.Fd(), uintptr(unsafe.Pointer(&params[0])), 0)
-	if errno != 0 && errno != syscall.EEXIST {
-		return fmt.Errorf("load %s: %w", entry.Path, errno)
-	}
-	return nil
+	return finitModule(entry.Path)
 }

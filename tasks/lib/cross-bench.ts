@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { wallSeconds } from './wall-seconds.js';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLIENT_BUNDLE, DAEMON_BUNDLE, bundlePaths } from '../../core/bundle-layout.js';
@@ -12,13 +13,6 @@ const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
 /** The Go components of a cross build (docker-init is C through cmake). */
 const GO_COMPONENTS = ['cli', 'containerd', 'daemon', 'proxy', 'rootlesskit', 'runc', 'shim'];
 const PLATFORM = 'linux/arm64';
-
-function wallSeconds(argv: string[], env: NodeJS.ProcessEnv): number {
-  const started = performance.now();
-  const result = spawnSync(argv[0] ?? '', argv.slice(1), { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (result.status !== 0) throw new Error(`${argv.slice(0, 3).join(' ')} … failed (${result.status ?? result.signal})`);
-  return (performance.now() - started) / 1000;
-}
 
 /** Where `go` keeps a module's verified tree: what @SRC@ (or @SRC:name@) is for a module source. */
 function moduleDir(source: SourceRecord): string {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { wallSeconds } from './wall-seconds.js';
 import { existsSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -13,13 +13,6 @@ import { readImageSpec } from '../../image/spec.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from '../paths.js';
 
 const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
-
-function wallSeconds(argv: string[], env: NodeJS.ProcessEnv): number {
-  const started = performance.now();
-  const result = spawnSync(argv[0] ?? '', argv.slice(1), { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (result.status !== 0) throw new Error(`${argv.slice(1, 3).join(' ')} … failed (${result.status ?? result.signal})`);
-  return (performance.now() - started) / 1000;
-}
 
 /** Boot to `/_ping` answered through the socket on this machine, then a clean power-off. */
 async function bootToPing(dir: string, runDir: string, accelerator: Accelerator, env: NodeJS.ProcessEnv): Promise<number> {
