@@ -3,8 +3,8 @@ package main
 // A job is a command of the host's run inside the guest, on the guest's
 // kernel: npm run image -- exec, and test-integration --vm. The host shares
 // its root read-only (9p) and a job folder read-write; the command runs
-// chrooted in an overlay of the host's root whose writes stay in the
-// guest's memory, its output goes to the job folder as it comes, and at the
+// in a mount namespace of its own whose root is an overlay of the host's
+// root, its writes staying in the guest's memory, its output goes to the job folder as it comes, and at the
 // end the folders the job names are copied back there before power-off.
 
 import (
@@ -105,9 +105,10 @@ func runJob(r *reaper, stop <-chan os.Signal) error {
 	if err != nil {
 		return err
 	}
-	say("job: %s (in %s, chrooted in the host's root)", strings.Join(job.Argv, " "), job.Dir)
+	say("job: %s (in %s, on the host's root)", strings.Join(job.Argv, " "), job.Dir)
 	started := time.Now()
-	pid, exited, err := r.fork(job.Argv, job.Env, job.Dir, jobRoot, output)
+	argv := append([]string{"/init", enterJobArg, job.Dir}, job.Argv...)
+	pid, exited, err := r.fork(argv, job.Env, "/", syscall.CLONE_NEWNS, output)
 	if err != nil {
 		return fmt.Errorf("start the job %s: %w", job.Argv[0], err)
 	}
@@ -143,6 +144,44 @@ func runJob(r *reaper, stop <-chan os.Signal) error {
 	syscall.Sync()
 	powerOff()
 	return nil
+}
+
+const enterJobArg = "enter-job"
+
+// enterJob runs in the job's fresh mount namespace: it makes the job's root
+// that namespace's root with pivot_root, then becomes the job. A chroot would
+// not do: runc exec joins a container's mount namespace and starts at that
+// namespace's root, which under a chrooted dockerd is this init's root, not
+// the container's (docker exec then finds none of the image's commands).
+func enterJob(args []string) int {
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "init enter-job: want DIR ARGV...")
+		return 2
+	}
+	dir, argv := args[0], args[1:]
+	err := func() error {
+		// Private first: pivot_root refuses a shared parent, and nothing done here should reach the init's namespace.
+		if err := syscall.Mount("", "/", "", syscall.MS_PRIVATE|syscall.MS_REC, ""); err != nil {
+			return fmt.Errorf("make / private: %w", err)
+		}
+		if err := os.Chdir(jobRoot); err != nil {
+			return err
+		}
+		// pivot_root(".", "."): the old root stacks under the new one and is detached at once, no folder needed for it.
+		if err := syscall.PivotRoot(".", "."); err != nil {
+			return fmt.Errorf("pivot_root to %s: %w", jobRoot, err)
+		}
+		if err := syscall.Unmount(".", syscall.MNT_DETACH); err != nil {
+			return fmt.Errorf("detach the init's root: %w", err)
+		}
+		if err := os.Chdir(dir); err != nil {
+			return err
+		}
+		// image/job.ts gives an absolute path.
+		return syscall.Exec(argv[0], argv, os.Environ())
+	}()
+	fmt.Fprintf(os.Stderr, "init enter-job: %v\n", err)
+	return 1
 }
 
 // jobFileSystems makes the job's root: the host's root under an overlay whose upper layer is memory, the kernel's file systems, and the scratch folders.

@@ -79,6 +79,9 @@ func main() {
 	if filepath.Base(os.Args[0]) == "modprobe" {
 		os.Exit(modprobe(os.Args[1:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == enterJobArg {
+		os.Exit(enterJob(os.Args[2:]))
+	}
 	if os.Getpid() != 1 {
 		fmt.Fprintln(os.Stderr, "init: not process 1; this is the image's init, booted by npm run image -- run")
 		os.Exit(2)
@@ -483,22 +486,22 @@ func startReaper() *reaper {
 // start forks a process whose exit the reaper will deliver (registered before the child can exit).
 func (r *reaper) start(spec command, output *os.File) (int, chan syscall.WaitStatus, error) {
 	env := append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"}, spec.Env...)
-	pid, exited, err := r.fork(spec.Command, env, "/", "", output)
+	pid, exited, err := r.fork(spec.Command, env, "/", 0, output)
 	if err != nil {
 		return 0, nil, fmt.Errorf("start %s (%s): %w", spec.Name, spec.Command[0], err)
 	}
 	return pid, exited, nil
 }
 
-// fork starts argv in a session of its own (chrooted when chroot is set), stdin /dev/null and both outputs to output.
-func (r *reaper) fork(argv, env []string, dir, chroot string, output *os.File) (int, chan syscall.WaitStatus, error) {
+// fork starts argv in a session of its own (in the new namespaces unshare names), stdin /dev/null and both outputs to output.
+func (r *reaper) fork(argv, env []string, dir string, unshare uintptr, output *os.File) (int, chan syscall.WaitStatus, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pid, err := syscall.ForkExec(argv[0], argv, &syscall.ProcAttr{
 		Dir:   dir,
 		Env:   env,
 		Files: []uintptr{devNull().Fd(), output.Fd(), output.Fd()},
-		Sys:   &syscall.SysProcAttr{Chroot: chroot, Setsid: true},
+		Sys:   &syscall.SysProcAttr{Unshareflags: unshare, Setsid: true},
 	})
 	if err != nil {
 		return 0, nil, err
