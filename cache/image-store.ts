@@ -4,23 +4,27 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Env } from '../core/env.js';
 import { jsonOrUndefined } from '../core/json-file.js';
-import type { RemoteImages } from '../core/remote-images.js';
+import type { ImageEntry, RemoteImages } from '../core/remote-images.js';
 import type { RemoteNotice } from '../core/remote-outputs.js';
 import type { CacheConfig } from './config.js';
 import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryProtocolError, type RegistryClient } from './registry.js';
 import { reasonOf, RegistryStore, type StoreKeys } from './registry-store.js';
 
 /**
- * moby's frozen images on the cache registry as ordinary images: the very
- * manifest, config and layer blobs of the `docker save` layout made here,
- * so the manifest digest on the registry is the one in the layout's
- * index.json, and any OCI client can pull them. Tagged
- * `frozen-<recipe>-<key>`, so a lookup is one manifest GET.
+ * Images on the cache registry as ordinary images: the very manifest, config
+ * and layer blobs of a `docker save` layout, so the manifest digest on the
+ * registry is the one in the layout's index.json (the image ID of the
+ * containerd image store: B's image is A's), and any OCI client can pull
+ * them. Tagged `<kind>-<image>-<key>`, so a lookup is one manifest GET.
  */
 const IMAGE_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-/** A config is a few hundred bytes; more is not an image config of ours. */
-const CONFIG_LIMIT = 1 << 20;
+/** A config is a few KB; more is not an image config of ours. */
+export const CONFIG_LIMIT = 1 << 20;
+
+const UNCOMPRESSED_LAYER = 'application/vnd.oci.image.layer.v1.tar';
+/** As `docker save` writes them from the containerd image store: OCI's name, and Docker's for a layer the classic builder made. */
+const COMPRESSED_LAYERS = ['application/vnd.oci.image.layer.v1.tar+gzip', 'application/vnd.docker.image.rootfs.diff.tar.gzip'] as const;
 
 const descriptorSchema = z.object({
   mediaType: z.string(),
@@ -32,20 +36,21 @@ export const imageManifestSchema = z.object({
   schemaVersion: z.literal(2),
   mediaType: z.literal(OCI_MANIFEST),
   config: descriptorSchema.extend({ mediaType: z.literal(IMAGE_CONFIG) }),
-  layers: z
-    .array(descriptorSchema.extend({ mediaType: z.enum(['application/vnd.oci.image.layer.v1.tar', 'application/vnd.oci.image.layer.v1.tar+gzip']) }))
-    .min(1),
+  layers: z.array(descriptorSchema.extend({ mediaType: z.enum([UNCOMPRESSED_LAYER, ...COMPRESSED_LAYERS]) })).min(1),
 });
 
-const imageConfigSchema = z.object({ rootfs: z.object({ type: z.literal('layers'), diff_ids: z.array(z.string()) }) });
+export const imageConfigSchema = z.object({
+  created: z.string().optional(),
+  rootfs: z.object({ type: z.literal('layers'), diff_ids: z.array(z.string()) }),
+});
 
 const layoutIndexSchema = z.object({
   mediaType: z.literal(OCI_INDEX).optional(),
   manifests: z.array(descriptorSchema).min(1),
 });
 
-export function imageTag(image: string, key: string): string {
-  return `frozen-${image.replace(/[^A-Za-z0-9_.-]/g, '-')}-${key}`;
+export function imageTag(entry: ImageEntry): string {
+  return `${entry.kind}-${entry.image.replace(/[^A-Za-z0-9_.-]/g, '-')}-${entry.key}`;
 }
 
 class CorruptImageError extends Error {}
@@ -62,9 +67,9 @@ export class RegistryImageStore extends RegistryStore implements RemoteImages {
     return store;
   }
 
-  async fetch(entry: { image: string; key: string; blobsDir: string }): Promise<{ ref: string; manifestDigest: string } | undefined> {
+  async fetch(entry: ImageEntry & { blobsDir: string }): Promise<{ ref: string; manifestDigest: string } | undefined> {
     if (this.away) return undefined;
-    const tag = imageTag(entry.image, entry.key);
+    const tag = imageTag(entry);
     let ref = `${this.name}:${tag}`;
     try {
       const fetched = await this.client.manifest(tag);
@@ -80,9 +85,11 @@ export class RegistryImageStore extends RegistryStore implements RemoteImages {
       const configBody = await this.client.blob(manifest.data.config.digest, CONFIG_LIMIT);
       const config = imageConfigSchema.safeParse(jsonOrUndefined(configBody));
       if (!config.success) throw new CorruptImageError('its config is not an image config');
-      // The layers are uncompressed tars here: their digests are the diff IDs the config names.
-      const layers = manifest.data.layers.map((layer) => layer.digest);
-      if (config.data.rootfs.diff_ids.join(' ') !== layers.join(' ')) throw new CorruptImageError("its layers are not the ones its config's rootfs names");
+      // An uncompressed layer's digest is the diff ID the config names; a compressed one's is checked by docker load as it unpacks.
+      const layers = manifest.data.layers;
+      const diffIds = config.data.rootfs.diff_ids;
+      const matching = layers.length === diffIds.length && layers.every((layer, i) => layer.mediaType !== UNCOMPRESSED_LAYER || layer.digest === diffIds[i]);
+      if (!matching) throw new CorruptImageError("its layers are not the ones its config's rootfs names");
       await mkdir(entry.blobsDir, { recursive: true });
       for (const layer of manifest.data.layers) {
         const file = join(entry.blobsDir, hex(layer.digest));
@@ -102,9 +109,19 @@ export class RegistryImageStore extends RegistryStore implements RemoteImages {
     }
   }
 
-  async push(entry: { image: string; key: string; dir: string }): Promise<{ ref: string } | undefined> {
+  async has(entry: ImageEntry): Promise<boolean> {
+    if (this.away) return false;
+    try {
+      return await this.client.hasManifest(imageTag(entry));
+    } catch (error) {
+      this.unavailable(error);
+      return false;
+    }
+  }
+
+  async push(entry: ImageEntry & { dir: string }): Promise<{ ref: string } | undefined> {
     if (this.away || !this.pushing) return undefined;
-    const tag = imageTag(entry.image, entry.key);
+    const tag = imageTag(entry);
     try {
       if (await this.client.hasManifest(tag)) return undefined;
       const blobs = join(entry.dir, 'blobs', 'sha256');

@@ -5,7 +5,7 @@ import type { CacheConfig } from './config.js';
 import { artifactSchema, COMPONENT_ANNOTATION, CREATED_ANNOTATION, FINGERPRINT_ANNOTATION } from './component-store.js';
 import { credentialsRefused, registryClient } from './credentials.js';
 import { GOCACHE_TAG_PREFIX, readGoCacheMap, trimGoCacheMap, writeGoCacheMap } from './go-cache-map.js';
-import { imageManifestSchema } from './image-store.js';
+import { CONFIG_LIMIT, imageConfigSchema, imageManifestSchema } from './image-store.js';
 import { RegistryAuthError, type RegistryClient } from './registry.js';
 import { signatureTag } from './signing.js';
 
@@ -36,10 +36,10 @@ export type InventoryEvent =
   | { type: 'prune-finished'; removed: number; kept: number; bytes: number; cutoff: Date };
 
 const ENTRY_TAG = /^([a-z0-9-]+)-([0-9a-f]{64})$/;
-/** A frozen image by its recipe and key (image-store.ts's imageTag). */
-const IMAGE_TAG = /^frozen-([A-Za-z0-9_.-]+)-([0-9a-f]{32})$/;
-/** How a frozen image's entries are named in the listing, beside the components. */
-const FROZEN_IMAGE_PREFIX = 'frozen-image/';
+/** An image by its kind, recipe and key (image-store.ts's imageTag). */
+const IMAGE_TAG = /^(frozen|dev)-([A-Za-z0-9_.-]+)-([0-9a-f]{32})$/;
+/** How images' entries are named in the listing, beside the components: `frozen-image/busybox-latest`, `dev-image/bookworm`. */
+const IMAGE_PREFIX = { frozen: 'frozen-image/', dev: 'dev-image/' } as const;
 
 export async function openInventoryClient(config: CacheConfig, env: Env): Promise<RegistryClient> {
   const client = await registryClient(config, env);
@@ -55,6 +55,13 @@ export async function openInventoryClient(config: CacheConfig, env: Env): Promis
 }
 
 /** Every component entry in the repository, oldest first, with the unique blob bytes they share. */
+/** A dev image's build time, from its config: one per Dockerfile revision, so prune ages old ones out by it. */
+async function buildTime(client: RegistryClient, configDigest: string): Promise<Date | undefined> {
+  const config = imageConfigSchema.safeParse(jsonOrUndefined(await client.blob(configDigest, CONFIG_LIMIT)));
+  const created = config.success ? config.data.created : undefined;
+  return created ? new Date(created) : undefined;
+}
+
 export async function listEntries(client: RegistryClient): Promise<{ entries: CacheEntry[]; uniqueBytes: number }> {
   const tags = await client.tags();
   const tagSet = new Set(tags);
@@ -67,13 +74,14 @@ export async function listEntries(client: RegistryClient): Promise<{ entries: Ca
       const parsed = manifest ? imageManifestSchema.safeParse(jsonOrUndefined(manifest.body)) : undefined;
       if (!manifest || !parsed?.success) continue;
       for (const blob of [parsed.data.config, ...parsed.data.layers]) blobs.set(blob.digest, blob.size);
+      const kind = image[1] as keyof typeof IMAGE_PREFIX;
       entries.push({
-        component: `${FROZEN_IMAGE_PREFIX}${image[1] as string}`,
-        fingerprint: image[2] as string,
+        component: `${IMAGE_PREFIX[kind]}${image[2] as string}`,
+        fingerprint: image[3] as string,
         tag,
         digest: manifest.digest,
         bytes: parsed.data.config.size + parsed.data.layers.reduce((sum, layer) => sum + layer.size, 0),
-        created: undefined,
+        created: kind === 'dev' ? await buildTime(client, parsed.data.config.digest) : undefined,
         signed: tagSet.has(signatureTag(manifest.digest)),
       });
       continue;
@@ -122,7 +130,7 @@ export function entriesToPrune(entries: readonly CacheEntry[], cutoff: Date): Ca
     const kept = newest.get(entry.component);
     if (!kept || (entry.created?.getTime() ?? 0) >= (kept.created?.getTime() ?? 0)) newest.set(entry.component, entry);
   }
-  // An entry without a push time (a frozen image: its manifest is docker save's, unchanged) is never old enough: one lives per recipe key.
+  // An entry without a time (a frozen image: its manifest and config are made with fixed times) is never old enough: one lives per recipe key.
   return entries.filter((entry) => entry.created !== undefined && newest.get(entry.component) !== entry && entry.created.getTime() < cutoff.getTime());
 }
 

@@ -1,7 +1,22 @@
 import type { RemoteNotice } from './remote-outputs.js';
 
 /**
- * A shared store of images made here (moby's frozen images), by their
+ * Which images: moby's frozen images (one per recipe key, kept as made, so
+ * the registry's manifest digest is the local layout's) and the dev image of
+ * Dockerfile.dev (one per Dockerfile revision, stamped with its push time so
+ * `cache prune` ages old ones out).
+ */
+export type ImageKind = 'frozen' | 'dev';
+
+export interface ImageEntry {
+  kind: ImageKind;
+  /** The recipe (`busybox-latest`) or the dev image's Debian release. */
+  image: string;
+  key: string;
+}
+
+/**
+ * A shared store of images made here (moby's frozen images, the dev image), by their
  * recipe key: asked before an image is made, offered what was made. Images
  * travel as what they are, an OCI image layout folder (`index.json`,
  * `blobs/sha256/`), so the registry holds ordinary images that any OCI
@@ -19,9 +34,11 @@ export interface RemoteImages {
    * layout the caller then completes); the manifest's digest and the entry's
    * reference, or undefined.
    */
-  fetch(entry: { image: string; key: string; blobsDir: string }): Promise<{ ref: string; manifestDigest: string } | undefined>;
+  fetch(entry: ImageEntry & { blobsDir: string }): Promise<{ ref: string; manifestDigest: string } | undefined>;
+  /** Whether the store has this entry already (so a caller can spare itself making a layout to offer); false when the store is away. */
+  has(entry: ImageEntry): Promise<boolean>;
   /** Offers the image whose OCI layout is `dir` (one manifest); its reference, or undefined when the store has it already or did not take it. */
-  push(entry: { image: string; key: string; dir: string }): Promise<{ ref: string } | undefined>;
+  push(entry: ImageEntry & { dir: string }): Promise<{ ref: string } | undefined>;
 }
 
 export type { RemoteNotice };

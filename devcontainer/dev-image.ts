@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { hostDebianRelease, makeDebianRootfsTar } from '../core/debian-base-image.js';
 import type { Env } from '../core/env.js';
 import { UserError } from '../core/errors.js';
+import type { RemoteImages } from '../core/remote-images.js';
+import type { RemoteNotice } from '../core/remote-outputs.js';
 import type { InstallPolicy } from '../core/requirements.js';
+import { DEV_IMAGE_KEY_LABEL, devImageKey, engineImageKey, offerDevImage, pullDevImage } from './dev-image-remote.js';
 
 /** Everything `npm run shell` tells its user, as data. */
 export type DevContainerEvent =
@@ -12,7 +15,14 @@ export type DevContainerEvent =
   /** No `debian:<release>` in the engine and no registry: it is made from this machine's Debian mirror. */
   | { type: 'making-base'; image: string }
   | { type: 'base-made'; image: string; seconds: number }
-  | { type: 'building'; image: string; engine: string };
+  | { type: 'building'; image: string; engine: string; key: string }
+  /** The engine's image was built (here or elsewhere) from this very Dockerfile.dev: nothing to build. */
+  | { type: 'dev-image-current'; image: string; key: string }
+  | { type: 'dev-image-pulled'; image: string; ref: string; seconds: number }
+  | { type: 'dev-image-pushed'; image: string; ref: string }
+  /** The shared cache's image could not be loaded: said, and built here instead. */
+  | { type: 'dev-image-load-failed'; image: string; reason: string }
+  | { type: 'cache'; notice: RemoteNotice };
 
 export interface DevContainer {
   projectRoot: string;
@@ -24,6 +34,8 @@ export interface DevContainer {
   env: Env;
   onEvent: (event: DevContainerEvent) => void;
   install: InstallPolicy;
+  /** The shared cache registry, when MOBY_MAKE_CACHE_REGISTRY names one. */
+  remote?: RemoteImages;
 }
 
 export const DEV_IMAGE = 'moby-make-dev';
@@ -100,10 +112,52 @@ function importImage(container: DevContainer, tar: string, image: string): Promi
   });
 }
 
-/** `docker build -f Dockerfile.dev` (cached by the engine: a rebuild with nothing changed takes a second). */
-export async function buildDevImage(container: DevContainer): Promise<string> {
+/**
+ * The dev image in the engine, for this Dockerfile.dev: the engine's own when
+ * its label says it was built from the same inputs, else the shared cache's
+ * (docker load), else `docker build` on `debian:<release>`, which a pushing
+ * run then offers to the cache. Its tag.
+ */
+export async function ensureDevImage(container: DevContainer): Promise<string> {
   const tag = devImageTag(container.release);
-  container.onEvent({ type: 'building', image: tag, engine: container.dockerHost });
+  const key = await devImageKey(container.projectRoot, container.release);
+  const entry = { release: container.release, key, tag };
+  const { remote } = container;
+  if ((await engineImageKey(container, tag)) === key) {
+    container.onEvent({ type: 'dev-image-current', image: tag, key });
+  } else if (!(remote && (await pulledFromCache(container, remote, entry)))) {
+    await ensureBaseImage(container);
+    await buildDevImage(container, tag, key);
+  }
+  if (remote?.pushing) {
+    const pushed = await offerDevImage(container, remote, entry).catch((error: unknown) => {
+      container.onEvent({ type: 'cache', notice: { kind: 'push-failed', store: remote.name, component: tag, reason: reasonOf(error) } });
+      return undefined;
+    });
+    if (pushed) container.onEvent({ type: 'dev-image-pushed', image: tag, ref: pushed });
+  }
+  return tag;
+}
+
+async function pulledFromCache(container: DevContainer, remote: RemoteImages, entry: { release: string; key: string; tag: string }): Promise<boolean> {
+  const started = performance.now();
+  try {
+    const ref = await pullDevImage(container, remote, entry);
+    if (ref) container.onEvent({ type: 'dev-image-pulled', image: entry.tag, ref, seconds: (performance.now() - started) / 1000 });
+    return ref !== undefined;
+  } catch (error) {
+    container.onEvent({ type: 'dev-image-load-failed', image: entry.tag, reason: reasonOf(error) });
+    return false;
+  }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** `docker build -f Dockerfile.dev`, labelled with its key (the engine's cache makes a rebuild with nothing changed take a second). */
+async function buildDevImage(container: DevContainer, tag: string, key: string): Promise<void> {
+  container.onEvent({ type: 'building', image: tag, engine: container.dockerHost, key });
   const code = await docker(container, [
     'build',
     '--quiet',
@@ -111,12 +165,13 @@ export async function buildDevImage(container: DevContainer): Promise<string> {
     join(container.projectRoot, 'Dockerfile.dev'),
     '--build-arg',
     `BASE_DEBIAN_DISTRO=${container.release}`,
+    '--label',
+    `${DEV_IMAGE_KEY_LABEL}=${key}`,
     '-t',
     tag,
     container.projectRoot,
   ]);
   if (code !== 0) throw new UserError(`building ${tag} from Dockerfile.dev failed (exit ${code})`, 'The output above says which step.');
-  return tag;
 }
 
 /**

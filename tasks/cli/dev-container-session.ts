@@ -6,7 +6,8 @@ import type { Env } from '../../core/env.js';
 import { UserError } from '../../core/errors.js';
 import { run } from '../../core/process.js';
 import { installPolicy } from '../../core/requirements.js';
-import { buildDevImage, docker, ensureBaseImage, hostCaBundle, runArgs, type DevContainer } from '../../devcontainer/dev-image.js';
+import { docker, ensureDevImage, hostCaBundle, runArgs, type DevContainer } from '../../devcontainer/dev-image.js';
+import { openRemoteImages } from '../lib/remote-images.js';
 import { shellEngine } from '../lib/shell-engine.js';
 import { plainRenderer } from '../render/plain.js';
 import { shellLines } from '../render/shell-lines.js';
@@ -25,6 +26,7 @@ export interface DevSession {
 export async function openDevSession(projectRoot: string, bundlesDir: string, env: Env, signal: AbortSignal): Promise<DevSession> {
   const { onEvent } = plainRenderer(shellLines);
   const engine = await shellEngine(bundlesDir, env, signal);
+  const remote = await openRemoteImages(env, (notice) => onEvent({ type: 'cache', notice }));
   if (engine.started) onEvent({ type: 'dev-daemon-started', ...engine.started });
   const container: DevContainer = {
     projectRoot,
@@ -34,9 +36,9 @@ export async function openDevSession(projectRoot: string, bundlesDir: string, en
     env,
     onEvent,
     install: installPolicy(env, (packages) => onEvent({ type: 'installing', packages })),
+    ...(remote ? { remote } : {}),
   };
-  await ensureBaseImage(container);
-  const tag = await buildDevImage(container);
+  const tag = await ensureDevImage(container);
   const inspected = await run([container.docker, 'image', 'inspect', '--format', '{{.Id}}', tag], { env: { ...env, DOCKER_HOST: container.dockerHost } });
   return { container, tag, imageId: inspected.stdout.trim() };
 }

@@ -6,7 +6,8 @@ import { busyboxLayout, GROUP, parsePasswd, PASSWD } from '../../testrunner/froz
 import { tweakConfig } from '../../testrunner/frozen-images/busybox-latest.js';
 import { parseLdd } from '../../testrunner/frozen-images/busybox-glibc.js';
 import { debEntries, debianMirrors, debianSources, osRelease } from '../../testrunner/frozen-images/debian-mirror.js';
-import { fullReference, writeDockerArchive } from '../../testrunner/frozen-images/docker-archive.js';
+import { fullReference } from '../../core/image-layout.js';
+import { writeDockerArchive } from '../../testrunner/frozen-images/docker-archive.js';
 import { FROZEN_IMAGE_EXTRAS, FROZEN_IMAGES, RECIPES } from '../../testrunner/frozen-images/index.js';
 import { HELLO_TARGETS, helloMessage } from '../../testrunner/frozen-images/hello-world.js';
 import { Layout, materialize } from '../../testrunner/frozen-images/layout.js';

@@ -4,7 +4,7 @@ import { pruneCacheEntries, touchCacheEntry } from '../../core/cache-entries.js'
 import { join } from 'node:path';
 import { sha256Text } from '../../core/hashing.js';
 import { populateAtomically } from '../../core/populate-atomically.js';
-import { fullReference } from '../frozen-images/docker-archive.js';
+import { fullReference } from '../../core/image-layout.js';
 import type { FrozenArchive } from '../frozen-images/index.js';
 
 /**

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { sha256File } from '../../core/hashing.js';
+import { completePulledLayout, writeLayoutIndexes } from '../../core/image-layout.js';
 
 export interface Platform {
   architecture: string;
@@ -60,41 +61,9 @@ export async function writeDockerArchive(dir: string, layerTar: string, spec: Im
     layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${layerHex}`, size: layerSize }],
   };
   const manifestBlob = await writeBlob(blobs, json(manifest));
-  await writeLayoutIndexes(dir, spec.tags, spec.platform, manifestBlob, configBlob.digest, layerHex);
+  await writeLayoutIndexes(dir, { tags: spec.tags, platform: spec.platform, manifest: manifestBlob, configDigest: configBlob.digest, layerDigests: [`sha256:${layerHex}`] });
   return { tags: spec.tags, platform: spec.platform, diffId: `sha256:${layerHex}`, configDigest: configBlob.digest };
 }
-
-/** index.json (a manifest per tag), oci-layout and the legacy manifest.json, around blobs already in place. */
-async function writeLayoutIndexes(
-  dir: string,
-  tags: readonly string[],
-  platform: Platform,
-  manifestBlob: { digest: string; size: number },
-  configDigest: string,
-  layerHex: string,
-): Promise<void> {
-  const index = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: tags.map((tag) => ({
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      digest: manifestBlob.digest,
-      size: manifestBlob.size,
-      annotations: { 'io.containerd.image.name': fullReference(tag), 'org.opencontainers.image.ref.name': tagOf(tag) },
-      platform: { os: 'linux', ...platform },
-    })),
-  };
-  await writeFile(join(dir, 'index.json'), json(index));
-  await writeFile(join(dir, 'oci-layout'), json({ imageLayoutVersion: '1.0.0' }));
-  const legacy = [{ Config: `blobs/sha256/${hex(configDigest)}`, RepoTags: [...tags], Layers: [`blobs/sha256/${layerHex}`] }];
-  await writeFile(join(dir, 'manifest.json'), json(legacy));
-}
-
-const pulledManifestSchema = z.object({
-  config: z.object({ digest: z.string() }),
-  layers: z.array(z.object({ digest: z.string() })).length(1),
-});
-const pulledConfigSchema = z.object({ architecture: z.string(), variant: z.string().optional(), os: z.literal('linux') });
 
 /**
  * Completes a layout whose blobs came from a registry (manifest, config, the
@@ -104,14 +73,18 @@ const pulledConfigSchema = z.object({ architecture: z.string(), variant: z.strin
  */
 export async function completePulledArchive(dir: string, tags: readonly string[], manifestDigest: string): Promise<ArchiveInfo> {
   const blobs = join(dir, 'blobs', 'sha256');
-  const manifestBody = await readFile(join(blobs, hex(manifestDigest)));
-  const manifest = pulledManifestSchema.parse(JSON.parse(manifestBody.toString()));
+  const manifest = pulledManifestSchema.parse(JSON.parse(await readFile(join(blobs, hex(manifestDigest)), 'utf8')));
   const config = pulledConfigSchema.parse(JSON.parse(await readFile(join(blobs, hex(manifest.config.digest)), 'utf8')));
   const platform: Platform = { architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
-  const layerHex = hex(manifest.layers[0]?.digest ?? '');
-  await writeLayoutIndexes(dir, tags, platform, { digest: manifestDigest, size: manifestBody.length }, manifest.config.digest, layerHex);
-  return { tags, platform, diffId: `sha256:${layerHex}`, configDigest: manifest.config.digest };
+  const image = await completePulledLayout(dir, tags, manifestDigest, platform);
+  return { tags, platform, diffId: image.layerDigests[0] ?? '', configDigest: image.configDigest };
 }
+
+const pulledManifestSchema = z.object({
+  config: z.object({ digest: z.string() }),
+  layers: z.array(z.object({ digest: z.string() })).length(1),
+});
+const pulledConfigSchema = z.object({ architecture: z.string(), variant: z.string().optional(), os: z.literal('linux') });
 
 export function imageConfig(spec: ImageSpec, diffId: string): Record<string, unknown> {
   return {
@@ -123,17 +96,6 @@ export function imageConfig(spec: ImageSpec, diffId: string): Record<string, unk
     history: [{ created: spec.created, created_by: spec.createdBy }],
     rootfs: { type: 'layers', diff_ids: [diffId] },
   };
-}
-
-/** `busybox:latest` → `docker.io/library/busybox:latest`, as the daemon names what it loads. */
-export function fullReference(tag: string): string {
-  const name = tag.slice(0, tag.lastIndexOf(':'));
-  const path = name.includes('/') ? name : `library/${name}`;
-  return `docker.io/${path}:${tagOf(tag)}`;
-}
-
-function tagOf(reference: string): string {
-  return reference.slice(reference.lastIndexOf(':') + 1);
 }
 
 async function writeBlob(blobs: string, content: string): Promise<{ digest: string; size: number }> {

@@ -149,7 +149,7 @@ async function ensureArchive(recipe: Recipe, root: string, options: FrozenArchiv
     let pulledFrom: string | undefined;
     await populateAtomically(dir, async (temp) => {
       const archive = join(temp, 'archive');
-      const pulled = await options.remote?.fetch({ image: recipe.id, key, blobsDir: join(archive, 'blobs', 'sha256') });
+      const pulled = await options.remote?.fetch({ kind: 'frozen', image: recipe.id, key, blobsDir: join(archive, 'blobs', 'sha256') });
       let info: ArchiveInfo;
       if (pulled) {
         info = await completePulledArchive(archive, recipe.tags, pulled.manifestDigest);
@@ -185,7 +185,7 @@ async function ensureArchive(recipe: Recipe, root: string, options: FrozenArchiv
 /** A pushing run offers the shared cache what it has (made now or earlier), so a warm runner fills an empty registry. */
 async function offer(recipe: Recipe, key: string, dir: string, options: FrozenArchivesOptions): Promise<void> {
   if (!options.remote?.pushing) return;
-  const pushed = await options.remote.push({ image: recipe.id, key, dir: join(dir, 'archive') });
+  const pushed = await options.remote.push({ kind: 'frozen', image: recipe.id, key, dir: join(dir, 'archive') });
   if (pushed) options.onEvent({ type: 'pushed', image: recipe.tags[0] ?? recipe.id, ref: pushed.ref });
 }
 
