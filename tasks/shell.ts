@@ -12,7 +12,9 @@ checkout mounted at the same path: a shell, or the command given
 Engine: DOCKER_HOST when set, else the dev daemon; when it is not running, the
 shell builds what it needs (npm run make's daemon and client bundles) and starts
 it in the background, where it stays for the next shell.
-Environment: BASE_DEBIAN_DISTRO (default: this machine's release, else bookworm).`;
+Environment: BASE_DEBIAN_DISTRO (default: this machine's release, else bookworm);
+MOBY_MAKE_CACHE_REGISTRY to load the dev image from the shared cache instead of
+building it, MOBY_MAKE_CACHE_PUSH=1 to offer it there.`;
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
