@@ -19,16 +19,20 @@ const env = { DAEMON_SRC: source.dir, MMK_FIXTURE_LEAK: 'the caller environment'
 
 describe('npm run test-integration -- --vm on a fixture package', () => {
   it(
-    '--vm runs the package inside the machine image: its kernel and cgroup v2, the harness assumptions still hold, the reports come back',
+    "--vm runs the package inside the machine image: its kernel and cgroup v2, the harness assumptions still hold, docker exec finds the image's commands, the reports come back",
     { timeout: 900_000 },
     async () => {
       // The machine carries the client bundle too (image.yml's init); the fixture root borrows the real one.
       symlinkSync(realpathSync(bundlePaths(inject('bundlesDir'), CLIENT_BUNDLE).current), bundlePaths(bundles, CLIENT_BUNDLE).current);
-      const result = await runTask('test-integration', ['--vm', '--bundles', bundles, '--run', 'TestHarnessEnvironment|TestKernel', '--output', 'json'], env);
+      const result = await runTask(
+        'test-integration',
+        ['--vm', '--bundles', bundles, '--run', 'TestHarnessEnvironment|TestKernel|TestContainerExec', '--output', 'json'],
+        env,
+      );
       expect(result.code, result.stdout + result.stderr).toBe(0);
       expect(result.stdout).toMatch(/^vm: accelerator: (kvm|tcg) — /m);
       const summary = summaryOf(result.stdout);
-      expect(summary.packages.map((p) => [p.dir, p.counts, p.failures])).toEqual([['./integration/fixture', { passed: 2, failed: 0, skipped: 0 }, []]]);
+      expect(summary.packages.map((p) => [p.dir, p.counts, p.failures])).toEqual([['./integration/fixture', { passed: 3, failed: 0, skipped: 0 }, []]]);
       // The report came back from the guest and says where the tests ran: the image's kernel, cgroup v2 (this machine has v1).
       const release = readImageManifest(join(bundles, 'image'))?.kernel.release ?? 'no image';
       const report = readFileSync(join(bundles, 'test-integration', 'amd64-integration-fixture-go-test-report.json'), 'utf8');
