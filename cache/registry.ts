@@ -302,7 +302,9 @@ export class RegistryClient {
     if (!realm) throw new RegistryProtocolError('the registry asked for a bearer token without naming its realm');
     const url = new URL(realm);
     if (params.service) url.searchParams.set('service', params.service);
-    url.searchParams.set('scope', `repository:${this.address.repository}:pull,push`);
+    // Pull and push always, so one token serves a run; and what the challenge names besides (a DELETE's `delete`, for prune).
+    const always = `repository:${this.address.repository}:pull,push`;
+    for (const scope of new Set([always, ...(params.scope ?? '').split(' ').filter(Boolean)])) url.searchParams.append('scope', scope);
     const credentials = this.options.credentials;
     const response = await send({
       method: 'GET',

@@ -7,11 +7,13 @@ import bcrypt from 'bcryptjs';
 import { installGoTool } from '../../core/go-tools.js';
 import { defaultCacheDir } from '../paths.js';
 import { TEST_REGISTRY } from '../../testrunner/toolchain.js';
+import { startTokenServer, type TokenServer } from './loopback-token-server.js';
 
 /**
  * A real registry on loopback for the shared-cache tests and the bench: distribution's
- * `registry` (the runner's pin, built from the module proxy), htpasswd auth,
- * a self-signed certificate for 127.0.0.1 that the tests trust explicitly
+ * `registry` (the runner's pin, built from the module proxy), htpasswd auth
+ * (Basic) or token auth (Bearer, with a token service of the test's), a
+ * self-signed certificate for 127.0.0.1 that the tests trust explicitly
  * through MOBY_MAKE_CACHE_CA, storage in a temporary folder.
  */
 export interface TestRegistry {
@@ -27,11 +29,13 @@ export interface TestRegistry {
   /** SIGKILL, as a registry that dies mid-transfer. */
   kill: () => Promise<void>;
   start: () => Promise<void>;
+  /** With token auth: its token service. */
+  tokens?: TokenServer;
 }
 
 export const CACHE_REPOSITORY = 'team/moby-make';
 
-export async function startRegistry(dir: string): Promise<TestRegistry> {
+export async function startRegistry(dir: string, options: { auth: 'htpasswd' | 'token' } = { auth: 'htpasswd' }): Promise<TestRegistry> {
   const binary = await installGoTool(TEST_REGISTRY, join(defaultCacheDir(process.env), 'tools'), process.env);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
@@ -44,7 +48,11 @@ export async function startRegistry(dir: string): Promise<TestRegistry> {
   ], { stdio: 'ignore' }); // prettier-ignore
   const user = 'ci';
   const password = 'correct horse battery staple';
-  writeFileSync(join(dir, 'htpasswd'), `${user}:${bcrypt.hashSync(password, 5)}\n`);
+  const tokens = options.auth === 'token' ? await startTokenServer({ dir, tls: { cert: caFile, key: keyFile }, user, password }) : undefined;
+  const auth = tokens
+    ? ['  token:', `    realm: ${tokens.realm}`, `    service: ${tokens.service}`, `    issuer: ${tokens.issuer}`, `    rootcertbundle: ${tokens.signingCert}`]
+    : ['  htpasswd:', '    realm: moby-make-tests', `    path: ${join(dir, 'htpasswd')}`];
+  if (!tokens) writeFileSync(join(dir, 'htpasswd'), `${user}:${bcrypt.hashSync(password, 5)}\n`);
   const storage = join(dir, 'data');
   const config = join(dir, 'config.yml');
   writeFileSync(
@@ -64,9 +72,7 @@ export async function startRegistry(dir: string): Promise<TestRegistry> {
       `    certificate: ${caFile}`,
       `    key: ${keyFile}`,
       'auth:',
-      '  htpasswd:',
-      '    realm: moby-make-tests',
-      `    path: ${join(dir, 'htpasswd')}`,
+      ...auth,
       '',
     ].join('\n'),
   );
@@ -99,9 +105,13 @@ export async function startRegistry(dir: string): Promise<TestRegistry> {
       MOBY_MAKE_CACHE_PASSWORD: password,
       ...extra,
     }),
-    stop: () => end('SIGTERM'),
+    stop: async () => {
+      await end('SIGTERM');
+      await tokens?.stop();
+    },
     kill: () => end('SIGKILL'),
     start,
+    ...(tokens ? { tokens } : {}),
   };
 }
 

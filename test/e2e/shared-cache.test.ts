@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_FILE, readManifest } from '../../core/manifest.js';
 import { projectRoot } from '../../tasks/paths.js';
 import { runTask } from '../support/cli.js';
-import { writeHelloComponent, writeRecordingGo } from '../support/fixtures.js';
-import { fixture, realGo } from '../support/fixture-project.js';
+import { cacheMachine, editedHelloTree } from '../support/cache-machine.js';
+import { fixture } from '../support/fixture-project.js';
 import { CACHE_REPOSITORY, startRegistry, type TestRegistry } from '../../tasks/lib/loopback-registry.js';
 import { tempDir } from '../support/temp.js';
 import { cacheConfig } from '../../cache/config.js';
@@ -30,34 +30,9 @@ describe('the shared cache on an OCI registry', () => {
   const a = fixture();
 
   /** A second machine for the same checkout (or `components`): nothing of A's but the source and the registry. */
-  function machine(components = a.paths.components) {
-    const root = tempDir('machine');
-    const paths = { bundles: join(root, 'bundles'), bin: join(root, 'bin'), goCalls: join(root, 'go-calls.log') };
-    writeRecordingGo(paths.bin, paths.goCalls, realGo);
-    const state = { GOCACHE: join(root, 'gocache'), GOMODCACHE: join(root, 'gomodcache'), MOBY_MAKE_CACHE: join(root, 'cache') };
-    const make = (env: Record<string, string> = {}) =>
-      runTask('make', ['--components', components, '--bundles', paths.bundles], { PATH: `${paths.bin}:${process.env.PATH}`, ...state, ...env });
-    const goBuilds = () => {
-      try {
-        return readFileSync(paths.goCalls, 'utf8')
-          .split('\n')
-          .filter((line) => line.startsWith('build'));
-      } catch {
-        return [];
-      }
-    };
-    return { paths, make, goBuilds, bundle: join(paths.bundles, 'binary-daemon') };
-  }
+  const machine = (components = a.paths.components) => cacheMachine(components);
 
-  /** A clone of A's tree printing `message` instead of hello (a fingerprint the registry has no outputs for), and a components folder building it. */
-  function editedTree(message: string): string {
-    const src = tempDir(`${message}-src`);
-    execFileSync('git', ['clone', '-q', a.paths.src, src]);
-    writeFileSync(join(src, 'main.go'), readFileSync(join(src, 'main.go'), 'utf8').replace('"hello', `"${message}`));
-    const components = tempDir(`${message}-components`);
-    writeHelloComponent(components, src);
-    return components;
-  }
+  const editedTree = (message: string) => editedHelloTree(a.paths.src, message);
 
   const sha256s = (bundle: string) => Object.fromEntries(Object.entries(readManifest(bundle).files).map(([name, file]) => [name, file.sha256]));
 
