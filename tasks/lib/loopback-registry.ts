@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { freePort } from '../../core/free-port.js';
 import { join } from 'node:path';
@@ -55,6 +55,7 @@ export async function startRegistry(dir: string, options: { auth: 'htpasswd' | '
   if (!tokens) writeFileSync(join(dir, 'htpasswd'), `${user}:${bcrypt.hashSync(password, 5)}\n`);
   const storage = join(dir, 'data');
   const config = join(dir, 'config.yml');
+  const logFile = join(dir, 'registry.log');
   writeFileSync(
     config,
     [
@@ -78,10 +79,11 @@ export async function startRegistry(dir: string, options: { auth: 'htpasswd' | '
   );
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(binary, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' } });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-    await waitForPort(port, () => (child?.exitCode !== null ? `registry exited: ${stderr}` : undefined));
+    // Its log goes to a file, not a pipe: a caller blocked in spawnSync (the bench) reads no pipe, and a registry whose stderr pipe is full stops answering.
+    const log = openSync(logFile, 'a');
+    child = spawn(binary, ['serve', config], { stdio: ['ignore', 'ignore', log], env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' } });
+    closeSync(log);
+    await waitForPort(port, () => (child?.exitCode !== null ? `registry exited: ${readFileSync(logFile, 'utf8').slice(-4000)}` : undefined));
   };
   const end = async (signal: NodeJS.Signals) => {
     const running = child;
