@@ -1,5 +1,6 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Readable } from 'node:stream';
 
 /**
@@ -35,6 +36,24 @@ export class TransportError extends Error {
   }
 }
 
+/**
+ * One agent per set of trust anchors, with its TLS context made once: node
+ * otherwise parses the whole CA list again for every connection (a third of
+ * a second of a fresh machine's make), and kept-alive sockets spare the
+ * handshakes between a run's many small calls.
+ */
+const agents = new WeakMap<readonly string[], { agent: HttpsAgent; secureContext: SecureContext }>();
+
+/** Keyed by the list itself (a client keeps one for its life): joining a system bundle per request costs more than the request. */
+function agentFor(ca: readonly string[]): { agent: HttpsAgent; secureContext: SecureContext } {
+  let entry = agents.get(ca);
+  if (!entry) {
+    entry = { agent: new HttpsAgent({ keepAlive: true }), secureContext: createSecureContext({ ca: [...ca] }) };
+    agents.set(ca, entry);
+  }
+  return entry;
+}
+
 export function send(exchange: HttpRequest): Promise<HttpResponse> {
   const { url } = exchange;
   const secure = url.protocol === 'https:';
@@ -43,7 +62,7 @@ export function send(exchange: HttpRequest): Promise<HttpResponse> {
     const req = make(url, {
       method: exchange.method,
       headers: { 'user-agent': 'moby-make', ...exchange.headers },
-      ...(secure ? { ca: [...exchange.ca] } : {}),
+      ...(secure ? agentFor(exchange.ca) : {}),
     });
     const fail = (error: Error & { code?: string }) =>
       reject(new TransportError(`${exchange.method} ${url.host}${url.pathname}: ${error.message}`, error.code));
