@@ -25,6 +25,12 @@ import { digestOf, type RegistryClient } from './registry.js';
 export const GOCACHE_DIR_VARIABLE = 'MOBY_MAKE_GOCACHE_DIR';
 export const GOCACHE_TAG_VARIABLE = 'MOBY_MAKE_GOCACHE_TAG';
 const PARALLEL_UPLOADS = 8;
+/**
+ * go asks for one action at a time per build job (two here), so fetching
+ * on demand pays a round trip per object; the latest build's objects are
+ * fetched ahead, this many at once, and a get waits for its object.
+ */
+const PARALLEL_PREFETCH = 16;
 
 const requestSchema = z.object({
   ID: z.number().int(),
@@ -69,6 +75,10 @@ export class GoCacheProgram {
   /** Every action this go command asked for or stored: the map pushed at close. */
   private readonly used = new Map<string, Entry>();
   private readonly counts = { local: 0, remote: 0, miss: 0, put: 0 };
+  /** Objects being fetched (by output ID): ahead of go, or for its get. */
+  private readonly fetching = new Map<string, Promise<void>>();
+  private prefetch: Promise<void> | undefined;
+  private closing = false;
 
   constructor(private readonly options: GoCacheProgramOptions) {}
 
@@ -113,6 +123,9 @@ export class GoCacheProgram {
       }
     }
     await Promise.all(pending);
+    // go went away without close: nothing more will be asked.
+    this.closing = true;
+    await this.prefetch;
   }
 
   private async get(request: Request): Promise<Omit<Response, 'ID'>> {
@@ -164,20 +177,49 @@ export class GoCacheProgram {
     const { client } = this.options;
     if (!client || this.away) return undefined;
     try {
-      const entry = (await this.remoteIndex()).get(action);
+      const index = await this.remoteIndex();
+      this.prefetch ??= this.fetchAhead(index);
+      const entry = index.get(action);
       if (!entry) return undefined;
-      const object = this.path(entry.output, 'd');
-      if (!existsSync(object)) {
-        const partial = await this.partialFor(entry.output);
-        await client.blobToFile(`sha256:${entry.output}`, entry.size, partial);
-        await rename(partial, object);
-      }
+      await this.fetchObject(client, entry);
       await this.writeEntry(action, entry.output, entry.size);
       return entry;
     } catch (error) {
       this.goAway(error);
       return undefined;
     }
+  }
+
+  /** The object into GOCACHE once, however many gets (and the prefetch) want it. */
+  private fetchObject(client: RegistryClient, entry: MapEntry): Promise<void> {
+    let fetching = this.fetching.get(entry.output);
+    if (!fetching) {
+      fetching = (async () => {
+        const object = this.path(entry.output, 'd');
+        if (existsSync(object) && statSync(object).size === entry.size) return;
+        const partial = await this.partialFor(entry.output);
+        await client.blobToFile(`sha256:${entry.output}`, entry.size, partial);
+        await rename(partial, object);
+      })();
+      this.fetching.set(entry.output, fetching);
+    }
+    return fetching;
+  }
+
+  /**
+   * The objects of the map's latest day (what the newest pushes used, the
+   * likeliest to be asked for; older actions may belong to commits long
+   * gone) into GOCACHE ahead of go. Stops at close or when the store fails;
+   * a failed object is fetched again, or reported, by the get that needs it.
+   */
+  private async fetchAhead(index: ReadonlyMap<string, MapEntry>): Promise<void> {
+    const client = this.options.client as RegistryClient;
+    const latest = Math.max(...[...index.values()].map((entry) => entry.day));
+    const wanted = distinctObjects(new Map([...index].filter(([, entry]) => entry.day === latest)));
+    await eachInLanes(wanted, PARALLEL_PREFETCH, async (entry) => {
+      if (this.closing || this.away) return;
+      await this.fetchObject(client, entry).catch(() => this.fetching.delete(entry.output));
+    });
   }
 
   private remoteIndex(): Promise<Map<string, MapEntry>> {
@@ -191,6 +233,8 @@ export class GoCacheProgram {
 
   /** At go's close: the counts, and (when pushing) the objects the registry lacks and the map of this build. */
   private async close(): Promise<void> {
+    this.closing = true;
+    await this.prefetch;
     const { local, remote, miss, put } = this.counts;
     const from = this.options.client ? this.options.client.name : 'no shared cache';
     this.options.report(`moby-make go cache: ${local} from GOCACHE, ${remote} from ${from}, ${miss} missed, ${put} compiled and stored`);
