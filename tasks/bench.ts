@@ -14,7 +14,7 @@ import { runMain } from './cli/run-main.js';
 import { addCounts, emptyCounts } from '../testrunner/events.js';
 import { parseEventLine } from '../testrunner/inside.js';
 import { loopRatios, measureLoop } from './lib/loop-bench.js';
-import { benchCache, benchCacheImages } from './lib/cache-bench.js';
+import { benchCache, benchCacheEdit, benchCacheImages } from './lib/cache-bench.js';
 import { benchCrossCold } from './lib/cross-bench.js';
 import { benchImage } from './lib/image-bench.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
@@ -31,7 +31,7 @@ import { GOLANGCI_LINT, golangciLintArgs, golangciLintEnv, lintedModules } from 
  */
 const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--skip-jobs] [--only-jobs] [--jobs-runs N]
                          [--skip-validate] [--only-validate] [--validate-runs N]
-                         [--skip-cache] [--only-cache] [--cache-runs N] [--skip-cross] [--only-cross] [--cross-runs N]
+                         [--skip-cache] [--only-cache] [--only-cache-images] [--only-cache-edit] [--cache-runs N] [--skip-cross] [--only-cross] [--cross-runs N]
                          [--skip-image] [--only-image] [--image-runs N]
 
   --runs N      repetitions for the quick measurements (default 5)
@@ -47,6 +47,7 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--
                      registry against curl, and a DAEMON_SRC edit through its Go cache
   --only-cache       only that
   --only-cache-images  only its frozen images: a fresh machine's frozen-images --no-load against curl
+  --only-cache-edit    only its DAEMON_SRC edit: a fresh machine through the Go cache against a warm one
   --skip-cross       leave out the cross builds: a no-op make of every platform built so far,
                      and a cold linux/arm64 build of the Go components against their go build
                      commands run by hand (~10 min a round)
@@ -109,6 +110,7 @@ async function main(): Promise<number> {
       'only-cache': { type: 'boolean', default: false },
       'cache-runs': { type: 'string', default: '3' },
       'only-cache-images': { type: 'boolean', default: false },
+      'only-cache-edit': { type: 'boolean', default: false },
       'skip-cross': { type: 'boolean', default: false },
       'only-cross': { type: 'boolean', default: false },
       'cross-runs': { type: 'string', default: '2' },
@@ -126,6 +128,7 @@ async function main(): Promise<number> {
   if (values['only-jobs']) return benchJobs(Number(values['jobs-runs']));
   if (values['only-validate']) return benchValidate(Number(values['validate-runs']));
   if (values['only-cache-images']) return benchCacheImages(Number(values['cache-runs']));
+  if (values['only-cache-edit']) return benchCacheEdit();
   if (values['only-cache']) return benchCache(Number(values['cache-runs']));
   if (values['only-image']) return benchImage(Number(values['image-runs']));
   if (values['only-cross']) return benchCrossNoop(runs) || benchCrossCold(Number(values['cross-runs']));
