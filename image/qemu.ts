@@ -155,11 +155,16 @@ interface Launched {
   powerOff: (cleanUp?: () => Promise<void>) => Promise<void>;
 }
 
+/** The accelerator a boot of this image will use (QEMU installed first: the probe boots it). */
+export async function acceleratorFor(options: Pick<BootOptions, 'dir' | 'cacheDir' | 'env' | 'install'>): Promise<{ accelerator: Accelerator; reason: string }> {
+  await ensureRequirements([{ kind: 'command', command: QEMU, aptPackage: 'qemu-system-x86', why: 'booting the image' }], options.install);
+  return chooseAccelerator(join(options.dir, 'kernel'), options.cacheDir, options.env);
+}
+
 /** QEMU with the image: the accelerator the probe chose, the console to a file, a monitor socket, and whatever else the caller adds. */
 async function launch(options: BootOptions, extraArgs: readonly string[]): Promise<Launched> {
   const { onEvent, runDir } = options;
-  await ensureRequirements([{ kind: 'command', command: QEMU, aptPackage: 'qemu-system-x86', why: 'booting the image' }], options.install);
-  const { accelerator, reason } = await chooseAccelerator(join(options.dir, 'kernel'), options.cacheDir, options.env);
+  const { accelerator, reason } = await acceleratorFor(options);
   onEvent({ type: 'accelerator', accelerator, reason });
   await mkdir(runDir, { recursive: true });
   const consoleLog = join(runDir, 'console.log');

@@ -53,7 +53,7 @@ const RULES: readonly CauseRule[] = [
   {
     cause: 'needs internet DNS',
     pattern:
-      /lookup [\w.-]+ on [\d.:[\]]+: (?:no such host|server misbehaving|i\/o timeout|read udp)|Temporary failure in name resolution|Temporary failure resolving|no such host|no servers could be reached|server can't find [\w.-]+: NXDOMAIN/,
+      /lookup [\w.-]+ on [\d.:[\]]+: (?:no such host|server misbehaving|i\/o timeout|read udp)|Temporary failure in name resolution|Temporary failure resolving|no such host|no servers could be reached|server can't find [\w.-]+: NXDOMAIN|external DNS [\w:.[\]]+ returned response with no answers:\\n;; opcode: QUERY, status: NXDOMAIN/,
   },
   { cause: 'needs internet access', pattern: /network is unreachable|dial tcp [^:]+:\d+: i\/o timeout|could not resolve host/i },
   {

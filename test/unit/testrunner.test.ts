@@ -235,6 +235,11 @@ describe('failure causes', () => {
     ['panic: test timed out after 10m0s', 'timed out (TIMEOUT)'],
     [';; connection timed out; no servers could be reached', 'needs internet DNS'],
     ["** server can't find docker.com: NXDOMAIN", 'needs internet DNS'],
+    // A daemon's log: the external server the test gave (--dns 8.8.8.8) answers NXDOMAIN for a public name.
+    [
+      'level=debug msg="[resolver] external DNS udp:8.8.8.8 returned response with no answers:\\n;; opcode: QUERY, status: NXDOMAIN, id: 14539\\n"',
+      'needs internet DNS',
+    ],
     [
       'panic: Timeout for GET request on https://hub.docker.com',
       "needs a registry: Docker Hub unreachable (integration-cli's Network() panics, ending its suite)",
