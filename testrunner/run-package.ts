@@ -97,10 +97,11 @@ function failureEvidence(env: Record<string, string>, cwd: string): (test: strin
 /**
  * What the daemons a test started (moby's DEST/<Test>/<id>/docker.log)
  * refused, with the request — a bare "operation not supported" from the API
- * says which driver asked the kernel for what only there — and whether they
- * found IPVS, without which swarm's routing mesh answers nothing.
+ * says which driver asked the kernel for what only there —, whether they
+ * found IPVS, without which swarm's routing mesh answers nothing, and what
+ * the external DNS servers a test named answered its containers' lookups.
  */
-const DAEMON_EVIDENCE = /error response for POST request|Could not get ipvs family information/;
+const DAEMON_EVIDENCE = /error response for POST request|Could not get ipvs family information|\[resolver\] external DNS \S+ returned response with no answers/;
 
 function testDaemonRefusals(dest: string): (test: string) => string[] {
   return (test) => {
