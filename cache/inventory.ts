@@ -54,7 +54,6 @@ export async function openInventoryClient(config: CacheConfig, env: Env): Promis
   return client;
 }
 
-/** Every component entry in the repository, oldest first, with the unique blob bytes they share. */
 /** A dev image's build time, from its config: one per Dockerfile revision, so prune ages old ones out by it. */
 async function buildTime(client: RegistryClient, configDigest: string): Promise<Date | undefined> {
   const config = imageConfigSchema.safeParse(jsonOrUndefined(await client.blob(configDigest, CONFIG_LIMIT)));
@@ -62,6 +61,7 @@ async function buildTime(client: RegistryClient, configDigest: string): Promise<
   return created ? new Date(created) : undefined;
 }
 
+/** Every component entry in the repository, oldest first, with the unique blob bytes they share. */
 export async function listEntries(client: RegistryClient): Promise<{ entries: CacheEntry[]; uniqueBytes: number }> {
   const tags = await client.tags();
   const tagSet = new Set(tags);

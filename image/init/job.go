@@ -2,10 +2,11 @@ package main
 
 // A job is a command of the host's run inside the guest, on the guest's
 // kernel: npm run image -- exec, and test-integration --vm. The host shares
-// its root read-only (9p) and a job folder read-write; the command runs
-// in a mount namespace of its own whose root is an overlay of the host's
-// root, its writes staying in the guest's memory, its output goes to the job folder as it comes, and at the
-// end the folders the job names are copied back there before power-off.
+// its root read-only (9p) and a job folder read-write; the command runs in a
+// mount namespace of its own whose root is an overlay of the host's root
+// (its writes stay in the guest's memory), its output goes to the job folder
+// as it comes, and at the end the folders the job names are copied back
+// there before power-off.
 
 import (
 	"encoding/json"
