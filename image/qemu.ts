@@ -156,7 +156,9 @@ interface Launched {
 }
 
 /** The accelerator a boot of this image will use (QEMU installed first: the probe boots it). */
-export async function acceleratorFor(options: Pick<BootOptions, 'dir' | 'cacheDir' | 'env' | 'install'>): Promise<{ accelerator: Accelerator; reason: string }> {
+export async function acceleratorFor(
+  options: Pick<BootOptions, 'dir' | 'cacheDir' | 'env' | 'install'>,
+): Promise<{ accelerator: Accelerator; reason: string }> {
   await ensureRequirements([{ kind: 'command', command: QEMU, aptPackage: 'qemu-system-x86', why: 'booting the image' }], options.install);
   return chooseAccelerator(join(options.dir, 'kernel'), options.cacheDir, options.env);
 }

@@ -75,7 +75,9 @@ async function runPreparedGuest(options: IntegrationOptions, context: ImageConte
   const userTimeout = env.TIMEOUT !== undefined || args.some((arg) => arg === '--timeout' || arg.startsWith('--timeout='));
   if (accelerator === 'tcg' && !userTimeout) {
     guestEnv.TIMEOUT = scaleDuration(options.timeout, TCG_SLOWDOWN);
-    console.log(`vm: under emulation go test's timeout ${options.timeout} becomes ${guestEnv.TIMEOUT} (tests run about ${TCG_SLOWDOWN}x slower; --timeout sets it)`);
+    console.log(
+      `vm: under emulation go test's timeout ${options.timeout} becomes ${guestEnv.TIMEOUT} (tests run about ${TCG_SLOWDOWN}x slower; --timeout sets it)`,
+    );
   }
   const outcome = await runGuestJob({
     ...boot,

@@ -61,7 +61,13 @@ export async function writeDockerArchive(dir: string, layerTar: string, spec: Im
     layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${layerHex}`, size: layerSize }],
   };
   const manifestBlob = await writeBlob(blobs, json(manifest));
-  await writeLayoutIndexes(dir, { tags: spec.tags, platform: spec.platform, manifest: manifestBlob, configDigest: configBlob.digest, layerDigests: [`sha256:${layerHex}`] });
+  await writeLayoutIndexes(dir, {
+    tags: spec.tags,
+    platform: spec.platform,
+    manifest: manifestBlob,
+    configDigest: configBlob.digest,
+    layerDigests: [`sha256:${layerHex}`],
+  });
   return { tags: spec.tags, platform: spec.platform, diffId: `sha256:${layerHex}`, configDigest: configBlob.digest };
 }
 
