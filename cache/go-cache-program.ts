@@ -214,7 +214,8 @@ export class GoCacheProgram {
    */
   private async fetchAhead(index: ReadonlyMap<string, MapEntry>): Promise<void> {
     const client = this.options.client as RegistryClient;
-    const latest = Math.max(...[...index.values()].map((entry) => entry.day));
+    // A reduce, not Math.max(...): a map merged over weeks of builds can hold more actions than a call takes arguments.
+    const latest = [...index.values()].reduce((newest, entry) => Math.max(newest, entry.day), 0);
     const wanted = distinctObjects(new Map([...index].filter(([, entry]) => entry.day === latest)));
     await eachInLanes(wanted, PARALLEL_PREFETCH, async (entry) => {
       if (this.closing || this.away) return;

@@ -3,8 +3,8 @@ import type { RemoteNotice } from './remote-outputs.js';
 /**
  * Which images: moby's frozen images (one per recipe key, kept as made, so
  * the registry's manifest digest is the local layout's) and the dev image of
- * Dockerfile.dev (one per Dockerfile revision, stamped with its push time so
- * `cache prune` ages old ones out).
+ * Dockerfile.dev (one per Dockerfile revision, which `cache prune` ages out
+ * by its config's build time).
  */
 export type ImageKind = 'frozen' | 'dev';
 

@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostDebianRelease, makeDebianRootfsTar } from '../core/debian-base-image.js';
 import type { Env } from '../core/env.js';
-import { UserError } from '../core/errors.js';
+import { describeError, UserError } from '../core/errors.js';
 import type { RemoteImages } from '../core/remote-images.js';
 import type { RemoteNotice } from '../core/remote-outputs.js';
 import type { InstallPolicy } from '../core/requirements.js';
@@ -131,7 +131,7 @@ export async function ensureDevImage(container: DevContainer): Promise<string> {
   }
   if (remote?.pushing) {
     const pushed = await offerDevImage(container, remote, entry).catch((error: unknown) => {
-      container.onEvent({ type: 'cache', notice: { kind: 'push-failed', store: remote.name, component: tag, reason: reasonOf(error) } });
+      container.onEvent({ type: 'cache', notice: { kind: 'push-failed', store: remote.name, component: tag, reason: describeError(error) } });
       return undefined;
     });
     if (pushed) container.onEvent({ type: 'dev-image-pushed', image: tag, ref: pushed });
@@ -146,13 +146,9 @@ async function pulledFromCache(container: DevContainer, remote: RemoteImages, en
     if (ref) container.onEvent({ type: 'dev-image-pulled', image: entry.tag, ref, seconds: (performance.now() - started) / 1000 });
     return ref !== undefined;
   } catch (error) {
-    container.onEvent({ type: 'dev-image-load-failed', image: entry.tag, reason: reasonOf(error) });
+    container.onEvent({ type: 'dev-image-load-failed', image: entry.tag, reason: describeError(error) });
     return false;
   }
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** `docker build -f Dockerfile.dev`, labelled with its key (the engine's cache makes a rebuild with nothing changed take a second). */

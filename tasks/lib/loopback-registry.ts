@@ -48,7 +48,7 @@ export async function startRegistry(dir: string, options: { auth: 'htpasswd' | '
   ], { stdio: 'ignore' }); // prettier-ignore
   const user = 'ci';
   const password = 'correct horse battery staple';
-  const tokens = options.auth === 'token' ? await startTokenServer({ dir, tls: { cert: caFile, key: keyFile }, user, password }) : undefined;
+  const tokens = options.auth === 'token' ? await startTokenServer({ tls: { cert: caFile, key: keyFile }, user, password }) : undefined;
   const auth = tokens
     ? ['  token:', `    realm: ${tokens.realm}`, `    service: ${tokens.service}`, `    issuer: ${tokens.issuer}`, `    rootcertbundle: ${tokens.signingCert}`]
     : ['  htpasswd:', '    realm: moby-make-tests', `    path: ${join(dir, 'htpasswd')}`];

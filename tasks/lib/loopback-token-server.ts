@@ -1,16 +1,14 @@
-import { execFileSync } from 'node:child_process';
 import { createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 
 /**
  * The token service of distribution's token auth ("Docker Registry v2 Bearer
  * token specification"), on loopback for the shared-cache tests: it checks
  * Basic credentials and answers a JWT for the scopes asked, signed with ES256
- * and carrying its certificate in `x5c`, which the registry verifies against
- * its `rootcertbundle`. The registry never calls it; the client does, when
+ * by the loopback TLS key and carrying its certificate in `x5c`, which the
+ * registry verifies against its `rootcertbundle` (that same certificate). The registry never calls it; the client does, when
  * the registry's 401 names it as the realm.
  */
 export interface TokenServer {
@@ -30,14 +28,9 @@ interface Grant {
   actions: string[];
 }
 
-export async function startTokenServer(options: { dir: string; tls: { cert: string; key: string }; user: string; password: string }): Promise<TokenServer> {
-  const keyFile = join(options.dir, 'token-key.pem');
-  const signingCert = join(options.dir, 'token-cert.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', '/CN=moby-make test token issuer', '-keyout', keyFile, '-out', signingCert,
-  ], { stdio: 'ignore' }); // prettier-ignore
-  const signingKey = createPrivateKey(readFileSync(keyFile));
+export async function startTokenServer(options: { tls: { cert: string; key: string }; user: string; password: string }): Promise<TokenServer> {
+  const signingCert = options.tls.cert;
+  const signingKey = createPrivateKey(readFileSync(options.tls.key));
   const x5c = [new X509Certificate(readFileSync(signingCert)).raw.toString('base64')];
   const issuer = 'moby-make-test-issuer';
   const service = 'moby-make-test-registry';
