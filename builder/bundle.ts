@@ -11,6 +11,12 @@ export interface BuiltComponent {
   /** Folder holding exactly the component's output files. */
   stagedDir: string;
   outputs: string[];
+  /**
+   * Records of outputs whose sha256 and size were proven on the way in (the
+   * shared cache's blob digests, .builds' intact check): published from these
+   * records, md5 included, without hashing the files a second time.
+   */
+  provenFiles?: Readonly<Record<string, FileRecord>>;
 }
 
 /** True when every file the manifest lists for the component is present with its recorded sha256. */
@@ -38,6 +44,12 @@ async function writeSidecars(dir: string, name: string): Promise<{ md5: string; 
   return { ...digests, size: (await stat(join(dir, name))).size };
 }
 
+/** The sidecars of a file whose digests are already proven, from its record. */
+async function writeProvenSidecars(dir: string, name: string, file: FileRecord): Promise<{ md5: string; sha256: string; size: number }> {
+  await writeSidecarFiles(dir, name, file);
+  return { md5: file.md5, sha256: file.sha256, size: file.size };
+}
+
 async function writeSidecarFiles(dir: string, name: string, digests: { md5: string; sha256: string }): Promise<void> {
   await writeFile(join(dir, `${name}.md5`), sidecarLine(digests.md5, name));
   await writeFile(join(dir, `${name}.sha256`), sidecarLine(digests.sha256, name));
@@ -61,7 +73,12 @@ export async function publish(paths: BundlePaths, built: readonly BuiltComponent
   }
   // Hashed where they will be published, all at once (worker threads, one file per core), while the rest is linked in.
   const hashing = Promise.all(
-    built.flatMap((component) => component.outputs.map(async (output) => ({ output, component: component.name, ...(await writeSidecars(next, output)) }))),
+    built.flatMap((component) =>
+      component.outputs.map(async (output) => {
+        const proven = component.provenFiles?.[output];
+        return { output, component: component.name, ...(await (proven ? writeProvenSidecars(next, output, proven) : writeSidecars(next, output))) };
+      }),
+    ),
   );
   const [hashed] = await Promise.all([hashing, linkKept(paths, next, keep, previous, manifest)]);
   for (const { output, ...file } of hashed) manifest.files[output] = file;

@@ -419,7 +419,7 @@ async function fetchFromRemote(spec: ComponentSpec, plan: ComponentPlan, environ
   if (!hit) return undefined;
   onEvent({ type: 'fetched', component: spec.name, ref: hit.ref, seconds: (performance.now() - started) / 1000 });
   const built = builtComponent(spec, plan, dir);
-  return { ...built, record: { ...built.record, fromCache: hit.ref }, fromCache: hit.ref };
+  return { ...built, record: { ...built.record, fromCache: hit.ref }, fromCache: hit.ref, provenFiles: hit.files };
 }
 
 /** Runs the plan's steps in a private staging folder; the outputs are published later, all at once. */

@@ -64,7 +64,7 @@ export async function recallBuild(paths: BundlePaths, component: string, fingerp
   const now = new Date();
   await utimes(dir, now, now); // most recently used: pruned last
   const { outputs, ...record } = entry.record;
-  return { name: component, record, stagedDir: stagingDir, outputs };
+  return { name: component, record, stagedDir: stagingDir, outputs, provenFiles: entry.files };
 }
 
 /**

@@ -81,7 +81,12 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
     return store;
   }
 
-  async fetch(entry: { component: string; fingerprint: string; outputs: readonly string[]; dir: string }): Promise<{ ref: string } | undefined> {
+  async fetch(entry: {
+    component: string;
+    fingerprint: string;
+    outputs: readonly string[];
+    dir: string;
+  }): Promise<{ ref: string; files: Readonly<Record<string, FileRecord>> } | undefined> {
     if (this.away) return undefined;
     let ref = `${this.name}:${entryTag(entry.component, entry.fingerprint)}`;
     try {
@@ -103,7 +108,7 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
         await chmod(partial, layer.mode);
         await rename(partial, join(entry.dir, layer.name));
       });
-      return { ref };
+      return { ref, files: Object.fromEntries(layers.map((layer) => [layer.name, { ...layer.file, component: entry.component }])) };
     } catch (error) {
       await rm(entry.dir, { recursive: true, force: true });
       if (error instanceof CorruptEntryError || error instanceof DigestMismatchError || error instanceof RegistryProtocolError) {
@@ -206,6 +211,8 @@ interface Layer {
   digest: string;
   size: number;
   mode: number;
+  /** The config's record for the file, whose sha256 and size are the layer's. */
+  file: FileRecord;
 }
 
 /**
@@ -235,7 +242,7 @@ function checkEntry(
       throw new CorruptEntryError(`its layer for ${name} is not the file its record describes`);
     const mode = Number.parseInt(layer.annotations?.[MODE] ?? '0755', 8);
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new CorruptEntryError(`its mode for ${name} is not a file mode`);
-    return { name, digest: layer.digest, size: layer.size, mode };
+    return { name, digest: layer.digest, size: layer.size, mode, file };
   });
 }
 

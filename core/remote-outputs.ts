@@ -14,10 +14,16 @@ export interface RemoteOutputs {
   readonly pushing: boolean;
   /**
    * The outputs of this fingerprint, downloaded and verified into `dir`
-   * (which it creates); the entry's reference (`<registry>/<repo>@sha256:…`),
-   * or undefined on a miss and on any failure.
+   * (which it creates): the entry's reference (`<registry>/<repo>@sha256:…`)
+   * and its files' records, each sha256 and size proven by the download; or
+   * undefined on a miss and on any failure.
    */
-  fetch(entry: { component: string; fingerprint: string; outputs: readonly string[]; dir: string }): Promise<{ ref: string } | undefined>;
+  fetch(entry: {
+    component: string;
+    fingerprint: string;
+    outputs: readonly string[];
+    dir: string;
+  }): Promise<{ ref: string; files: Readonly<Record<string, FileRecord>> } | undefined>;
   /**
    * Variables for a component's go build that route go's own build cache
    * through the store (GOCACHEPROG), so a tree the store has no outputs for
