@@ -13,7 +13,7 @@ import { StartGate } from './scheduling/gate.js';
 import { acquireLock } from '../core/lock.js';
 import { Semaphore } from './scheduling/semaphore.js';
 import { readTimings, writeTimings, type Timings } from './scheduling/timings.js';
-import { resolveFirst, selectCandidates } from './sources/index.js';
+import { predictFirst, resolveFirst, selectCandidates } from './sources/index.js';
 import { sourceRecord, type ChosenSource } from './sources/record.js';
 import { crossRequirements, detectToolchain, toolsUsedBy, type Toolchain } from './toolchain.js';
 import { hostPlatform, isHost, type Platform } from '../core/platform.js';
@@ -314,18 +314,15 @@ async function buildComponent(spec: ComponentSpec, environment: BuildEnvironment
   };
   try {
     onEvent({ type: 'state', component: spec.name, state: 'resolving' });
+    const predicted = await planFromPins(spec, environment);
+    if (predicted) {
+      const taken = await takeWithoutBuilding(spec, predicted, environment);
+      if (taken) return taken;
+      onEvent({ type: 'state', component: spec.name, state: 'resolving' });
+    }
     const plan = await planComponent(spec, environment, log);
-    if (await isUpToDate(spec, plan, environment)) {
-      onEvent({ type: 'up-to-date', component: spec.name });
-      return 'up-to-date';
-    }
-    const restored = await recallBuild(bundleOf(spec, environment.bundles).paths, spec.name, plan.fingerprint, join(environment.runDir, 'out', spec.name));
-    if (restored) {
-      onEvent({ type: 'restored', component: spec.name });
-      return { ...restored, restored: true };
-    }
-    const fetched = await fetchFromRemote(spec, plan, environment);
-    if (fetched) return fetched;
+    const found = await takeWithoutBuilding(spec, plan, environment);
+    if (found) return found;
     log.keep();
     onEvent({ type: 'state', component: spec.name, state: 'waiting' });
     arrive();
@@ -364,6 +361,38 @@ interface ComponentPlan {
   platform?: string;
 }
 
+/** The build this fingerprint names, taken without compiling: the bundle's own (up to date), an earlier one in .builds, or the shared cache's. */
+async function takeWithoutBuilding(spec: ComponentSpec, plan: ComponentPlan, environment: BuildEnvironment): Promise<Exclude<Outcome, 'failed'> | undefined> {
+  if (await isUpToDate(spec, plan, environment)) {
+    environment.onEvent({ type: 'up-to-date', component: spec.name });
+    return 'up-to-date';
+  }
+  const restored = await recallBuild(bundleOf(spec, environment.bundles).paths, spec.name, plan.fingerprint, join(environment.runDir, 'out', spec.name));
+  if (restored) {
+    environment.onEvent({ type: 'restored', component: spec.name });
+    return { ...restored, restored: true };
+  }
+  return fetchFromRemote(spec, plan, environment);
+}
+
+/**
+ * The plan before any source is fetched, for a component its pins alone
+ * determine: a source whose resolution is known without fetching
+ * (predictFirst), no go.mod to read and no extra sources. When that plan's
+ * build is at hand (up to date, in .builds, in the shared cache), the tree
+ * is never fetched: on a fresh machine, docker-init's Debian source would
+ * cost apt an update and a download that the cached build makes pointless.
+ * Not when the bundle holds a build from another kind of candidate, which
+ * would swap a good build for another one of the same release.
+ */
+async function planFromPins(spec: ComponentSpec, environment: BuildEnvironment): Promise<ComponentPlan | undefined> {
+  if (spec.recipe.kind === 'go' || Object.keys(spec.extraSources ?? {}).length > 0) return undefined;
+  const source = predictFirst(selectCandidates(spec.name, spec.sources, environment.env), environment);
+  const held = bundleOf(spec, environment.bundles).previous.components[spec.name];
+  if (!source || (held && held.source.kind !== source.spec.kind)) return undefined;
+  return planWith(spec, source, {}, environment);
+}
+
 async function planComponent(spec: ComponentSpec, environment: BuildEnvironment, log: ComponentLog): Promise<ComponentPlan> {
   const context = {
     cacheDir: environment.cacheDir,
@@ -381,6 +410,16 @@ async function planComponent(spec: ComponentSpec, environment: BuildEnvironment,
   if (spec.recipe.kind === 'go' && environment.toolchain.go) {
     checkGoVersion(spec.name, await requiredGo(source.dir), environment.toolchain.go);
   }
+  return planWith(spec, source, extras, environment);
+}
+
+/** The steps and the fingerprint that the chosen sources give. */
+async function planWith(
+  spec: ComponentSpec,
+  source: ChosenSource,
+  extras: Record<string, ChosenSource>,
+  environment: BuildEnvironment,
+): Promise<ComponentPlan> {
   const { cross } = environment;
   const steps = stepsFor(spec, source, stampContext(source, environment.env), cross);
   const toolchain: Record<string, string> = Object.fromEntries(toolsUsedBy(spec).map((tool) => [tool, environment.toolchain.versions[tool] ?? 'none']));

@@ -32,15 +32,8 @@ export async function resolveDebianSource(spec: DebianSourceSpec, context: Resol
     throw new UserError(`debian-source ${spec.package}: '${spec.file}' is not a file name`);
   }
   const root = join(context.cacheDir, 'debian-source');
-  const tree = join(root, 'trees', pinned);
-  const resolved: ResolvedSource = {
-    kind: 'debian-source',
-    dir: tree,
-    identity: `sha256:${pinned}`,
-    version: spec.upstreamVersion,
-    ...(spec.commit ? { commit: spec.commit } : {}),
-    dirty: false,
-  };
+  const resolved = predictDebianSource(spec, context);
+  const tree = resolved.dir;
   if (existsSync(tree)) {
     context.log.write(`==> debian-source: ${spec.file} (sha256 ${pinned}) is in the cache (${tree}); not fetching\n`);
     return resolved;
@@ -55,6 +48,19 @@ export async function resolveDebianSource(spec: DebianSourceSpec, context: Resol
     await rm(download, { recursive: true, force: true });
   }
   return resolved;
+}
+
+/** What resolving gives, known from the pin alone: the tree is the pinned tarball's, wherever it is fetched from. */
+export function predictDebianSource(spec: DebianSourceSpec, context: Pick<ResolveContext, 'cacheDir'>): ResolvedSource {
+  const pinned = spec.sha256.toLowerCase();
+  return {
+    kind: 'debian-source',
+    dir: join(context.cacheDir, 'debian-source', 'trees', pinned),
+    identity: `sha256:${pinned}`,
+    version: spec.upstreamVersion,
+    ...(spec.commit ? { commit: spec.commit } : {}),
+    dirty: false,
+  };
 }
 
 /**

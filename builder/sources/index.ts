@@ -1,6 +1,6 @@
 import { UserError, describeError, joinLines } from '../../core/errors.js';
 import { SOURCE_KINDS, type ResolvedSource, type SourceKind, type SourceSpec } from '../model.js';
-import { resolveDebianSource } from './debian-source.js';
+import { predictDebianSource, resolveDebianSource } from './debian-source.js';
 import { resolveGit } from './git.js';
 import { resolveModule } from './module.js';
 import { resolvePath } from './path.js';
@@ -17,6 +17,36 @@ const resolvers: ResolverTable = {
   git: resolveGit,
   'debian-source': resolveDebianSource,
 };
+
+/**
+ * The kinds whose resolution the spec alone determines, without fetching:
+ * a pinned tarball's tree. A git commit is not among them (its commit time
+ * stamps the build), nor a module (its go.sum line comes with the download).
+ */
+type PredictorTable = {
+  [K in SourceKind]: ((spec: Extract<SourceSpec, { kind: K }>, context: Pick<ResolveContext, 'cacheDir'>) => ResolvedSource) | undefined;
+};
+
+const predictors: PredictorTable = {
+  module: undefined,
+  path: undefined,
+  git: undefined,
+  'debian-source': predictDebianSource,
+};
+
+/**
+ * The first candidate whose resolution is known from its pins, as it would
+ * resolve, its tree not fetched (`dir` may not exist yet); undefined when no
+ * candidate's is. Candidates are the same pinned release from different
+ * places, so this one's build is as good as the first candidate's.
+ */
+export function predictFirst(candidates: readonly SourceSpec[], context: Pick<ResolveContext, 'cacheDir'>): ChosenSource | undefined {
+  for (const candidate of candidates) {
+    const predict = predictors[candidate.kind] as ((spec: SourceSpec, context: Pick<ResolveContext, 'cacheDir'>) => ResolvedSource) | undefined;
+    if (predict) return { ...predict(candidate, context), spec: candidate };
+  }
+  return undefined;
+}
 
 export function resolveOne(spec: SourceSpec, context: ResolveContext): Promise<ResolvedSource> {
   const resolver = resolvers[spec.kind] as Resolver<SourceSpec>;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { tempDir } from '../support/temp.js';
 import { cacheConfig } from '../../cache/config.js';
 import { registryClient } from '../../cache/credentials.js';
 import { readGoCacheMap, writeGoCacheMap } from '../../cache/go-cache-map.js';
+import { TINI_DEBIAN_SOURCE } from '../../components/init.js';
 
 const COSIGN_FIXTURES = join(projectRoot, 'test', 'fixtures', 'cosign');
 const COSIGN_KEY = join(COSIGN_FIXTURES, 'cosign.key');
@@ -91,6 +92,25 @@ describe('the shared cache on an OCI registry', () => {
     // The standard library's packages came from the registry; what missed is the edited main package and the link.
     const [, , fromRegistry, , missed] = counts as unknown as [string, string, string, string, string];
     expect(Number(missed)).toBeLessThan(Number(fromRegistry) / 10);
+  });
+
+  it("docker-init, whose pins alone fix its build, is taken on B without fetching its source: no apt, no Debian tarball in B's cache", async () => {
+    // Forced to the Debian tarball on both machines, so neither takes the git candidate when GitHub answers; a repository of its own, so the listing tests see hello alone.
+    const only = (bundles: string) => ['--only', 'init', '--bundles', bundles];
+    const repository = { MOBY_MAKE_CACHE_REGISTRY: `${registry.host}/team/init` };
+    const pushed = await runTask('make', only(tempDir('init-a')), registry.env({ ...repository, MOBY_MAKE_CACHE_PUSH: '1', INIT_SOURCE: 'debian-source' }));
+    expect(pushed.code).toBe(0);
+    expect(pushed.stdout).toMatch(/init: pushed to /);
+    const cacheB = tempDir('init-b-cache');
+    const bundlesB = tempDir('init-b');
+    const taken = await runTask('make', only(bundlesB), registry.env({ ...repository, INIT_SOURCE: 'debian-source', MOBY_MAKE_CACHE: cacheB }));
+    expect(taken.stderr).toBe('');
+    expect(taken.code).toBe(0);
+    expect(taken.stdout).toMatch(/init: from cache \S+@sha256:[0-9a-f]{64}/);
+    expect(existsSync(join(cacheB, 'debian-source'))).toBe(false);
+    const record = readManifest(join(bundlesB, 'binary-daemon')).components.init;
+    expect(record?.source).toMatchObject({ kind: 'debian-source', identity: `sha256:${TINI_DEBIAN_SOURCE.sha256}` });
+    expect(execFileSync(join(bundlesB, 'binary-daemon', 'docker-init'), ['--version'], { encoding: 'utf8' })).toMatch(/^tini version 0\.19\.0/);
   });
 
   it('a wrong password is a one-line error naming the registry and the variables, before anything builds', async () => {
