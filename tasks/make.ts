@@ -8,7 +8,6 @@ import { make } from '../builder/make.js';
 import type { ResolvedSource } from '../builder/model.js';
 import { cacheConfig } from '../cache/config.js';
 import { RegistryComponentStore } from '../cache/component-store.js';
-import { openDevSession, runInDevSession } from './cli/dev-container-session.js';
 import { interruptSignal, parseList, runMain } from './cli/run-main.js';
 import { createRenderer, outputMode } from './render/choose.js';
 import { makeLines, makeRows } from './render/make-lines.js';
@@ -163,6 +162,8 @@ async function makeInContainer(bundlesDir: string, env: NodeJS.ProcessEnv): Prom
       'Only the checkout is mounted into the dev container.',
     );
   }
+  // Loaded here, not at the top: the engine's client (dockerode, grpc, ssh2) costs every other make a tenth of a second to load.
+  const { openDevSession, runInDevSession } = await import('./cli/dev-container-session.js');
   // The engine and the docker CLI are the usual ones (the dev daemon of bundles/), whatever bundles folder is built.
   const session = await openDevSession(projectRoot, defaultBundlesDir(env), env, interruptSignal());
   const passed = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => BUILD_VARIABLES.test(entry[0]) && entry[1] !== undefined));
