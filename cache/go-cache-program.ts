@@ -1,36 +1,44 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import { jsonOrUndefined } from '../core/json-file.js';
 import { eachInLanes } from '../core/lanes.js';
-import { dayOf, distinctObjects, readGoCacheMap, writeGoCacheMap, type MapEntry } from './go-cache-map.js';
-import { digestOf, type RegistryClient } from './registry.js';
+import { dayOf, distinctObjects, membersByPack, packsOf, readGoCacheMap, writeGoCacheMap, type MapEntry, type Pack } from './go-cache-map.js';
+import { DigestMismatchError, digestOf, type RegistryClient } from './registry.js';
 
 /**
  * A GOCACHEPROG program (cmd/go/internal/cacheprog): the go command's build
  * cache, answered from GOCACHE itself first (its own on-disk format, so the
  * same machine without the program keeps every object) and from the shared
- * cache second. Objects are OCI blobs whose digest is their OutputID, which
- * is the sha256 of the object, so every one is checked as it arrives; the
- * action → output map of a build is the config of one artifact per
- * component, `gocache-<component>`, whose layers keep the objects alive in
- * the registry. When pushing, the map of everything this go command used
- * and the objects the registry lacks go up when go closes the program.
+ * cache second. An object's OutputID is its sha256, so every one is checked
+ * as it arrives; the action → output map of a build is the config of one
+ * artifact per component, `gocache-<component>` (go-cache-map.ts), whose
+ * layers, packs of objects, keep them alive in the registry. When pushing,
+ * the map of everything this go command used and, packed, the objects the
+ * registry lacks go up when go closes the program.
  */
 /** Set by make for the program: go's GOCACHE folder, and the artifact's tag. */
 export const GOCACHE_DIR_VARIABLE = 'MOBY_MAKE_GOCACHE_DIR';
 export const GOCACHE_TAG_VARIABLE = 'MOBY_MAKE_GOCACHE_TAG';
-const PARALLEL_UPLOADS = 8;
+/**
+ * A pack's size when pushing: large enough that a request's cost is small
+ * beside its bytes, small enough to hold whole in memory (an object larger
+ * than this is a pack of its own).
+ */
+const PACK_BYTES = 32 << 20;
+const PARALLEL_UPLOADS = 2;
 /**
  * go asks for one action at a time per build job (two here), so fetching
- * on demand pays a round trip per object; the latest build's objects are
- * fetched ahead, this many at once, and a get waits for its object.
+ * on demand pays a round trip per object; the latest build's packs are
+ * fetched ahead, this many at once (and objects of a map from before packs,
+ * more at once, being small), and a get waits for its object.
  */
-const PARALLEL_PREFETCH = 16;
+const PARALLEL_PACK_PREFETCH = 4;
+const PARALLEL_OBJECT_PREFETCH = 16;
 
 const requestSchema = z.object({
   ID: z.number().int(),
@@ -75,8 +83,14 @@ export class GoCacheProgram {
   /** Every action this go command asked for or stored: the map pushed at close. */
   private readonly used = new Map<string, Entry>();
   private readonly counts = { local: 0, remote: 0, miss: 0, put: 0 };
-  /** Objects being fetched (by output ID): ahead of go, or for its get. */
+  /** Objects being fetched (by output ID), and packs (by digest): ahead of go, or for its get. */
   private readonly fetching = new Map<string, Promise<void>>();
+  /** The objects of each pack the remote map names, each once. */
+  private packMembers: Map<string, MapEntry[]> | undefined;
+  /** Objects of fetched packs that failed their OutputID check: never written, and refused to every get that wants them. */
+  private readonly corrupt = new Map<string, DigestMismatchError>();
+  /** GOCACHE's two-hex-digit folders known to exist. */
+  private readonly folders = new Set<string>();
   private prefetch: Promise<void> | undefined;
   private closing = false;
 
@@ -88,11 +102,13 @@ export class GoCacheProgram {
     send({ ID: 0, KnownCommands: ['get', 'put', 'close'] });
     const lines = createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
     const pending = new Set<Promise<void>>();
-    const answer = (id: number, work: Promise<Omit<Response, 'ID'>>) => {
-      const task = work.then(
-        (response) => void send({ ID: id, ...response }),
-        (error: unknown) => void send({ ID: id, Err: error instanceof Error ? error.message : String(error) }),
-      );
+    const answer = (id: number, work: () => Omit<Response, 'ID'> | Promise<Omit<Response, 'ID'>>) => {
+      const task = Promise.resolve()
+        .then(work)
+        .then(
+          (response) => void send({ ID: id, ...response }),
+          (error: unknown) => void send({ ID: id, Err: error instanceof Error ? error.message : String(error) }),
+        );
       pending.add(task);
       void task.finally(() => pending.delete(task));
     };
@@ -110,9 +126,9 @@ export class GoCacheProgram {
           bodyLine = line.value;
         }
         const body = request.BodySize ? Buffer.from(z.string().parse(jsonOrUndefined(bodyLine)), 'base64') : Buffer.alloc(0);
-        answer(request.ID, this.put(request, body));
+        answer(request.ID, () => this.put(request, body));
       } else if (request.Command === 'get') {
-        answer(request.ID, this.get(request));
+        answer(request.ID, () => this.get(request));
       } else if (request.Command === 'close') {
         await Promise.all(pending);
         await this.close();
@@ -146,12 +162,12 @@ export class GoCacheProgram {
     return this.hit(remote);
   }
 
-  private async put(request: Request, body: Buffer): Promise<Omit<Response, 'ID'>> {
+  private put(request: Request, body: Buffer): Omit<Response, 'ID'> {
     const action = hex(request.ActionID);
     const output = hex(request.OutputID);
     if (digestOf(body) !== `sha256:${output}`) throw new Error(`put ${action}: the body is not its OutputID`);
-    await this.writeObject(output, body);
-    await this.writeEntry(action, output, body.length);
+    this.writeObject(output, body);
+    this.writeEntry(action, output, body.length);
     this.counts.put += 1;
     const entry = { output, size: body.length };
     this.used.set(action, entry);
@@ -182,52 +198,106 @@ export class GoCacheProgram {
       const entry = index.get(action);
       if (!entry) return undefined;
       await this.fetchObject(client, entry);
-      await this.writeEntry(action, entry.output, entry.size);
+      this.writeEntry(action, entry.output, entry.size);
       return entry;
     } catch (error) {
-      this.goAway(error);
+      // A corrupt object is that action's miss (go compiles it); anything else means the store is not to be trusted to answer.
+      if (error instanceof DigestMismatchError)
+        this.options.report(`moby-make go cache: object ${error.expected} of ${this.options.tag} is corrupt (${error.message}); compiling it`);
+      else this.goAway(error);
       return undefined;
     }
   }
 
-  /** The object into GOCACHE once, however many gets (and the prefetch) want it. */
-  private fetchObject(client: RegistryClient, entry: MapEntry): Promise<void> {
-    let fetching = this.fetching.get(entry.output);
-    if (!fetching) {
-      fetching = (async () => {
-        const object = this.path(entry.output, 'd');
-        if (existsSync(object) && statSync(object).size === entry.size) return;
-        const partial = await this.partialFor(entry.output);
-        await client.blobToFile(`sha256:${entry.output}`, entry.size, partial);
-        await rename(partial, object);
-      })();
-      this.fetching.set(entry.output, fetching);
+  /** The object into GOCACHE once, however many gets (and the prefetch) want it: with its whole pack, or as its own blob. */
+  private async fetchObject(client: RegistryClient, entry: MapEntry): Promise<void> {
+    if (entry.pack) {
+      await this.fetchPack(client, entry.pack);
+      const refused = this.corrupt.get(entry.output);
+      if (refused) throw refused;
+      return;
     }
-    return fetching;
+    await this.once(entry.output, async () => {
+      const object = this.path(entry.output, 'd');
+      if (existsSync(object) && statSync(object).size === entry.size) return;
+      const partial = this.partialFor(entry.output);
+      await client.blobToFile(`sha256:${entry.output}`, entry.size, partial);
+      await rename(partial, object);
+    });
+  }
+
+  /**
+   * A pack cut into its objects, each checked against its OutputID before
+   * it is written (bytes that are no object of the map are never used).
+   * The writes are synchronous on purpose: queued on libuv's four threads
+   * behind every other pack's, the object a waiting get needed came last
+   * (go waited seconds on its first, serial, standard-library actions);
+   * written at once, each object is there the moment its pack is.
+   */
+  private fetchPack(client: RegistryClient, pack: Pack): Promise<void> {
+    return this.once(pack.digest, async () => {
+      const body = await client.blobCheckedByParts(`sha256:${pack.digest}`, pack.size);
+      for (const member of this.packMembers?.get(pack.digest) ?? []) {
+        const offset = member.offset ?? 0;
+        const bytes = body.subarray(offset, offset + member.size);
+        const digest = digestOf(bytes);
+        if (digest !== `sha256:${member.output}`) {
+          this.corrupt.set(member.output, new DigestMismatchError(`sha256:${member.output}`, `${digest} at ${offset} in pack sha256:${pack.digest}`));
+          continue;
+        }
+        this.writeObject(member.output, bytes);
+        // A turn of the event loop between objects: go's gets, often one at a time, are answered between them rather than after the pack.
+        await new Promise(setImmediate);
+      }
+    });
+  }
+
+  /** `work` run once per key at a time; a failed one is forgotten, so the next get tries again. */
+  private once(key: string, work: () => Promise<void>): Promise<void> {
+    let running = this.fetching.get(key);
+    if (!running) {
+      running = work().catch((error: unknown) => {
+        this.fetching.delete(key);
+        throw error;
+      });
+      this.fetching.set(key, running);
+    }
+    return running;
   }
 
   /**
    * The objects of the map's latest day (what the newest pushes used, the
    * likeliest to be asked for; older actions may belong to commits long
-   * gone) into GOCACHE ahead of go. Stops at close or when the store fails;
-   * a failed object is fetched again, or reported, by the get that needs it.
+   * gone) into GOCACHE ahead of go, pack by pack in the order they were
+   * pushed, which is about the order go asks. Stops at close or when the
+   * store fails; what failed is fetched again, or reported, by the get that
+   * needs it.
    */
   private async fetchAhead(index: ReadonlyMap<string, MapEntry>): Promise<void> {
     const client = this.options.client as RegistryClient;
     // A reduce, not Math.max(...): a map merged over weeks of builds can hold more actions than a call takes arguments.
     const latest = [...index.values()].reduce((newest, entry) => Math.max(newest, entry.day), 0);
-    const wanted = distinctObjects(new Map([...index].filter(([, entry]) => entry.day === latest)));
-    await eachInLanes(wanted, PARALLEL_PREFETCH, async (entry) => {
-      if (this.closing || this.away) return;
-      await this.fetchObject(client, entry).catch(() => this.fetching.delete(entry.output));
-    });
+    const wanted = new Map([...index].filter(([, entry]) => entry.day === latest));
+    const ahead = async (fetch: () => Promise<void>) => {
+      if (!this.closing && !this.away) await fetch().catch(() => undefined);
+    };
+    await Promise.all([
+      eachInLanes(packsOf(wanted), PARALLEL_PACK_PREFETCH, (pack) => ahead(() => this.fetchPack(client, pack))),
+      eachInLanes(
+        distinctObjects(wanted).filter((entry) => !entry.pack),
+        PARALLEL_OBJECT_PREFETCH,
+        (entry) => ahead(() => this.fetchObject(client, entry)),
+      ),
+    ]);
   }
 
   private remoteIndex(): Promise<Map<string, MapEntry>> {
     this.index ??= (async () => {
       const client = this.options.client as RegistryClient;
       await client.ping();
-      return readGoCacheMap(client, this.options.tag);
+      const index = await readGoCacheMap(client, this.options.tag);
+      this.packMembers = membersByPack(index);
+      return index;
     })();
     return this.index;
   }
@@ -243,20 +313,48 @@ export class GoCacheProgram {
     if (!client || !this.options.push || this.away || this.used.size === 0) return;
     try {
       const known = await this.remoteIndex();
+      // Where each object already is in the registry; the ones it lacks go up in new packs.
+      const located = new Map<string, Pick<MapEntry, 'pack' | 'offset'>>();
+      for (const entry of known.values()) located.set(entry.output, entry.pack ? { pack: entry.pack, offset: entry.offset ?? 0 } : {});
+      const toUpload = distinctObjects(this.used).filter((entry) => !located.has(entry.output));
+      const packs = await this.pushPacks(client, toUpload, located);
       // Merged with what is there: a component's several go builds (containerd's binaries) share one map; what this build used is used today.
       const today = dayOf(new Date());
       const merged = new Map(known);
-      for (const [action, entry] of this.used) merged.set(action, { ...entry, day: today });
-      const knownOutputs = new Set([...known.values()].map((entry) => entry.output));
-      const toUpload = distinctObjects(merged).filter((entry) => !knownOutputs.has(entry.output));
-      await eachInLanes(toUpload, PARALLEL_UPLOADS, async (object) => {
-        await client.pushBlob(`sha256:${object.output}`, object.size, readFileSync(this.path(object.output, 'd')));
-      });
+      for (const [action, entry] of this.used) merged.set(action, { output: entry.output, size: entry.size, day: today, ...located.get(entry.output) });
       await writeGoCacheMap(client, this.options.tag, merged);
-      this.options.report(`moby-make go cache: pushed ${toUpload.length} objects and the map of ${merged.size} actions to ${client.name}:${this.options.tag}`);
+      this.options.report(
+        `moby-make go cache: pushed ${toUpload.length} objects in ${packs} packs and the map of ${merged.size} actions to ${client.name}:${this.options.tag}`,
+      );
     } catch (error) {
       this.options.report(`moby-make go cache: not pushed to ${client.name}: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /** The objects, in the order go used them, in packs of about PACK_BYTES each; where each landed goes into `located`. The number of packs. */
+  private async pushPacks(client: RegistryClient, objects: readonly Entry[], located: Map<string, Pick<MapEntry, 'pack' | 'offset'>>): Promise<number> {
+    const groups: Entry[][] = [];
+    let filled = PACK_BYTES;
+    for (const object of objects) {
+      if (filled + object.size > PACK_BYTES) {
+        groups.push([]);
+        filled = 0;
+      }
+      (groups.at(-1) as Entry[]).push(object);
+      filled += object.size;
+    }
+    await eachInLanes(groups, PARALLEL_UPLOADS, async (members) => {
+      const body = Buffer.concat(members.map((member) => readFileSync(this.path(member.output, 'd'))));
+      const digest = digestOf(body);
+      await client.pushBlob(digest, body.length, body);
+      const pack = { digest: digest.slice('sha256:'.length), size: body.length };
+      let offset = 0;
+      for (const member of members) {
+        located.set(member.output, { pack, offset });
+        offset += member.size;
+      }
+    });
+    return groups.length;
   }
 
   private goAway(error: unknown): void {
@@ -266,30 +364,39 @@ export class GoCacheProgram {
     this.options.report(`moby-make go cache: ${name} failed (${error instanceof Error ? error.message : String(error)}); compiling the rest locally`);
   }
 
-  private async writeObject(output: string, body: Buffer): Promise<void> {
+  /** An object into GOCACHE under a private name first, renamed over its own once whole: a reader never sees half an object. */
+  private writeObject(output: string, body: Buffer): void {
     const file = this.path(output, 'd');
     if (existsSync(file) && statSync(file).size === body.length) return;
-    const partial = await this.partialFor(output);
-    await writeFile(partial, body);
-    await rename(partial, file);
+    const partial = this.partialFor(output);
+    writeFileSync(partial, body);
+    renameSync(partial, file);
   }
 
-  /** The entry as cmd/go/internal/cache writes it: fixed width, so a second write of the same entry is idempotent. */
-  private async writeEntry(action: string, output: string, size: number): Promise<void> {
-    await mkdir(join(this.options.gocache, action.slice(0, 2)), { recursive: true });
+  /**
+   * The entry as cmd/go/internal/cache writes it: fixed width, so a second
+   * write of the same entry is idempotent. Synchronous, as a get's last step:
+   * go waits on it, and a round through libuv's queue costs more than the
+   * write.
+   */
+  private writeEntry(action: string, output: string, size: number): void {
+    this.folderFor(action);
     const line = `v1 ${action} ${output} ${String(size).padStart(20)} ${String(Date.now() * 1_000_000).padStart(20)}\n`;
-    const handle = await open(this.path(action, 'a'), 'w');
-    try {
-      await handle.writeFile(line);
-    } finally {
-      await handle.close();
-    }
+    writeFileSync(this.path(action, 'a'), line);
   }
 
-  /** A private name beside an object's file, renamed over it once whole: a reader never sees half an object. */
-  private async partialFor(output: string): Promise<string> {
-    await mkdir(join(this.options.gocache, output.slice(0, 2)), { recursive: true });
+  /** A private name beside an object's file, in its folder. */
+  private partialFor(output: string): string {
+    this.folderFor(output);
     return `${this.path(output, 'd')}.${randomBytes(6).toString('hex')}.partial`;
+  }
+
+  /** GOCACHE's folder for an id, made once per run: thousands of objects share 256 folders. */
+  private folderFor(id: string): void {
+    const folder = id.slice(0, 2);
+    if (this.folders.has(folder)) return;
+    mkdirSync(join(this.options.gocache, folder), { recursive: true });
+    this.folders.add(folder);
   }
 
   private path(id: string, kind: 'a' | 'd'): string {

@@ -94,6 +94,40 @@ describe('the shared cache on an OCI registry', () => {
     expect(Number(missed)).toBeLessThan(Number(fromRegistry) / 10);
   });
 
+  it("an object of the Go cache's packs that fails its OutputID is refused and compiled; the rest still comes from the registry", async () => {
+    const env = registry.env();
+    const config = cacheConfig(env);
+    if (!config) throw new Error('no cache registry in the test environment');
+    const map = await readGoCacheMap(await registryClient(config, env), 'gocache-hello');
+    const largest = [...map.values()].filter((entry) => entry.pack).sort((x, y) => y.size - x.size)[0];
+    if (!largest?.pack) throw new Error('the Go cache map holds no packed object');
+    const blob = join(registry.storage, 'docker/registry/v2/blobs/sha256', largest.pack.digest.slice(0, 2), largest.pack.digest, 'data');
+    const original = readFileSync(blob);
+    const tampered = Buffer.from(original);
+    const at = (largest.offset ?? 0) + Math.floor(largest.size / 2);
+    tampered[at] = (tampered[at] ?? 0) ^ 0xff;
+    writeFileSync(blob, tampered);
+    try {
+      const b = machine(editedTree('tampered'));
+      const result = await b.make(env);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(execFileSync(join(b.bundle, 'hello'), { encoding: 'utf8' })).toMatch(/^tampered /);
+      const log = readFileSync(join(b.paths.bundles, 'logs', 'hello.log'), 'utf8');
+      expect(log).toMatch(
+        new RegExp(
+          `moby-make go cache: object sha256:${largest.output} of gocache-hello is corrupt \\(expected sha256:${largest.output}, got sha256:[0-9a-f]{64} at`,
+        ),
+      );
+      const counts = /moby-make go cache: 0 from GOCACHE, (\d+) from \S+, (\d+) missed/.exec(log);
+      // The corrupt object's action missed besides the edited package and the link; everything else came from the registry.
+      expect(Number(counts?.[2])).toBeGreaterThanOrEqual(3);
+      expect(Number(counts?.[1])).toBeGreaterThan(Number(counts?.[2]) * 10);
+    } finally {
+      writeFileSync(blob, original);
+    }
+  });
+
   it("docker-init, whose pins alone fix its build, is taken on B without fetching its source: no apt, no Debian tarball in B's cache", async () => {
     // Forced to the Debian tarball on both machines, so neither takes the git candidate when GitHub answers; a repository of its own, so the listing tests see hello alone.
     const only = (bundles: string) => ['--only', 'init', '--bundles', bundles];

@@ -18,6 +18,25 @@ describe("a Go cache map's trim", () => {
     expect(trimmed.bytes).toBe(300);
   });
 
+  it('frees a pack only once none of its objects is kept, and then all of its bytes', () => {
+    const packA = { digest: 'a'.repeat(64), size: 1000 };
+    const packB = { digest: 'b'.repeat(64), size: 700 };
+    const packed = new Map<string, MapEntry>([
+      // packA holds p1 (recent) and p2 (old): it stays whole.
+      ['a1', { output: 'p1', size: 400, day: today, pack: packA, offset: 0 }],
+      ['a2', { output: 'p2', size: 600, day: today - 90, pack: packA, offset: 400 }],
+      // packB holds only old objects: freed, its whole size (padding and all).
+      ['a3', { output: 'p3', size: 300, day: today - 90, pack: packB, offset: 0 }],
+      ['a4', { output: 'p4', size: 300, day: today - 60, pack: packB, offset: 300 }],
+      // An object of its own, as maps from before packs hold them.
+      ['a5', { output: 'o5', size: 50, day: today - 90 }],
+    ]);
+    const trimmed = trimGoCacheMap(packed, new Date('2026-11-06T12:00:00Z'));
+    expect([...trimmed.kept.keys()]).toEqual(['a1']);
+    expect(trimmed.removed).toBe(4);
+    expect(trimmed.bytes).toBe(700 + 50);
+  });
+
   it('drops nothing when every action is recent enough', () => {
     const trimmed = trimGoCacheMap(entries, new Date(0));
     expect(trimmed.removed).toBe(0);
