@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { jsonOrUndefined } from '../core/json-file.js';
 import { eachInLanes } from '../core/lanes.js';
 import { dayOf, distinctObjects, membersByPack, packsOf, readGoCacheMap, writeGoCacheMap, type MapEntry, type Pack } from './go-cache-map.js';
+import { ObjectWriter } from './object-writer.js';
 import { DigestMismatchError, digestOf, type RegistryClient } from './registry.js';
 
 /**
@@ -87,8 +88,12 @@ export class GoCacheProgram {
   private readonly fetching = new Map<string, Promise<void>>();
   /** The objects of each pack the remote map names, each once. */
   private packMembers: Map<string, MapEntry[]> | undefined;
-  /** Objects of fetched packs that failed their OutputID check: never written, and refused to every get that wants them. */
-  private readonly corrupt = new Map<string, DigestMismatchError>();
+  /** Objects of fetched packs being written, or written (a rejection: corrupt, or not written), by output ID. */
+  private readonly objects = new Map<string, Promise<void>>();
+  private readonly writer = new ObjectWriter();
+  /** GOCACHE entries being written in the background, and the first reason one failed. */
+  private readonly entryWrites = new Set<Promise<void>>();
+  private entryFailure: string | undefined;
   /** GOCACHE's two-hex-digit folders known to exist. */
   private readonly folders = new Set<string>();
   private prefetch: Promise<void> | undefined;
@@ -142,6 +147,8 @@ export class GoCacheProgram {
     // go went away without close: nothing more will be asked.
     this.closing = true;
     await this.prefetch;
+    await this.entriesWritten();
+    await this.writer.close();
   }
 
   private async get(request: Request): Promise<Omit<Response, 'ID'>> {
@@ -213,8 +220,9 @@ export class GoCacheProgram {
   private async fetchObject(client: RegistryClient, entry: MapEntry): Promise<void> {
     if (entry.pack) {
       await this.fetchPack(client, entry.pack);
-      const refused = this.corrupt.get(entry.output);
-      if (refused) throw refused;
+      const written = this.objects.get(entry.output);
+      if (!written) throw new Error(`the map puts ${entry.output} in pack ${entry.pack.digest}, which does not list it`);
+      await written;
       return;
     }
     await this.once(entry.output, async () => {
@@ -227,29 +235,28 @@ export class GoCacheProgram {
   }
 
   /**
-   * A pack cut into its objects, each checked against its OutputID before
-   * it is written (bytes that are no object of the map are never used).
-   * The writes are synchronous on purpose: queued on libuv's four threads
-   * behind every other pack's, the object a waiting get needed came last
-   * (go waited seconds on its first, serial, standard-library actions);
-   * written at once, each object is there the moment its pack is.
+   * A pack cut into its objects on the writer's thread, each checked against
+   * its OutputID before it is written (bytes that are no object of the map
+   * are never used); resolves when the pack is here, each object's write
+   * being its own promise in `objects`.
    */
   private fetchPack(client: RegistryClient, pack: Pack): Promise<void> {
     return this.once(pack.digest, async () => {
       const body = await client.blobCheckedByParts(`sha256:${pack.digest}`, pack.size);
-      for (const member of this.packMembers?.get(pack.digest) ?? []) {
-        const offset = member.offset ?? 0;
-        const bytes = body.subarray(offset, offset + member.size);
-        const digest = digestOf(bytes);
-        if (digest !== `sha256:${member.output}`) {
-          this.corrupt.set(member.output, new DigestMismatchError(`sha256:${member.output}`, `${digest} at ${offset} in pack sha256:${pack.digest}`));
-          continue;
-        }
-        this.writeObject(member.output, bytes);
-        // A turn of the event loop between objects: go's gets, often one at a time, are answered between them rather than after the pack.
-        await new Promise(setImmediate);
-      }
+      const members = (this.packMembers?.get(pack.digest) ?? []).map((member) => ({
+        output: member.output,
+        offset: member.offset ?? 0,
+        size: member.size,
+        file: this.path(member.output, 'd'),
+      }));
+      for (const [output, written] of this.writer.write(pack.digest, body, members)) this.objects.set(output, written);
     });
+  }
+
+  /** Every object of the pack written, or failed. */
+  private async packWritten(pack: Pack): Promise<void> {
+    const writes = (this.packMembers?.get(pack.digest) ?? []).flatMap((member) => this.objects.get(member.output) ?? []);
+    await Promise.allSettled(writes);
   }
 
   /** `work` run once per key at a time; a failed one is forgotten, so the next get tries again. */
@@ -282,7 +289,8 @@ export class GoCacheProgram {
       if (!this.closing && !this.away) await fetch().catch(() => undefined);
     };
     await Promise.all([
-      eachInLanes(packsOf(wanted), PARALLEL_PACK_PREFETCH, (pack) => ahead(() => this.fetchPack(client, pack))),
+      // A lane takes its next pack once this one's objects are written: at most this many packs are in memory.
+      eachInLanes(packsOf(wanted), PARALLEL_PACK_PREFETCH, (pack) => ahead(() => this.fetchPack(client, pack).then(() => this.packWritten(pack)))),
       eachInLanes(
         distinctObjects(wanted).filter((entry) => !entry.pack),
         PARALLEL_OBJECT_PREFETCH,
@@ -306,6 +314,7 @@ export class GoCacheProgram {
   private async close(): Promise<void> {
     this.closing = true;
     await this.prefetch;
+    await this.entriesWritten();
     const { local, remote, miss, put } = this.counts;
     const from = this.options.client ? this.options.client.name : 'no shared cache';
     this.options.report(`moby-make go cache: ${local} from GOCACHE, ${remote} from ${from}, ${miss} missed, ${put} compiled and stored`);
@@ -374,15 +383,28 @@ export class GoCacheProgram {
   }
 
   /**
-   * The entry as cmd/go/internal/cache writes it: fixed width, so a second
-   * write of the same entry is idempotent. Synchronous, as a get's last step:
-   * go waits on it, and a round through libuv's queue costs more than the
-   * write.
+   * The entry as cmd/go/internal/cache writes it (fixed width, so a second
+   * write of the same entry is idempotent), for go runs without the program.
+   * Written in the background: go has its answer already, and creating
+   * thousands of files on the get's path cost a fresh machine seconds.
+   * Awaited at close.
    */
   private writeEntry(action: string, output: string, size: number): void {
     this.folderFor(action);
     const line = `v1 ${action} ${output} ${String(size).padStart(20)} ${String(Date.now() * 1_000_000).padStart(20)}\n`;
-    writeFileSync(this.path(action, 'a'), line);
+    const written = writeFile(this.path(action, 'a'), line).catch((error: unknown) => {
+      this.entryFailure ??= error instanceof Error ? error.message : String(error);
+    });
+    this.entryWrites.add(written);
+    void written.finally(() => this.entryWrites.delete(written));
+  }
+
+  /** The entries still being written; says once if any could not be. */
+  private async entriesWritten(): Promise<void> {
+    await Promise.all(this.entryWrites);
+    if (this.entryFailure)
+      this.options.report(`moby-make go cache: some GOCACHE entries were not written (${this.entryFailure}); go without the program will compile them`);
+    this.entryFailure = undefined;
   }
 
   /** A private name beside an object's file, in its folder. */
