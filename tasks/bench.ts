@@ -53,7 +53,7 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--
                      commands run by hand (~10 min a round)
   --only-cross       only that
   --cross-runs N     rounds of the cold cross build, alternating which side goes first (default 2)
-  --cache-runs N     rounds of the fetch comparison (default 3)
+  --cache-runs N     rounds of the fetch and edit comparisons (default 3)
   --skip-image       leave out the image: npm run image after a dockerd relink and with nothing
                      changed, and the boot to /_ping under QEMU against the dev daemon's start
   --only-image       only that
@@ -128,7 +128,7 @@ async function main(): Promise<number> {
   if (values['only-jobs']) return benchJobs(Number(values['jobs-runs']));
   if (values['only-validate']) return benchValidate(Number(values['validate-runs']));
   if (values['only-cache-images']) return benchCacheImages(Number(values['cache-runs']));
-  if (values['only-cache-edit']) return benchCacheEdit();
+  if (values['only-cache-edit']) return benchCacheEdit(Number(values['cache-runs']));
   if (values['only-cache']) return benchCache(Number(values['cache-runs']));
   if (values['only-image']) return benchImage(Number(values['image-runs']));
   if (values['only-cross']) return benchCrossNoop(runs) || benchCrossCold(Number(values['cross-runs']));
