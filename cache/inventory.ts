@@ -4,7 +4,7 @@ import { jsonOrUndefined } from '../core/json-file.js';
 import type { CacheConfig } from './config.js';
 import { artifactSchema, COMPONENT_ANNOTATION, CREATED_ANNOTATION, FINGERPRINT_ANNOTATION } from './component-store.js';
 import { credentialsRefused, registryClient } from './credentials.js';
-import { GOCACHE_TAG_PREFIX, readGoCacheMap, trimGoCacheMap, writeGoCacheMap } from './go-cache-map.js';
+import { distinctObjects, GOCACHE_TAG_PREFIX, packsOf, readGoCacheMap, trimGoCacheMap, writeGoCacheMap } from './go-cache-map.js';
 import { CONFIG_LIMIT, imageConfigSchema, imageManifestSchema } from './image-store.js';
 import { RegistryAuthError, type RegistryClient } from './registry.js';
 import { signatureTag } from './signing.js';
@@ -33,7 +33,22 @@ export type InventoryEvent =
   | { type: 'pruned'; entry: CacheEntry }
   /** A component's Go cache map without the actions no build used since the cutoff. */
   | { type: 'gocache-pruned'; tag: string; removed: number; kept: number; bytes: number }
-  | { type: 'prune-finished'; removed: number; kept: number; bytes: number; cutoff: Date };
+  | { type: 'prune-finished'; removed: number; kept: number; bytes: number; cutoff: Date }
+  /** A component's Go build cache in the registry (`ls`, `status`). */
+  | { type: 'gocache'; map: GoCacheSummary };
+
+/** A `gocache-<component>` map: what go's builds of the component left in the registry. */
+export interface GoCacheSummary {
+  component: string;
+  tag: string;
+  actions: number;
+  objects: number;
+  packs: number;
+  /** Its packs and loose objects: what a machine may download of it. */
+  bytes: number;
+  /** The newest day a push recorded for one of its actions. */
+  lastUsed: Date | undefined;
+}
 
 const ENTRY_TAG = /^([a-z0-9-]+)-([0-9a-f]{64})$/;
 /** An image by its kind, recipe and key (image-store.ts's imageTag). */
@@ -61,8 +76,8 @@ async function buildTime(client: RegistryClient, configDigest: string): Promise<
   return created ? new Date(created) : undefined;
 }
 
-/** Every component entry in the repository, oldest first, with the unique blob bytes they share. */
-export async function listEntries(client: RegistryClient): Promise<{ entries: CacheEntry[]; uniqueBytes: number }> {
+/** Every component entry in the repository, oldest first, with the blobs they reference (digest → size: each once, however many share it). */
+export async function listEntries(client: RegistryClient): Promise<{ entries: CacheEntry[]; blobs: Map<string, number> }> {
   const tags = await client.tags();
   const tagSet = new Set(tags);
   const entries: CacheEntry[] = [];
@@ -105,7 +120,13 @@ export async function listEntries(client: RegistryClient): Promise<{ entries: Ca
     });
   }
   entries.sort((a, b) => (a.created?.getTime() ?? 0) - (b.created?.getTime() ?? 0));
-  return { entries, uniqueBytes: [...blobs.values()].reduce((sum, size) => sum + size, 0) };
+  return { entries, blobs };
+}
+
+/** The bytes of these blobs, each counted once. */
+export function distinctBytes(...blobSets: ReadonlyArray<ReadonlyMap<string, number>>): number {
+  const all = new Map(blobSets.flatMap((blobs) => [...blobs]));
+  return [...all.values()].reduce((sum, size) => sum + size, 0);
 }
 
 export function summarize(entries: readonly CacheEntry[], uniqueBytes: number): Extract<InventoryEvent, { type: 'summary' }> {
@@ -140,6 +161,31 @@ export async function removeEntry(client: RegistryClient, entry: CacheEntry): Pr
     if (signature) await client.deleteManifest(signature.digest);
   }
   await client.deleteManifest(entry.digest);
+}
+
+/** Every Go cache map in the repository, and the sizes of the blobs they keep (for the registry's distinct total). */
+export async function listGoCacheMaps(client: RegistryClient): Promise<{ maps: GoCacheSummary[]; blobs: Map<string, number> }> {
+  const maps: GoCacheSummary[] = [];
+  const blobs = new Map<string, number>();
+  for (const tag of (await client.tags()).filter((name) => name.startsWith(GOCACHE_TAG_PREFIX))) {
+    const map = await readGoCacheMap(client, tag);
+    if (map.size === 0) continue;
+    const packs = packsOf(map);
+    const loose = distinctObjects(map).filter((entry) => !entry.pack);
+    for (const pack of packs) blobs.set(`sha256:${pack.digest}`, pack.size);
+    for (const object of loose) blobs.set(`sha256:${object.output}`, object.size);
+    const newest = [...map.values()].reduce((day, entry) => Math.max(day, entry.day), 0);
+    maps.push({
+      component: tag.slice(GOCACHE_TAG_PREFIX.length),
+      tag,
+      actions: map.size,
+      objects: distinctObjects(map).length,
+      packs: packs.length,
+      bytes: [...packs, ...loose].reduce((sum, blob) => sum + blob.size, 0),
+      lastUsed: newest > 0 ? new Date(newest * 86_400_000) : undefined,
+    });
+  }
+  return { maps, blobs };
 }
 
 /**

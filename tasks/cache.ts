@@ -2,8 +2,10 @@ import { nextSteps } from './cli/commands.js';
 import { parseArgs } from 'node:util';
 import { cacheConfig, REGISTRY_VARIABLE } from '../cache/config.js';
 import {
+  distinctBytes,
   entriesToPrune,
   listEntries,
+  listGoCacheMaps,
   openInventoryClient,
   parseAge,
   pruneGoCacheMaps,
@@ -21,8 +23,11 @@ const HELP = `Usage: npm run cache -- status|ls|prune [options]
 The shared cache on an OCI registry (MOBY_MAKE_CACHE_REGISTRY, see npm run
 make -- --help): what it holds for this project.
 
-  status                 the registry, and entries and sizes per component
-  ls                     every entry: component, fingerprint, size, pushed, signed
+  status                 the registry, entries and sizes per component, and
+                         each component's Go build cache (actions, objects,
+                         size, last used)
+  ls                     every entry: component, fingerprint, size, pushed,
+                         signed; then the Go build caches as status shows them
   prune --older-than AGE remove entries pushed longer ago than AGE (30d, 12h,
                          90m), keeping each component's newest, and drop from
                          each Go cache map the actions no build used within
@@ -63,15 +68,16 @@ async function main(): Promise<number> {
   const renderer = createRenderer<InventoryEvent>(outputMode(values.output ?? 'plain', env), { lines: cacheLines });
   const client = await openInventoryClient(config, env);
   renderer.onEvent({ type: 'registry', name: client.name, pushing: config.push });
-  const { entries, uniqueBytes } = await listEntries(client);
+  const { entries, blobs } = await listEntries(client);
   switch (verb as Verb) {
     case 'status':
-      renderer.onEvent(summarize(entries, uniqueBytes));
+    case 'ls': {
+      if (verb === 'ls') for (const entry of entries) renderer.onEvent({ type: 'entry', entry });
+      const goCache = await listGoCacheMaps(client);
+      for (const map of goCache.maps) renderer.onEvent({ type: 'gocache', map });
+      renderer.onEvent(summarize(entries, distinctBytes(blobs, goCache.blobs)));
       break;
-    case 'ls':
-      for (const entry of entries) renderer.onEvent({ type: 'entry', entry });
-      renderer.onEvent(summarize(entries, uniqueBytes));
-      break;
+    }
     case 'prune': {
       const cutoff = new Date(Date.now() - parseAge(values['older-than'] as string));
       const doomed = entriesToPrune(entries, cutoff);

@@ -12,7 +12,7 @@ import { CACHE_REPOSITORY, startRegistry, type TestRegistry } from '../../tasks/
 import { tempDir } from '../support/temp.js';
 import { cacheConfig } from '../../cache/config.js';
 import { registryClient } from '../../cache/credentials.js';
-import { readGoCacheMap, writeGoCacheMap } from '../../cache/go-cache-map.js';
+import { packsOf, readGoCacheMap, writeGoCacheMap } from '../../cache/go-cache-map.js';
 import { TINI_DEBIAN_SOURCE } from '../../components/init.js';
 
 const COSIGN_FIXTURES = join(projectRoot, 'test', 'fixtures', 'cosign');
@@ -34,6 +34,13 @@ describe('the shared cache on an OCI registry', () => {
   const machine = (components = a.paths.components) => cacheMachine(components);
 
   const editedTree = (message: string) => editedHelloTree(a.paths.src, message);
+
+  /** A registry client as a machine with these variables makes it. */
+  const clientOf = async (env: Record<string, string>) => {
+    const config = cacheConfig(env);
+    if (!config) throw new Error('no cache registry in the test environment');
+    return registryClient(config, env);
+  };
 
   const sha256s = (bundle: string) => Object.fromEntries(Object.entries(readManifest(bundle).files).map(([name, file]) => [name, file.sha256]));
 
@@ -96,9 +103,7 @@ describe('the shared cache on an OCI registry', () => {
 
   it("an object of the Go cache's packs that fails its OutputID is refused and compiled; the rest still comes from the registry", async () => {
     const env = registry.env();
-    const config = cacheConfig(env);
-    if (!config) throw new Error('no cache registry in the test environment');
-    const map = await readGoCacheMap(await registryClient(config, env), 'gocache-hello');
+    const map = await readGoCacheMap(await clientOf(env), 'gocache-hello');
     const largest = [...map.values()].filter((entry) => entry.pack).sort((x, y) => y.size - x.size)[0];
     if (!largest?.pack) throw new Error('the Go cache map holds no packed object');
     const blob = join(registry.storage, 'docker/registry/v2/blobs/sha256', largest.pack.digest.slice(0, 2), largest.pack.digest, 'data');
@@ -257,7 +262,22 @@ describe('the shared cache on an OCI registry', () => {
     expect(rows[1]).toMatch(/ signed {2}sha256:/);
     const status = await cache(['status']);
     expect(status.stdout).toMatch(/^hello: 2 entries, \d+\.\d MB$/m);
-    expect(status.stdout).toMatch(/^2 entries, .* of distinct blobs in the registry$/m);
+    // The Go build cache too, with what its map holds: A's push, grown by the edited trees' builds.
+    const goCache = new RegExp(
+      `^go cache of hello: (\\d+) actions, (\\d+) objects in (\\d+) packs, (\\d+\\.\\d) MB, last used ${new Date().toISOString().slice(0, 10)}  gocache-hello$`,
+      'm',
+    );
+    const [, actions, objects, packs] = goCache.exec(status.stdout) ?? [];
+    const map = await readGoCacheMap(await clientOf(registry.env()), 'gocache-hello');
+    expect([Number(actions), Number(objects), Number(packs)]).toEqual([
+      map.size,
+      new Set([...map.values()].map((entry) => entry.output)).size,
+      packsOf(map).length,
+    ]);
+    expect(listed.stdout).toMatch(goCache);
+    // The distinct total counts the Go cache's packs besides the entries' blobs.
+    const [, listedMb, distinctMb] = /^2 entries, (\d+\.\d) MB as listed, (\d+\.\d) MB of distinct blobs in the registry$/m.exec(status.stdout) ?? [];
+    expect(Number(distinctMb)).toBeGreaterThan(Number(listedMb));
 
     const pruned = await cache(['prune', '--older-than', '0m']);
     expect(pruned.stderr).toBe('');
@@ -269,9 +289,7 @@ describe('the shared cache on an OCI registry', () => {
 
   it('prune drops from a Go cache map the actions no build used within the age, and keeps the rest', async () => {
     const env = registry.env();
-    const config = cacheConfig(env);
-    if (!config) throw new Error('no cache registry in the test environment');
-    const client = await registryClient(config, env);
+    const client = await clientOf(env);
     const map = await readGoCacheMap(client, 'gocache-hello');
     expect(map.size).toBeGreaterThan(10);
     // Half of the actions last used in 1970, as a map would hold them after months without a build using them.
