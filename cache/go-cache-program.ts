@@ -385,9 +385,10 @@ export class GoCacheProgram {
   /**
    * The entry as cmd/go/internal/cache writes it (fixed width, so a second
    * write of the same entry is idempotent), for go runs without the program.
-   * Written in the background: go has its answer already, and creating
-   * thousands of files on the get's path cost a fresh machine seconds.
-   * Awaited at close.
+   * Written in the background, awaited at close: go has its answer
+   * already. On the get's path they were a round through libuv's queue each
+   * (awaited) or seconds of the event loop (synchronous, thousands of files
+   * created on a fresh machine).
    */
   private writeEntry(action: string, output: string, size: number): void {
     this.folderFor(action);
