@@ -140,3 +140,60 @@ export function trimGoCacheMap(entries: ReadonlyMap<string, MapEntry>, cutoff: D
     .reduce((sum, pack) => sum + pack.size, 0);
   return { kept, removed: entries.size - kept.size, bytes: objects + packs };
 }
+
+/** The packs whose objects still in `entries` fill less than half of them: what a repack shrinks. */
+export function sparsePacks(entries: ReadonlyMap<string, MapEntry>): Pack[] {
+  const live = new Map<string, number>();
+  for (const [digest, members] of membersByPack(entries))
+    live.set(
+      digest,
+      members.reduce((sum, member) => sum + member.size, 0),
+    );
+  return packsOf(entries).filter((pack) => (live.get(pack.digest) ?? 0) * 2 < pack.size);
+}
+
+/**
+ * Each sparse pack rewritten with the objects `entries` still holds of it
+ * (each checked against its OutputID on the way; one that fails is dropped
+ * with its actions, as a build would miss it), so that the registry can free
+ * the old pack whole: without this, a pack holding one object still used
+ * would keep every byte of it. The entries with their new places, and the
+ * bytes the old packs held beyond the new ones.
+ */
+export async function repackSparse(
+  client: RegistryClient,
+  entries: ReadonlyMap<string, MapEntry>,
+): Promise<{ entries: Map<string, MapEntry>; repacked: number; bytes: number }> {
+  const sparse = sparsePacks(entries);
+  const members = membersByPack(entries);
+  const moved = new Map<string, Pick<MapEntry, 'pack' | 'offset'> | 'corrupt'>();
+  let bytes = 0;
+  for (const old of sparse) {
+    const body = await client.blobCheckedByParts(`sha256:${old.digest}`, old.size);
+    const kept: Array<{ output: string; bytes: Buffer }> = [];
+    for (const member of members.get(old.digest) ?? []) {
+      const offset = member.offset ?? 0;
+      const object = body.subarray(offset, offset + member.size);
+      if (digestOf(object) === `sha256:${member.output}`) kept.push({ output: member.output, bytes: object });
+      else moved.set(member.output, 'corrupt');
+    }
+    const packed = Buffer.concat(kept.map((object) => object.bytes));
+    const digest = digestOf(packed);
+    if (kept.length > 0) await client.pushBlob(digest, packed.length, packed);
+    const pack = { digest: digest.slice('sha256:'.length), size: packed.length };
+    let offset = 0;
+    for (const object of kept) {
+      moved.set(object.output, { pack, offset });
+      offset += object.bytes.length;
+    }
+    bytes += old.size - (kept.length > 0 ? packed.length : 0);
+  }
+  const rewritten = new Set(sparse.map((pack) => pack.digest));
+  const result = new Map<string, MapEntry>();
+  for (const [action, entry] of entries) {
+    const place = entry.pack && rewritten.has(entry.pack.digest) ? moved.get(entry.output) : undefined;
+    if (place === 'corrupt') continue;
+    result.set(action, place ? { ...entry, ...place } : entry);
+  }
+  return { entries: result, repacked: sparse.length, bytes };
+}

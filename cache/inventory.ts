@@ -4,7 +4,7 @@ import { jsonOrUndefined } from '../core/json-file.js';
 import type { CacheConfig } from './config.js';
 import { artifactSchema, COMPONENT_ANNOTATION, CREATED_ANNOTATION, FINGERPRINT_ANNOTATION } from './component-store.js';
 import { credentialsRefused, registryClient } from './credentials.js';
-import { distinctObjects, GOCACHE_TAG_PREFIX, packsOf, readGoCacheMap, trimGoCacheMap, writeGoCacheMap } from './go-cache-map.js';
+import { distinctObjects, GOCACHE_TAG_PREFIX, packsOf, readGoCacheMap, repackSparse, trimGoCacheMap, writeGoCacheMap } from './go-cache-map.js';
 import { CONFIG_LIMIT, imageConfigSchema, imageManifestSchema } from './image-store.js';
 import { RegistryAuthError, type RegistryClient } from './registry.js';
 import { signatureTag } from './signing.js';
@@ -32,7 +32,7 @@ export type InventoryEvent =
   | { type: 'summary'; entries: number; components: Record<string, { entries: number; bytes: number }>; bytes: number; uniqueBytes: number }
   | { type: 'pruned'; entry: CacheEntry }
   /** A component's Go cache map without the actions no build used since the cutoff. */
-  | { type: 'gocache-pruned'; tag: string; removed: number; kept: number; bytes: number }
+  | { type: 'gocache-pruned'; tag: string; removed: number; kept: number; repacked: number; bytes: number }
   | { type: 'prune-finished'; removed: number; kept: number; bytes: number; cutoff: Date }
   /** A component's Go build cache in the registry (`ls`, `status`). */
   | { type: 'gocache'; map: GoCacheSummary };
@@ -198,8 +198,16 @@ export async function pruneGoCacheMaps(client: RegistryClient, cutoff: Date): Pr
   for (const tag of (await client.tags()).filter((name) => name.startsWith(GOCACHE_TAG_PREFIX))) {
     const trimmed = trimGoCacheMap(await readGoCacheMap(client, tag), cutoff);
     if (trimmed.removed === 0) continue;
-    await writeGoCacheMap(client, tag, trimmed.kept);
-    pruned.push({ type: 'gocache-pruned', tag, removed: trimmed.removed, kept: trimmed.kept.size, bytes: trimmed.bytes });
+    const repacked = await repackSparse(client, trimmed.kept);
+    await writeGoCacheMap(client, tag, repacked.entries);
+    pruned.push({
+      type: 'gocache-pruned',
+      tag,
+      removed: trimmed.removed + (trimmed.kept.size - repacked.entries.size),
+      kept: repacked.entries.size,
+      repacked: repacked.repacked,
+      bytes: trimmed.bytes + repacked.bytes,
+    });
   }
   return pruned;
 }

@@ -31,8 +31,9 @@ make -- --help): what it holds for this project.
   prune --older-than AGE remove entries pushed longer ago than AGE (30d, 12h,
                          90m), keeping each component's newest, and drop from
                          each Go cache map the actions no build used within
-                         AGE; the registry frees their blobs at its next
-                         garbage collection
+                         AGE, rewriting the packs left mostly unused; the
+                         registry frees their blobs at its next garbage
+                         collection
 
 Options:
   --cache-registry host[:port]/repo   instead of $MOBY_MAKE_CACHE_REGISTRY

@@ -14,7 +14,7 @@ export const cacheLines: LineFormats<InventoryEvent> = {
   ],
   pruned: (event) => `removed ${entryLine(event.entry)}`,
   'gocache-pruned': (event) =>
-    `${event.tag}: dropped ${event.removed} actions no build used within the age, kept ${event.kept} (${megabytes(event.bytes)} of objects released)`,
+    `${event.tag}: dropped ${event.removed} actions no build used within the age, kept ${event.kept}${event.repacked > 0 ? `, repacked ${event.repacked} packs mostly dropped` : ''} (${megabytes(event.bytes)} of objects released)`,
   gocache: ({ map }) =>
     `go cache of ${map.component}: ${map.actions} actions, ${map.objects} objects in ${map.packs} packs${map.objects > 0 && map.packs === 0 ? ' (each its own blob)' : ''}, ${megabytes(map.bytes)}, last used ${map.lastUsed ? map.lastUsed.toISOString().slice(0, 10) : 'unknown'}  ${map.tag}`,
   'prune-finished': (event) =>

@@ -12,7 +12,8 @@ import { CACHE_REPOSITORY, startRegistry, type TestRegistry } from '../../tasks/
 import { tempDir } from '../support/temp.js';
 import { cacheConfig } from '../../cache/config.js';
 import { registryClient } from '../../cache/credentials.js';
-import { packsOf, readGoCacheMap, writeGoCacheMap } from '../../cache/go-cache-map.js';
+import { membersByPack, packsOf, readGoCacheMap, sparsePacks, writeGoCacheMap } from '../../cache/go-cache-map.js';
+import { digestOf } from '../../cache/registry.js';
 import { TINI_DEBIAN_SOURCE } from '../../components/init.js';
 
 const COSIGN_FIXTURES = join(projectRoot, 'test', 'fixtures', 'cosign');
@@ -287,24 +288,27 @@ describe('the shared cache on an OCI registry', () => {
     expect((await cache(['prune'])).stderr).toMatch(/prune needs --older-than AGE/);
   });
 
-  it('prune drops from a Go cache map the actions no build used within the age, and keeps the rest', async () => {
+  it('prune drops from a Go cache map the actions no build used within the age, and rewrites the packs left mostly unused', async () => {
     const env = registry.env();
     const client = await clientOf(env);
     const map = await readGoCacheMap(client, 'gocache-hello');
     expect(map.size).toBeGreaterThan(10);
-    // Half of the actions last used in 1970, as a map would hold them after months without a build using them.
-    const aged = new Map([...map].map(([action, entry], at) => [action, at % 2 ? entry : { ...entry, day: 0 }]));
+    // All but the first three objects of each pack last used in 1970, as a map would hold them after months without a build using them.
+    const recent = new Set([...membersByPack(map).values()].flatMap((members) => members.slice(0, 3).map((member) => member.output)));
+    const aged = new Map([...map].map(([action, entry]) => [action, recent.has(entry.output) ? entry : { ...entry, day: 0 }]));
     await writeGoCacheMap(client, 'gocache-hello', aged);
     const stale = [...aged.values()].filter((entry) => entry.day === 0).length;
+    // A pack of three objects or fewer (an edited tree's push) stays as it is: they are all still used.
+    const sparse = sparsePacks(new Map([...aged].filter(([, entry]) => entry.day !== 0)));
+    expect(sparse.length).toBeGreaterThan(0);
 
     const pruned = await runTask('cache', ['prune', '--older-than', '30d'], env);
     expect(pruned.stderr).toBe('');
-    expect(pruned.stdout).toMatch(
-      new RegExp(
-        `^gocache-hello: dropped ${stale} actions no build used within the age, kept ${map.size - stale} \\(\\d+\\.\\d MB of objects released\\)$`,
-        'm',
-      ),
-    );
+    const line = new RegExp(
+      `^gocache-hello: dropped ${stale} actions no build used within the age, kept ${map.size - stale}, repacked ${sparse.length} packs mostly dropped \\((\\d+\\.\\d) MB of objects released\\)$`,
+      'm',
+    ).exec(pruned.stdout);
+    expect(Number(line?.[1])).toBeGreaterThan(0);
     const after = await readGoCacheMap(client, 'gocache-hello');
     expect([...after.keys()].sort()).toEqual(
       [...aged]
@@ -312,6 +316,17 @@ describe('the shared cache on an OCI registry', () => {
         .map(([action]) => action)
         .sort(),
     );
+    // Every kept object is in a dense pack (the sparse ones rewritten), at the offset the map gives, byte for byte.
+    expect(sparsePacks(after)).toEqual([]);
+    const rewritten = new Set(sparse.map((pack) => pack.digest));
+    for (const pack of packsOf(after)) {
+      expect(rewritten.has(pack.digest)).toBe(false);
+      const body = await client.blob(`sha256:${pack.digest}`, pack.size);
+      for (const member of membersByPack(after).get(pack.digest) ?? []) {
+        const offset = member.offset ?? 0;
+        expect(digestOf(body.subarray(offset, offset + member.size))).toBe(`sha256:${member.output}`);
+      }
+    }
     // Nothing left to drop: a second prune leaves the map alone.
     expect((await runTask('cache', ['prune', '--older-than', '30d'], env)).stdout).not.toMatch(/gocache-hello: dropped/);
   });

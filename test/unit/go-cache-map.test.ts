@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dayOf, trimGoCacheMap, type MapEntry } from '../../cache/go-cache-map.js';
+import { dayOf, sparsePacks, trimGoCacheMap, type MapEntry } from '../../cache/go-cache-map.js';
 
 describe("a Go cache map's trim", () => {
   const today = dayOf(new Date('2026-12-06T12:00:00Z'));
@@ -35,6 +35,20 @@ describe("a Go cache map's trim", () => {
     expect([...trimmed.kept.keys()]).toEqual(['a1']);
     expect(trimmed.removed).toBe(4);
     expect(trimmed.bytes).toBe(700 + 50);
+  });
+
+  it('calls a pack sparse when the objects still mapped to it fill less than half of it, each object counted once', () => {
+    const pack = { digest: 'c'.repeat(64), size: 1000 };
+    const dense = { digest: 'd'.repeat(64), size: 100 };
+    const entries = new Map<string, MapEntry>([
+      // 300 + 150 (o2 is shared by two actions, counted once) of 1000 bytes: sparse.
+      ['a1', { output: 'o1', size: 300, day: today, pack, offset: 0 }],
+      ['a2', { output: 'o2', size: 150, day: today, pack, offset: 300 }],
+      ['a3', { output: 'o2', size: 150, day: today, pack, offset: 300 }],
+      // 60 of 100: kept as it is.
+      ['a4', { output: 'o4', size: 60, day: today, pack: dense, offset: 0 }],
+    ]);
+    expect(sparsePacks(entries)).toEqual([pack]);
   });
 
   it('drops nothing when every action is recent enough', () => {
