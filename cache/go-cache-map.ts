@@ -141,6 +141,24 @@ export function trimGoCacheMap(entries: ReadonlyMap<string, MapEntry>, cutoff: D
   return { kept, removed: entries.size - kept.size, bytes: objects + packs };
 }
 
+/** Where an object is in the registry: a pack and its offset there. */
+export type Placed = Required<Pick<MapEntry, 'pack' | 'offset'>>;
+
+/** The objects end to end as one pack blob in the registry, and where each of them is now. */
+export async function pushPack(client: RegistryClient, objects: ReadonlyArray<{ output: string; bytes: Buffer }>): Promise<Map<string, Placed>> {
+  const body = Buffer.concat(objects.map((object) => object.bytes));
+  const digest = digestOf(body);
+  await client.pushBlob(digest, body.length, body);
+  const pack = { digest: digest.slice('sha256:'.length), size: body.length };
+  const places = new Map<string, Placed>();
+  let offset = 0;
+  for (const object of objects) {
+    places.set(object.output, { pack, offset });
+    offset += object.bytes.length;
+  }
+  return places;
+}
+
 /** The packs whose objects still in `entries` fill less than half of them: what a repack shrinks. */
 export function sparsePacks(entries: ReadonlyMap<string, MapEntry>): Pack[] {
   const live = new Map<string, number>();
@@ -166,7 +184,7 @@ export async function repackSparse(
 ): Promise<{ entries: Map<string, MapEntry>; repacked: number; bytes: number }> {
   const sparse = sparsePacks(entries);
   const members = membersByPack(entries);
-  const moved = new Map<string, Pick<MapEntry, 'pack' | 'offset'> | 'corrupt'>();
+  const moved = new Map<string, Placed | 'corrupt'>();
   let bytes = 0;
   for (const old of sparse) {
     const body = await client.blobCheckedByParts(`sha256:${old.digest}`, old.size);
@@ -177,16 +195,9 @@ export async function repackSparse(
       if (digestOf(object) === `sha256:${member.output}`) kept.push({ output: member.output, bytes: object });
       else moved.set(member.output, 'corrupt');
     }
-    const packed = Buffer.concat(kept.map((object) => object.bytes));
-    const digest = digestOf(packed);
-    if (kept.length > 0) await client.pushBlob(digest, packed.length, packed);
-    const pack = { digest: digest.slice('sha256:'.length), size: packed.length };
-    let offset = 0;
-    for (const object of kept) {
-      moved.set(object.output, { pack, offset });
-      offset += object.bytes.length;
-    }
-    bytes += old.size - (kept.length > 0 ? packed.length : 0);
+    const places = kept.length > 0 ? await pushPack(client, kept) : new Map<string, Placed>();
+    for (const [output, place] of places) moved.set(output, place);
+    bytes += old.size - kept.reduce((sum, object) => sum + object.bytes.length, 0);
   }
   const rewritten = new Set(sparse.map((pack) => pack.digest));
   const result = new Map<string, MapEntry>();

@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import { jsonOrUndefined } from '../core/json-file.js';
 import { eachInLanes } from '../core/lanes.js';
-import { dayOf, distinctObjects, membersByPack, packsOf, readGoCacheMap, writeGoCacheMap, type MapEntry, type Pack } from './go-cache-map.js';
+import { dayOf, distinctObjects, membersByPack, packsOf, pushPack, readGoCacheMap, writeGoCacheMap, type MapEntry, type Pack } from './go-cache-map.js';
 import { ObjectWriter } from './object-writer.js';
 import { DigestMismatchError, digestOf, type RegistryClient } from './registry.js';
 
@@ -353,15 +353,11 @@ export class GoCacheProgram {
       filled += object.size;
     }
     await eachInLanes(groups, PARALLEL_UPLOADS, async (members) => {
-      const body = Buffer.concat(members.map((member) => readFileSync(this.path(member.output, 'd'))));
-      const digest = digestOf(body);
-      await client.pushBlob(digest, body.length, body);
-      const pack = { digest: digest.slice('sha256:'.length), size: body.length };
-      let offset = 0;
-      for (const member of members) {
-        located.set(member.output, { pack, offset });
-        offset += member.size;
-      }
+      const places = await pushPack(
+        client,
+        members.map((member) => ({ output: member.output, bytes: readFileSync(this.path(member.output, 'd')) })),
+      );
+      for (const [output, place] of places) located.set(output, place);
     });
     return groups.length;
   }
