@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
+import { describeError } from '../core/errors.js';
 import { jsonOrUndefined } from '../core/json-file.js';
 import { eachInLanes } from '../core/lanes.js';
 import { dayOf, distinctObjects, membersByPack, packsOf, pushPack, readGoCacheMap, writeGoCacheMap, type MapEntry, type Pack } from './go-cache-map.js';
@@ -112,7 +113,7 @@ export class GoCacheProgram {
         .then(work)
         .then(
           (response) => void send({ ID: id, ...response }),
-          (error: unknown) => void send({ ID: id, Err: error instanceof Error ? error.message : String(error) }),
+          (error: unknown) => void send({ ID: id, Err: describeError(error) }),
         );
       pending.add(task);
       void task.finally(() => pending.delete(task));
@@ -336,7 +337,7 @@ export class GoCacheProgram {
         `moby-make go cache: pushed ${toUpload.length} objects in ${packs} packs and the map of ${merged.size} actions to ${client.name}:${this.options.tag}`,
       );
     } catch (error) {
-      this.options.report(`moby-make go cache: not pushed to ${client.name}: ${error instanceof Error ? error.message : String(error)}`);
+      this.options.report(`moby-make go cache: not pushed to ${client.name}: ${describeError(error)}`);
     }
   }
 
@@ -366,7 +367,7 @@ export class GoCacheProgram {
     if (this.away) return;
     this.away = true;
     const name = this.options.client?.name ?? 'the shared cache';
-    this.options.report(`moby-make go cache: ${name} failed (${error instanceof Error ? error.message : String(error)}); compiling the rest locally`);
+    this.options.report(`moby-make go cache: ${name} failed (${describeError(error)}); compiling the rest locally`);
   }
 
   /** An object into GOCACHE under a private name first, renamed over its own once whole: a reader never sees half an object. */
@@ -390,7 +391,7 @@ export class GoCacheProgram {
     this.folderFor(action);
     const line = `v1 ${action} ${output} ${String(size).padStart(20)} ${String(Date.now() * 1_000_000).padStart(20)}\n`;
     const written = writeFile(this.path(action, 'a'), line).catch((error: unknown) => {
-      this.entryFailure ??= error instanceof Error ? error.message : String(error);
+      this.entryFailure ??= describeError(error);
     });
     this.entryWrites.add(written);
     void written.finally(() => this.entryWrites.delete(written));

@@ -77,7 +77,7 @@ async function buildTime(client: RegistryClient, configDigest: string): Promise<
 }
 
 /** Every component entry in the repository, oldest first, with the blobs they reference (digest → size: each once, however many share it). */
-export async function listEntries(client: RegistryClient): Promise<{ entries: CacheEntry[]; blobs: Map<string, number> }> {
+export async function listEntries(client: RegistryClient): Promise<{ entries: CacheEntry[]; blobs: Map<string, number>; tags: string[] }> {
   const tags = await client.tags();
   const tagSet = new Set(tags);
   const entries: CacheEntry[] = [];
@@ -120,7 +120,7 @@ export async function listEntries(client: RegistryClient): Promise<{ entries: Ca
     });
   }
   entries.sort((a, b) => (a.created?.getTime() ?? 0) - (b.created?.getTime() ?? 0));
-  return { entries, blobs };
+  return { entries, blobs, tags };
 }
 
 /** The bytes of these blobs, each counted once. */
@@ -163,15 +163,16 @@ export async function removeEntry(client: RegistryClient, entry: CacheEntry): Pr
   await client.deleteManifest(entry.digest);
 }
 
-/** Every Go cache map in the repository, and the sizes of the blobs they keep (for the registry's distinct total). */
-export async function listGoCacheMaps(client: RegistryClient): Promise<{ maps: GoCacheSummary[]; blobs: Map<string, number> }> {
+/** Every Go cache map among the repository's `tags`, and the sizes of the blobs they keep (for the registry's distinct total). */
+export async function listGoCacheMaps(client: RegistryClient, tags: readonly string[]): Promise<{ maps: GoCacheSummary[]; blobs: Map<string, number> }> {
   const maps: GoCacheSummary[] = [];
   const blobs = new Map<string, number>();
-  for (const tag of (await client.tags()).filter((name) => name.startsWith(GOCACHE_TAG_PREFIX))) {
+  for (const tag of tags.filter((name) => name.startsWith(GOCACHE_TAG_PREFIX))) {
     const map = await readGoCacheMap(client, tag);
     if (map.size === 0) continue;
     const packs = packsOf(map);
-    const loose = distinctObjects(map).filter((entry) => !entry.pack);
+    const objects = distinctObjects(map);
+    const loose = objects.filter((entry) => !entry.pack);
     for (const pack of packs) blobs.set(`sha256:${pack.digest}`, pack.size);
     for (const object of loose) blobs.set(`sha256:${object.output}`, object.size);
     const newest = [...map.values()].reduce((day, entry) => Math.max(day, entry.day), 0);
@@ -179,7 +180,7 @@ export async function listGoCacheMaps(client: RegistryClient): Promise<{ maps: G
       component: tag.slice(GOCACHE_TAG_PREFIX.length),
       tag,
       actions: map.size,
-      objects: distinctObjects(map).length,
+      objects: objects.length,
       packs: packs.length,
       bytes: [...packs, ...loose].reduce((sum, blob) => sum + blob.size, 0),
       lastUsed: newest > 0 ? new Date(newest * 86_400_000) : undefined,

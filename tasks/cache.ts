@@ -69,12 +69,12 @@ async function main(): Promise<number> {
   const renderer = createRenderer<InventoryEvent>(outputMode(values.output ?? 'plain', env), { lines: cacheLines });
   const client = await openInventoryClient(config, env);
   renderer.onEvent({ type: 'registry', name: client.name, pushing: config.push });
-  const { entries, blobs } = await listEntries(client);
+  const { entries, blobs, tags } = await listEntries(client);
   switch (verb as Verb) {
     case 'status':
     case 'ls': {
       if (verb === 'ls') for (const entry of entries) renderer.onEvent({ type: 'entry', entry });
-      const goCache = await listGoCacheMaps(client);
+      const goCache = await listGoCacheMaps(client, tags);
       for (const map of goCache.maps) renderer.onEvent({ type: 'gocache', map });
       renderer.onEvent(summarize(entries, distinctBytes(blobs, goCache.blobs)));
       break;

@@ -8,8 +8,9 @@ import type { AddressInfo } from 'node:net';
  * token specification"), on loopback for the shared-cache tests: it checks
  * Basic credentials and answers a JWT for the scopes asked, signed with ES256
  * by the loopback TLS key and carrying its certificate in `x5c`, which the
- * registry verifies against its `rootcertbundle` (that same certificate). The registry never calls it; the client does, when
- * the registry's 401 names it as the realm.
+ * registry verifies against its `rootcertbundle` (that same certificate).
+ * The registry never calls it; the client does, when the registry's 401
+ * names it as the realm.
  */
 export interface TokenServer {
   realm: string;
