@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +18,15 @@ function wallOf(argv: string[], env: NodeJS.ProcessEnv): { wall: number; ok: boo
   return { wall: Number(process.hrtime.bigint() - started) / 1e9, ok: result.status === 0, output: result.stdout + result.stderr };
 }
 
-/** A machine with nothing of this one's but the module cache (GOMODCACHE: verified sources), or not even that. */
-function freshMachine(withModules: boolean): { env: NodeJS.ProcessEnv; root: string } {
-  const root = mkdtempSync(join(tmpdir(), 'moby-make-bench-fresh-'));
+/**
+ * A machine with nothing of this one's but the module cache (GOMODCACHE:
+ * verified sources), or not even that. Its folder is the bench's, removed
+ * when the bench ends: removed between rounds, its thousands of files made
+ * the next fresh machine's creates slow (ext4 steps over inodes freed in the
+ * last seconds), which no new machine pays.
+ */
+function freshMachine(work: string, withModules: boolean): { env: NodeJS.ProcessEnv; root: string } {
+  const root = mkdtempSync(join(work, 'fresh-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CI: 'true',
@@ -56,9 +63,8 @@ export function benchCache(rounds: number): Promise<number> {
     for (let round = 0; round < rounds; round += 1) {
       theirs.push(curlBlobs(blobs, registry));
       theirsVerified.push(curlBlobsVerified(blobs, registry, work));
-      const fresh = freshMachine(true);
+      const fresh = freshMachine(work, true);
       const result = make({ ...fresh.env, ...registry.env() });
-      rmSync(fresh.root, { recursive: true, force: true });
       if (!result.ok || /\bbuilt in\b/.test(result.output)) throw new Error(`the fresh machine built instead of fetching:\n${result.output.slice(-2000)}`);
       ours.push(result.wall);
     }
@@ -69,21 +75,20 @@ export function benchCache(rounds: number): Promise<number> {
     console.log(
       `  npm run make, fresh machine, module cache   ${median(ours).toFixed(2)} s  (${(median(ours) / median(theirs)).toFixed(2)}x curl, target 1.5x; ${(median(ours) / median(theirsVerified)).toFixed(2)}x curl with the check; median of ${rounds}, alternating)`,
     );
-    const bare = freshMachine(false);
+    const bare = freshMachine(work, false);
     const bareRun = make({ ...bare.env, ...registry.env() });
-    rmSync(bare.root, { recursive: true, force: true });
     console.log(
       `  npm run make, fresh machine, nothing at all ${bareRun.wall.toFixed(1)} s  (the sources' module zips come from the Go module proxy first)${bareRun.ok ? '' : ' (FAILED)'}`,
     );
 
-    benchFrozenImages(rounds, registry);
+    benchFrozenImages(work, rounds, registry);
     await benchSourceEdit(work, registry, rounds);
   });
 }
 
 /** The frozen images through the registry alone (`--only-cache-images`), on a loopback registry of their own. */
 export function benchCacheImages(rounds: number): Promise<number> {
-  return withBenchRegistry('images', (_work, registry) => Promise.resolve(benchFrozenImages(rounds, registry)));
+  return withBenchRegistry('images', (work, registry) => Promise.resolve(benchFrozenImages(work, rounds, registry)));
 }
 
 /** Only the DAEMON_SRC edit through the registry's Go cache against the warm rebuild. */
@@ -110,7 +115,7 @@ const frozenImages = (env: NodeJS.ProcessEnv) => wallOf([tsx, join(projectRoot, 
  * missing), then a fresh machine's `npm run frozen-images -- --no-load`
  * (an empty cache) against curl fetching the same blobs, alternating.
  */
-function benchFrozenImages(rounds: number, registry: TestRegistry): void {
+function benchFrozenImages(work: string, rounds: number, registry: TestRegistry): void {
   const pushed = frozenImages({ ...process.env, CI: 'true', ...registry.env({ MOBY_MAKE_CACHE_PUSH: '1' }) });
   if (!pushed.ok) throw new Error(`pushing the frozen images failed:\n${pushed.output.slice(-2000)}`);
   const blobs = bundleBlobs(pushed.output, registry);
@@ -120,9 +125,8 @@ function benchFrozenImages(rounds: number, registry: TestRegistry): void {
   const theirs: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
     theirs.push(curlBlobs(blobs, registry));
-    const fresh = freshMachine(true);
+    const fresh = freshMachine(work, true);
     const result = frozenImages({ ...fresh.env, ...registry.env() });
-    rmSync(fresh.root, { recursive: true, force: true });
     if (!result.ok || /making it/.test(result.output)) throw new Error(`the fresh machine made images instead of fetching:\n${result.output.slice(-2000)}`);
     ours.push(result.wall);
   }
@@ -191,11 +195,18 @@ async function daemonCheckout(dir: string): Promise<string> {
   return dir;
 }
 
-/** One line of daemon/info.go changed, as a contributor's edit: a different fingerprint each time, the same packages. */
+/**
+ * One line of daemon/info.go changed, as a contributor's edit: a different
+ * fingerprint each time, the same packages, and a text no earlier bench
+ * built. GOCACHE outlives a bench, and the warm rebuild of an edit it holds
+ * would link without compiling the edited package.
+ */
 function editDaemon(checkout: string, n: number): void {
   const file = join(checkout, 'daemon', 'info.go');
-  writeFileSync(file, `${readFileSync(file, 'utf8')}\n// bench edit ${n}\n`);
+  writeFileSync(file, `${readFileSync(file, 'utf8')}\n// bench edit ${n} of ${BENCH_RUN}\n`);
 }
+
+const BENCH_RUN = randomBytes(8).toString('hex');
 
 async function benchSourceEdit(work: string, registry: TestRegistry, rounds: number): Promise<void> {
   const checkout = await daemonCheckout(join(work, 'moby'));
@@ -220,7 +231,7 @@ async function benchSourceEdit(work: string, registry: TestRegistry, rounds: num
     warm.push(warmRun.wall);
     // A fresh machine (empty GOCACHE, bundles, tools cache; the module cache kept) with another edit, through the registry's Go cache.
     editDaemon(checkout, (edits += 1));
-    const fresh = freshMachine(true);
+    const fresh = freshMachine(work, true);
     const remoteRun = make({ ...fresh.env, ...registry.env(), DAEMON_SRC: checkout }, only);
     counts =
       /moby-make go cache: .*/.exec(readFileSync(join(fresh.env.MOBY_MAKE_BUNDLES as string, 'logs', 'daemon.log'), 'utf8'))?.[0] ??
@@ -230,7 +241,6 @@ async function benchSourceEdit(work: string, registry: TestRegistry, rounds: num
           .filter((line) => /warning|note/.test(line))
           .join(' | ') || 'nothing about the cache'
       }`;
-    rmSync(fresh.root, { recursive: true, force: true });
     if (!remoteRun.ok) throw new Error(`the fresh machine's build failed:\n${remoteRun.output.slice(-2000)}`);
     remote.push(remoteRun.wall);
   }
