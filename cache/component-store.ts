@@ -172,16 +172,22 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
   goBuildEnv(component: string): Record<string, string> {
     if (this.away) return {};
     return {
-      GOCACHEPROG: `${TSX} ${GO_CACHE_MAIN}`,
+      GOCACHEPROG: GO_CACHE_PROGRAM,
       [GOCACHE_DIR_VARIABLE]: this.gocache,
       [GOCACHE_TAG_VARIABLE]: `gocache-${component}`,
     };
   }
 }
 
-/** The cache program runs under the project's own tsx (go splits GOCACHEPROG at spaces; neither path has one here). */
-const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-const GO_CACHE_MAIN = fileURLToPath(new URL('./go-cache-main.ts', import.meta.url));
+/**
+ * The cache program: this node with the project's tsx loader in the same
+ * process (tsx's own command starts a second node, and go waits for the
+ * program before its build goes on). go splits GOCACHEPROG at spaces and
+ * honours quotes.
+ */
+const GO_CACHE_PROGRAM = [process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./go-cache-main.ts', import.meta.url))]
+  .map((word) => (word.includes("'") ? `"${word}"` : `'${word}'`))
+  .join(' ');
 
 async function goCacheDir(env: Env): Promise<string> {
   const result = await run(['go', 'env', 'GOCACHE'], { env });

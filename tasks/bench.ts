@@ -17,7 +17,7 @@ import { loopRatios, measureLoop } from './lib/loop-bench.js';
 import { benchCache, benchCacheEdit, benchCacheImages } from './lib/cache-bench.js';
 import { benchCrossCold } from './lib/cross-bench.js';
 import { benchImage } from './lib/image-bench.js';
-import { defaultBundlesDir, defaultCacheDir, projectRoot } from './paths.js';
+import { defaultBundlesDir, defaultCacheDir, projectRoot, taskArgv } from './paths.js';
 import { bundlePaths } from '../core/bundle-layout.js';
 import { resolveDaemonSource } from '../core/daemon-source.js';
 import { installGoTool } from '../core/go-tools.js';
@@ -58,8 +58,6 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--
                      changed, and the boot to /_ping under QEMU against the dev daemon's start
   --only-image       only that
   --image-runs N     rounds of each (default 3)`;
-
-const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
 
 async function timed(action: () => unknown): Promise<number> {
   const start = process.hrtime.bigint();
@@ -154,7 +152,7 @@ async function main(): Promise<number> {
   console.log(`  hash-wasm md5 + sha256                  ${wasmOnly.toFixed(3)} s  (${(coreutils / wasmOnly).toFixed(2)}x coreutils)`);
 
   console.log(`\nno-op make of the whole bundle (median of ${runs})`);
-  const noop = await repeat(runs, () => execFileSync(tsx, [join(projectRoot, 'tasks', 'make.ts')], { env: { ...process.env, CI: 'true' } }));
+  const noop = await repeat(runs, () => execFileSync(process.execPath, taskArgv('make').slice(1), { env: { ...process.env, CI: 'true' } }));
   console.log(`  npm run make, nothing to do             ${noop.toFixed(3)} s wall, Node start included`);
 
   console.log(`\ndev daemon start to API ready, against the bundled dockerd started directly with the same flags (median of ${runs})`);
@@ -194,7 +192,7 @@ async function main(): Promise<number> {
     const scratch = join(projectRoot, 'bundles', '.bench');
     rmSync(scratch, { recursive: true, force: true });
     console.log('\ncold make of every component: empty bundle and empty Go build cache (modules already downloaded)');
-    const cold = measureCommand([tsx, join(projectRoot, 'tasks', 'make.ts'), '--bundles', join(scratch, 'bundles')], {
+    const cold = measureCommand(taskArgv('make', '--bundles', join(scratch, 'bundles')), {
       ...process.env,
       CI: 'true',
       GOCACHE: join(scratch, 'gocache'),
@@ -233,8 +231,8 @@ function benchCrossNoop(runs: number): number {
   const hostOnly: number[] = [];
   const all: number[] = [];
   for (let round = 0; round < runs; round++) {
-    hostOnly.push(measureCommand([tsx, join(projectRoot, 'tasks', 'make.ts')], env).wall);
-    all.push(measureCommand([tsx, join(projectRoot, 'tasks', 'make.ts'), '--platform', ['local', ...built].join(',')], env).wall);
+    hostOnly.push(measureCommand(taskArgv('make'), env).wall);
+    all.push(measureCommand(taskArgv('make', '--platform', ['local', ...built].join(',')), env).wall);
   }
   console.log(`  npm run make, this machine only         ${median(hostOnly).toFixed(3)} s`);
   console.log(`  npm run make -- --platform (${built.length + 1} platforms)  ${median(all).toFixed(3)} s  (target: under 2 s)`);
@@ -243,7 +241,7 @@ function benchCrossNoop(runs: number): number {
 
 /** `npm run validate` as a user runs it: its wall time, and the seconds each check reported in report.json. */
 function timedValidate(checks: string[], env: NodeJS.ProcessEnv): { wall: number; cpu: number; ok: boolean; checkSeconds: Record<string, number> } {
-  const timing = measureCommand([tsx, join(projectRoot, 'tasks', 'validate.ts'), '--output', 'plain', ...checks], env);
+  const timing = measureCommand(taskArgv('validate', '--output', 'plain', ...checks), env);
   const report = JSON.parse(readFileSync(join(defaultBundlesDir(env), 'validate', 'report.json'), 'utf8')) as { results: { check: string; seconds: number }[] };
   return { ...timing, checkSeconds: Object.fromEntries(report.results.map(({ check, seconds }) => [check, seconds])) };
 }
@@ -304,9 +302,9 @@ const JOBS_PACKAGES = ['./integration/container', './integration/image', './inte
 
 /** One test-integration run, timed, with the counts of its summary event. */
 function timedTestRun(jobs: number): { wall: number; passed: number; failed: number } {
-  const argv = [tsx, join(projectRoot, 'tasks', 'test-integration.ts'), '--output', 'json', '--jobs', String(jobs), ...JOBS_PACKAGES];
+  const [command, ...args] = taskArgv('test-integration', '--output', 'json', '--jobs', String(jobs), ...JOBS_PACKAGES);
   const began = performance.now();
-  const result = spawnSync(argv[0] ?? tsx, argv.slice(1), { env: { ...process.env, CI: 'true' }, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const result = spawnSync(command, args, { env: { ...process.env, CI: 'true' }, encoding: 'utf8', maxBuffer: 1 << 30 });
   const wall = (performance.now() - began) / 1000;
   const summary = result.stdout
     .split('\n')

@@ -7,6 +7,15 @@ import { defaultStateDir, stateLayout } from '../devdaemon/layout.js';
 /** The project root (this file lives in tasks/). */
 export const projectRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
+/**
+ * The argv of one of the project's tasks as its npm script runs it: node
+ * with tsx's loader in the same process (tsx's own command starts a second
+ * node, 0.13 s of every run).
+ */
+export function taskArgv(task: string, ...args: string[]): [string, ...string[]] {
+  return [process.execPath, '--import', import.meta.resolve('tsx'), join(projectRoot, 'tasks', `${task}.ts`), ...args];
+}
+
 export function defaultBundlesDir(env: Env): string {
   return resolve(env.MOBY_MAKE_BUNDLES ?? join(projectRoot, 'bundles'));
 }

@@ -15,7 +15,7 @@ import { jsonLinesRenderer } from '../render/json-lines.js';
 import { plainRenderer } from '../render/plain.js';
 import { testLines } from '../render/test-lines.js';
 import { testListrRenderer } from '../render/test-listr.js';
-import { defaultBundlesDir, defaultCacheDir, projectRoot } from '../paths.js';
+import { defaultBundlesDir, defaultCacheDir, projectRoot, taskArgv } from '../paths.js';
 import { interruptSignal } from './run-main.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { acquireLock } from '../../core/lock.js';
@@ -86,7 +86,7 @@ export async function runPreparedInside(
 ): Promise<{ results: PackageResult[]; exitCode: number }> {
   const configFile = join(resultsDir, configName);
   await writeInsideConfig(configFile, config);
-  const command = [process.execPath, '--import', import.meta.resolve('tsx'), join(projectRoot, 'tasks', 'test-suites-inside.ts'), configFile];
+  const command = taskArgv('test-suites-inside', configFile);
   const plan: NamespacePlan = { ...namespace, keep: [...namespace.keep, resultsDir, projectRoot, process.execPath] };
   return runInside(plan, command, env, onEvent, signal, prepareDaemon);
 }

@@ -7,10 +7,8 @@ import { resolveDaemonSource } from '../../core/daemon-source.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import { readManifest } from '../../core/manifest.js';
 import { median } from '../../core/stats.js';
-import { defaultBundlesDir, defaultCacheDir, projectRoot } from '../paths.js';
+import { defaultBundlesDir, defaultCacheDir, taskArgv } from '../paths.js';
 import { CACHE_REPOSITORY, startRegistry, type TestRegistry } from './loopback-registry.js';
-
-const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
 
 function wallOf(argv: string[], env: NodeJS.ProcessEnv): { wall: number; ok: boolean; output: string } {
   const started = process.hrtime.bigint();
@@ -38,7 +36,7 @@ function freshMachine(work: string, withModules: boolean): { env: NodeJS.Process
   return { env, root };
 }
 
-const make = (env: NodeJS.ProcessEnv, args: string[] = []) => wallOf([tsx, join(projectRoot, 'tasks', 'make.ts'), '--output', 'plain', ...args], env);
+const make = (env: NodeJS.ProcessEnv, args: string[] = []) => wallOf(taskArgv('make', '--output', 'plain', ...args), env);
 
 /**
  * The shared cache on a loopback registry (TLS, htpasswd): the bundle pushed
@@ -108,7 +106,7 @@ async function withBenchRegistry(name: string, bench: (work: string, registry: T
   return 0;
 }
 
-const frozenImages = (env: NodeJS.ProcessEnv) => wallOf([tsx, join(projectRoot, 'tasks', 'frozen-images.ts'), '--no-load', '--output', 'plain'], env);
+const frozenImages = (env: NodeJS.ProcessEnv) => wallOf(taskArgv('frozen-images', '--no-load', '--output', 'plain'), env);
 
 /**
  * Every frozen image pushed from this machine's cache (made first where

@@ -7,9 +7,8 @@ import { readManifest, type SourceRecord } from '../../core/manifest.js';
 import { OUT, SRC, WORK, extraSourcePlaceholder } from '../../core/placeholders.js';
 import { median } from '../../core/stats.js';
 import { expandPlaceholders } from '../../builder/rebuild/placeholders.js';
-import { projectRoot } from '../paths.js';
+import { projectRoot, taskArgv } from '../paths.js';
 
-const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
 /** The Go components of a cross build (docker-init is C through cmake). */
 const GO_COMPONENTS = ['cli', 'containerd', 'daemon', 'proxy', 'rootlesskit', 'runc', 'shim'];
 const PLATFORM = 'linux/arm64';
@@ -42,25 +41,11 @@ export function benchCrossCold(rounds: number): number {
     rmSync(join(scratch, 'ours'), { recursive: true, force: true });
     rmSync(join(scratch, 'gocache-ours'), { recursive: true, force: true });
     ours.push(
-      wallSeconds(
-        [
-          tsx,
-          join(projectRoot, 'tasks', 'make.ts'),
-          '--platform',
-          PLATFORM,
-          '--only',
-          GO_COMPONENTS.join(','),
-          '--jobs',
-          '1',
-          '--bundles',
-          join(scratch, 'ours'),
-        ],
-        {
-          ...process.env,
-          CI: 'true',
-          GOCACHE: join(scratch, 'gocache-ours'),
-        },
-      ),
+      wallSeconds(taskArgv('make', '--platform', PLATFORM, '--only', GO_COMPONENTS.join(','), '--jobs', '1', '--bundles', join(scratch, 'ours')), {
+        ...process.env,
+        CI: 'true',
+        GOCACHE: join(scratch, 'gocache-ours'),
+      }),
     );
   };
   const runByHand = () => {

@@ -10,9 +10,7 @@ import { measureStartup } from '../../devdaemon/measure.js';
 import { imageDir } from '../../image/build.js';
 import { bootImage, chooseAccelerator, type Accelerator } from '../../image/qemu.js';
 import { readImageSpec } from '../../image/spec.js';
-import { defaultBundlesDir, defaultCacheDir, projectRoot } from '../paths.js';
-
-const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
+import { defaultBundlesDir, defaultCacheDir, projectRoot, taskArgv } from '../paths.js';
 
 /** Boot to `/_ping` answered through the socket on this machine, then a clean power-off. */
 async function bootToPing(dir: string, runDir: string, accelerator: Accelerator, env: NodeJS.ProcessEnv): Promise<number> {
@@ -51,9 +49,8 @@ export async function benchImage(runs: number): Promise<number> {
   rmSync(scratch, { recursive: true, force: true });
   await seedBundle(bundlePaths(bundlesDir), bundlePaths(scratch));
   symlinkSync(realpathSync(bundlePaths(bundlesDir, CLIENT_BUNDLE).current), bundlePaths(scratch, CLIENT_BUNDLE).current);
-  const make = (version: string) =>
-    wallSeconds([tsx, join(projectRoot, 'tasks', 'make.ts'), '--bundles', scratch, '--only', 'daemon'], { ...env, VERSION: version });
-  const image = () => wallSeconds([tsx, join(projectRoot, 'tasks', 'image.ts'), '--bundles', scratch], env);
+  const make = (version: string) => wallSeconds(taskArgv('make', '--bundles', scratch, '--only', 'daemon'), { ...env, VERSION: version });
+  const image = () => wallSeconds(taskArgv('image', '--bundles', scratch), env);
   try {
     console.log(`\nnpm run image after a dockerd change, against the dockerd rebuild itself (median of ${runs})`);
     make('bench-image-0');
