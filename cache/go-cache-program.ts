@@ -9,7 +9,7 @@ import { describeError } from '../core/errors.js';
 import { jsonOrUndefined } from '../core/json-file.js';
 import { eachInLanes } from '../core/lanes.js';
 import { dayOf, distinctObjects, membersByPack, packsOf, pushPack, readGoCacheMap, writeGoCacheMap, type MapEntry, type Pack } from './go-cache-map.js';
-import { ObjectWriter } from './object-writer.js';
+import { ObjectWriter, type PackMember } from './object-writer.js';
 import { DigestMismatchError, digestOf, type RegistryClient } from './registry.js';
 
 /**
@@ -84,7 +84,7 @@ export class GoCacheProgram {
   private away = false;
   /** Every action this go command asked for or stored: the map pushed at close. */
   private readonly used = new Map<string, Entry>();
-  private readonly counts = { local: 0, remote: 0, miss: 0, put: 0 };
+  private readonly counts = { local: 0, remote: 0, miss: 0, put: 0, blobs: 0, bytes: 0 };
   /** Objects being fetched (by output ID), and packs (by digest): ahead of go, or for its get. */
   private readonly fetching = new Map<string, Promise<void>>();
   /** The objects of each pack the remote map names, each once. */
@@ -92,6 +92,10 @@ export class GoCacheProgram {
   /** Objects of fetched packs being written, or written (a rejection: corrupt, or not written), by output ID. */
   private readonly objects = new Map<string, Promise<void>>();
   private readonly writer = new ObjectWriter();
+  /** The prefetch's actions by output: their entries go to the writer's thread with the object. */
+  private readonly entriesAhead = new Map<string, string[]>();
+  /** Actions whose entries went to the writer with their objects. */
+  private readonly entriesWithObjects = new Set<string>();
   /** GOCACHE entries being written in the background, and the first reason one failed. */
   private readonly entryWrites = new Set<Promise<void>>();
   private entryFailure: string | undefined;
@@ -102,10 +106,9 @@ export class GoCacheProgram {
 
   constructor(private readonly options: GoCacheProgramOptions) {}
 
-  /** Speaks the protocol on these streams until go sends close (or closes stdin). */
+  /** Speaks the protocol on these streams until go sends close (or closes stdin), after go-cache-main.ts's handshake. */
   async serve(input: Readable, output: Writable): Promise<void> {
     const send = (response: Response) => output.write(`${JSON.stringify(response)}\n`);
-    send({ ID: 0, KnownCommands: ['get', 'put', 'close'] });
     const lines = createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
     const pending = new Set<Promise<void>>();
     const answer = (id: number, work: () => Omit<Response, 'ID'> | Promise<Omit<Response, 'ID'>>) => {
@@ -156,7 +159,9 @@ export class GoCacheProgram {
     const action = hex(request.ActionID);
     const local = this.readLocal(action);
     if (local) {
-      this.counts.local += 1;
+      // An entry the prefetch wrote with its object is the registry's answer.
+      if (this.entriesWithObjects.has(action)) this.counts.remote += 1;
+      else this.counts.local += 1;
       this.used.set(action, local);
       return this.hit(local);
     }
@@ -206,7 +211,7 @@ export class GoCacheProgram {
       const entry = index.get(action);
       if (!entry) return undefined;
       await this.fetchObject(client, entry);
-      this.writeEntry(action, entry.output, entry.size);
+      if (!this.entriesWithObjects.has(action)) this.writeEntry(action, entry.output, entry.size);
       return entry;
     } catch (error) {
       // A corrupt object is that action's miss (go compiles it); anything else means the store is not to be trusted to answer.
@@ -219,6 +224,8 @@ export class GoCacheProgram {
 
   /** The object into GOCACHE once, however many gets (and the prefetch) want it: with its whole pack, or as its own blob. */
   private async fetchObject(client: RegistryClient, entry: MapEntry): Promise<void> {
+    // An object GOCACHE has for another action (or had without this action's entry) needs no pack.
+    if (this.hasObject(entry)) return;
     if (entry.pack) {
       await this.fetchPack(client, entry.pack);
       const written = this.objects.get(entry.output);
@@ -228,29 +235,45 @@ export class GoCacheProgram {
     }
     await this.once(entry.output, async () => {
       const object = this.path(entry.output, 'd');
-      if (existsSync(object) && statSync(object).size === entry.size) return;
       const partial = this.partialFor(entry.output);
       await client.blobToFile(`sha256:${entry.output}`, entry.size, partial);
+      this.counted(entry.size);
       await rename(partial, object);
     });
   }
 
   /**
-   * A pack cut into its objects on the writer's thread, each checked against
-   * its OutputID before it is written (bytes that are no object of the map
-   * are never used); resolves when the pack is here, each object's write
-   * being its own promise in `objects`.
+   * A pack downloaded and cut into its objects on the writer's thread, each
+   * checked against its OutputID before it is written (bytes that are no
+   * object of the map are never used); resolves when the pack is here, each
+   * object's write being its own promise in `objects`. A pack the registry
+   * answers otherwise (a redirect to storage, an expired token) is fetched
+   * by the client, which follows it, and written on the thread.
    */
   private fetchPack(client: RegistryClient, pack: Pack): Promise<void> {
     return this.once(pack.digest, async () => {
-      const body = await client.blobCheckedByParts(`sha256:${pack.digest}`, pack.size);
-      const members = (this.packMembers?.get(pack.digest) ?? []).map((member) => ({
-        output: member.output,
-        offset: member.offset ?? 0,
-        size: member.size,
-        file: this.path(member.output, 'd'),
-      }));
-      for (const [output, written] of this.writer.write(pack.digest, body, members)) this.objects.set(output, written);
+      const members = (this.packMembers?.get(pack.digest) ?? []).map((member): PackMember => {
+        const actions = this.entriesAhead.get(member.output) ?? [];
+        this.entriesAhead.delete(member.output);
+        for (const action of actions) this.entriesWithObjects.add(action);
+        return {
+          output: member.output,
+          offset: member.offset ?? 0,
+          size: member.size,
+          file: this.path(member.output, 'd'),
+          entries: actions.map((action) => ({ file: this.path(action, 'a'), line: entryLine(action, member.output, member.size) })),
+        };
+      });
+      for (const [output, written] of this.writer.expect(pack.digest, members)) this.objects.set(output, written);
+      const digest = `sha256:${pack.digest}`;
+      try {
+        if (!(await this.writer.download(pack.digest, pack.size, client.blobRequest(digest), members)))
+          this.writer.write(pack.digest, await client.blobCheckedByParts(digest, Buffer.allocUnsafeSlow(pack.size)), members);
+      } catch (error) {
+        this.writer.abandon(pack.digest, error instanceof Error ? error : new Error(String(error)));
+        throw error;
+      }
+      this.counted(pack.size);
     });
   }
 
@@ -276,16 +299,19 @@ export class GoCacheProgram {
   /**
    * The objects of the map's latest day (what the newest pushes used, the
    * likeliest to be asked for; older actions may belong to commits long
-   * gone) into GOCACHE ahead of go, pack by pack in the order they were
-   * pushed, which is about the order go asks. Stops at close or when the
-   * store fails; what failed is fetched again, or reported, by the get that
-   * needs it.
+   * gone) that GOCACHE lacks into GOCACHE ahead of go, pack by pack in the
+   * order they were pushed, which is about the order go asks, each with
+   * its actions' entries. A warm GOCACHE that misses an edit's few actions
+   * fetches only the packs of objects it does not have. Stops at close or
+   * when the store fails; what failed is fetched again, or reported, by the
+   * get that needs it.
    */
   private async fetchAhead(index: ReadonlyMap<string, MapEntry>): Promise<void> {
     const client = this.options.client as RegistryClient;
     // A reduce, not Math.max(...): a map merged over weeks of builds can hold more actions than a call takes arguments.
     const latest = [...index.values()].reduce((newest, entry) => Math.max(newest, entry.day), 0);
-    const wanted = new Map([...index].filter(([, entry]) => entry.day === latest));
+    const wanted = new Map([...index].filter(([, entry]) => entry.day === latest && !this.hasObject(entry)));
+    for (const [action, entry] of wanted) this.entriesAhead.set(entry.output, [...(this.entriesAhead.get(entry.output) ?? []), action]);
     const ahead = async (fetch: () => Promise<void>) => {
       if (!this.closing && !this.away) await fetch().catch(() => undefined);
     };
@@ -316,9 +342,12 @@ export class GoCacheProgram {
     this.closing = true;
     await this.prefetch;
     await this.entriesWritten();
-    const { local, remote, miss, put } = this.counts;
+    const { local, remote, miss, put, blobs, bytes } = this.counts;
     const from = this.options.client ? this.options.client.name : 'no shared cache';
-    this.options.report(`moby-make go cache: ${local} from GOCACHE, ${remote} from ${from}, ${miss} missed, ${put} compiled and stored`);
+    // go puts what it compiled, and its index of each package of a source tree it had not indexed (a new checkout's).
+    this.options.report(
+      `moby-make go cache: ${local} from GOCACHE, ${remote} from ${from}, ${miss} missed, ${put} stored; ${blobs} blobs (${(bytes / 1e6).toFixed(1)} MB) fetched`,
+    );
     const { client } = this.options;
     if (!client || !this.options.push || this.away || this.used.size === 0) return;
     try {
@@ -380,17 +409,16 @@ export class GoCacheProgram {
   }
 
   /**
-   * The entry as cmd/go/internal/cache writes it (fixed width, so a second
-   * write of the same entry is idempotent), for go runs without the program.
-   * Written in the background, awaited at close: go has its answer
-   * already. On the get's path they were a round through libuv's queue each
-   * (awaited) or seconds of the event loop (synchronous, thousands of files
-   * created on a fresh machine).
+   * An action's GOCACHE entry, for go runs without the program (the
+   * prefetch's go with their objects, on the writer's thread). Written in
+   * the background, awaited at close: go has its answer already. On the
+   * get's path they were a round through libuv's queue each (awaited) or
+   * seconds of the event loop (synchronous, thousands of files created on a
+   * fresh machine).
    */
   private writeEntry(action: string, output: string, size: number): void {
     this.folderFor(action);
-    const line = `v1 ${action} ${output} ${String(size).padStart(20)} ${String(Date.now() * 1_000_000).padStart(20)}\n`;
-    const written = writeFile(this.path(action, 'a'), line).catch((error: unknown) => {
+    const written = writeFile(this.path(action, 'a'), entryLine(action, output, size)).catch((error: unknown) => {
       this.entryFailure ??= describeError(error);
     });
     this.entryWrites.add(written);
@@ -400,9 +428,20 @@ export class GoCacheProgram {
   /** The entries still being written; says once if any could not be. */
   private async entriesWritten(): Promise<void> {
     await Promise.all(this.entryWrites);
+    this.entryFailure ??= await this.writer.entriesWritten();
     if (this.entryFailure)
       this.options.report(`moby-make go cache: some GOCACHE entries were not written (${this.entryFailure}); go without the program will compile them`);
     this.entryFailure = undefined;
+  }
+
+  private counted(bytes: number): void {
+    this.counts.blobs += 1;
+    this.counts.bytes += bytes;
+  }
+
+  /** GOCACHE holds the object (at its size: a file renamed into place is whole). */
+  private hasObject(entry: Entry): boolean {
+    return statSync(this.path(entry.output, 'd'), { throwIfNoEntry: false })?.size === entry.size;
   }
 
   /** A private name beside an object's file, in its folder. */
@@ -422,6 +461,14 @@ export class GoCacheProgram {
   private path(id: string, kind: 'a' | 'd'): string {
     return join(this.options.gocache, id.slice(0, 2), `${id}-${kind}`);
   }
+}
+
+/**
+ * An entry as cmd/go/internal/cache writes it: fixed width, so a second
+ * write of the same entry is idempotent; the time is its last use.
+ */
+function entryLine(action: string, output: string, size: number): string {
+  return `v1 ${action} ${output} ${String(size).padStart(20)} ${String(Date.now() * 1_000_000).padStart(20)}\n`;
 }
 
 function hex(base64: string | undefined): string {

@@ -1,12 +1,26 @@
 import { Worker } from 'node:worker_threads';
-import { DigestMismatchError } from './registry.js';
+import { TransportError } from './http.js';
+import { DigestMismatchError, type BlobRequest } from './registry.js';
 
 /**
- * Go cache objects cut from a pack, each checked against its OutputID and
- * written into GOCACHE, on a thread of their own. On the main thread the
- * hashing and the writes of a pack took turns with receiving the next one
- * and with answering go, which waits on its gets; here they use the other
- * core. Each object is answered as soon as it is written, not with its pack.
+ * Go cache packs downloaded and cut into their objects, each checked
+ * against its OutputID and written into GOCACHE, on a thread of their own.
+ * The main thread answers go, one get at a time per build job: receiving a
+ * gigabyte of TLS there, and hashing and writing it, put every answer in
+ * a queue behind them. Each object is answered as soon as it is written,
+ * not with its pack. The entries of the actions that name the objects
+ * follow in the gaps between packs: go waits for objects, and a fresh
+ * machine creates thousands of entry files (on a filesystem that has just
+ * freed many inodes, a create can cost most of a millisecond).
+ *
+ * The thread runs below the process's priority: while go has work of its
+ * own (loading packages, checking its thousands of actions), go goes first,
+ * and the packs use what go leaves. On Linux a nice value is a thread's
+ * own, so the main thread keeps its priority.
+ *
+ * A pack's memory stays with the thread and is used for a later pack: new
+ * memory for each (mapped, faulted in, collected) cost a fresh machine more
+ * than the copy into memory it already has.
  *
  * The worker's code is CommonJS given as text, as core/hash-pool.ts's is.
  */
@@ -14,11 +28,59 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash, randomBytes } = require('node:crypto');
 const { existsSync, mkdirSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const http = require('node:http');
+const https = require('node:https');
+const { setPriority } = require('node:os');
 const { dirname } = require('node:path');
+const { createSecureContext } = require('node:tls');
+try { setPriority(10); } catch {}
+
 const folders = new Set();
-parentPort.on('message', ({ pack, body, members }) => {
-  const bytes = Buffer.from(body);
-  for (const { output, offset, size, file } of members) {
+const folderOf = (file) => {
+  const folder = dirname(file);
+  if (!folders.has(folder)) mkdirSync(folder, { recursive: true });
+  folders.add(folder);
+};
+
+const spare = [];
+const bufferFor = (size) => {
+  const at = spare.findIndex((memory) => memory.byteLength >= size);
+  return Buffer.from(at >= 0 ? spare.splice(at, 1)[0] : new ArrayBuffer(size), 0, size);
+};
+
+let tlsOptions;
+const download = (request, size) =>
+  new Promise((resolve, reject) => {
+    const url = new URL(request.url);
+    const secure = url.protocol === 'https:';
+    if (secure && !tlsOptions) tlsOptions = { agent: new https.Agent({ keepAlive: true }), secureContext: createSecureContext({ ca: request.ca }) };
+    const req = (secure ? https : http).request(url, { method: 'GET', headers: request.headers, ...(secure ? tlsOptions : {}) });
+    const idle = 'no bytes for ' + request.timeoutMs / 1000 + 's';
+    req.setTimeout(request.timeoutMs, () => req.destroy(new Error(idle)));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        resolve(undefined);
+        return;
+      }
+      res.setTimeout(request.timeoutMs, () => res.destroy(new Error(idle)));
+      const body = bufferFor(size);
+      let filled = 0;
+      res.on('data', (chunk) => {
+        if (filled + chunk.length > size) return res.destroy(new Error('the answer is larger than ' + size + ' bytes'));
+        chunk.copy(body, filled);
+        filled += chunk.length;
+      });
+      res.on('aborted', () => reject(new Error('the connection closed mid-answer')));
+      res.on('error', reject);
+      res.on('end', () => (filled === size ? resolve(body) : reject(new Error('the answer ended after ' + filled + ' of ' + size + ' bytes'))));
+    });
+    req.end();
+  });
+
+const cut = (pack, bytes, members) => {
+  for (const { output, offset, size, file, entries: its } of members) {
     try {
       const object = bytes.subarray(offset, offset + size);
       const digest = createHash('sha256').update(object).digest('hex');
@@ -27,21 +89,67 @@ parentPort.on('message', ({ pack, body, members }) => {
         continue;
       }
       if (!(existsSync(file) && statSync(file).size === size)) {
-        const folder = dirname(file);
-        if (!folders.has(folder)) mkdirSync(folder, { recursive: true });
-        folders.add(folder);
+        folderOf(file);
         // A private name first, renamed over the object once whole: go never reads half an object.
         const partial = file + '.' + randomBytes(6).toString('hex') + '.partial';
         writeFileSync(partial, object);
         renameSync(partial, file);
       }
+      entries.push(...its);
       parentPort.postMessage({ pack, output });
     } catch (error) {
       parentPort.postMessage({ pack, output, error: String(error && error.message) });
     }
   }
+  spare.push(bytes.buffer);
+  if (!draining && entries.length > 0) {
+    draining = true;
+    setImmediate(drain);
+  }
+};
+
+const entries = [];
+let entryError;
+let draining = false;
+const ENTRIES_AT_ONCE = 64;
+const drain = () => {
+  for (const entry of entries.splice(0, ENTRIES_AT_ONCE)) {
+    try {
+      folderOf(entry.file);
+      writeFileSync(entry.file, entry.line);
+    } catch (error) {
+      entryError ??= String(error && error.message);
+    }
+  }
+  draining = entries.length > 0;
+  if (draining) setImmediate(drain);
+};
+
+parentPort.on('message', (message) => {
+  if (message.flush) {
+    while (entries.length > 0) drain();
+    parentPort.postMessage({ flushed: true, entryError });
+    entryError = undefined;
+  } else if (message.request) {
+    const { pack, size, request, members } = message;
+    download(request, size).then(
+      (body) => {
+        parentPort.postMessage({ pack, arrived: body !== undefined });
+        if (body) cut(pack, body, members);
+      },
+      (error) => parentPort.postMessage({ pack, failed: String(error && error.message) }),
+    );
+  } else {
+    cut(message.pack, Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength), message.members);
+  }
 });
 `;
+
+/** A GOCACHE entry file and its one line. */
+export interface EntryFile {
+  file: string;
+  line: string;
+}
 
 export interface PackMember {
   /** The OutputID: sha256 hex of the object. */
@@ -50,9 +158,17 @@ export interface PackMember {
   size: number;
   /** Where it goes: GOCACHE's `<id>-d`. */
   file: string;
+  /** The entries of the actions whose output it is, written after it. */
+  entries: readonly EntryFile[];
 }
 
-type Reply = { pack: string; output: string } | { pack: string; output: string; corrupt: string } | { pack: string; output: string; error: string };
+type Reply =
+  | { pack: string; output: string }
+  | { pack: string; output: string; corrupt: string }
+  | { pack: string; output: string; error: string }
+  | { pack: string; arrived: boolean }
+  | { pack: string; failed: string }
+  | { flushed: true; entryError?: string };
 
 interface Waiter {
   resolve: () => void;
@@ -63,24 +179,60 @@ export class ObjectWriter {
   private worker: Worker | undefined;
   /** By pack and output: the same object may be in two packs of an old map. */
   private readonly waiting = new Map<string, Waiter>();
+  /** Downloads on the thread, by pack: whether the registry answered with the pack itself. */
+  private readonly downloads = new Map<string, { resolve: (arrived: boolean) => void; reject: (error: Error) => void }>();
+  private flushed: ((entryError: string | undefined) => void) | undefined;
 
   /**
-   * Each member of the pack, written: a promise per output that rejects with
-   * DigestMismatchError when the object's bytes are not its OutputID. The
-   * pack's bytes are handed over to the thread, not copied.
+   * A promise per member of the pack, resolved once it is written; it
+   * rejects with DigestMismatchError when the object's bytes are not its
+   * OutputID, and with the download's error when the pack never came.
    */
-  write(pack: string, body: Buffer, members: readonly PackMember[]): Map<string, Promise<void>> {
+  expect(pack: string, members: readonly PackMember[]): Map<string, Promise<void>> {
     const written = new Map<string, Promise<void>>();
     for (const member of members) {
       const promise = new Promise<void>((resolve, reject) => this.waiting.set(`${pack} ${member.output}`, { resolve, reject }));
       promise.catch(() => undefined); // the prefetch writes objects no get may ask for: their failures are nobody's
       written.set(member.output, promise);
     }
-    const owned = body.byteOffset === 0 && body.buffer.byteLength === body.length ? body : Buffer.from(body);
-    const worker = this.thread();
-    worker.ref(); // objects in flight keep the process alive until they are answered
-    worker.postMessage({ pack, body: owned.buffer, members }, [owned.buffer as ArrayBuffer]);
     return written;
+  }
+
+  /**
+   * The pack downloaded by the thread and written there: true once it has
+   * arrived, false when the registry answered otherwise (the caller fetches
+   * it its own way and hands it to `write`).
+   */
+  download(pack: string, size: number, request: BlobRequest, members: readonly PackMember[]): Promise<boolean> {
+    const arrived = new Promise<boolean>((resolve, reject) => this.downloads.set(pack, { resolve, reject }));
+    this.post({ pack, size, request, members });
+    return arrived;
+  }
+
+  /** The pack's bytes, fetched by the caller, written by the thread (copied to it). */
+  write(pack: string, body: Buffer, members: readonly PackMember[]): void {
+    this.post({ pack, body, members });
+  }
+
+  /** The pack will not come: what `expect` promised of it fails with `error`. */
+  abandon(pack: string, error: Error): void {
+    for (const [key, waiter] of this.waiting)
+      if (key.startsWith(`${pack} `)) {
+        waiter.reject(error);
+        this.waiting.delete(key);
+      }
+    this.settled();
+  }
+
+  /**
+   * Every entry written (the thread writes them between packs); the first
+   * reason one could not be, if any.
+   */
+  async entriesWritten(): Promise<string | undefined> {
+    if (!this.worker) return undefined;
+    const done = new Promise<string | undefined>((resolve) => (this.flushed = resolve));
+    this.post({ flush: true });
+    return done;
   }
 
   async close(): Promise<void> {
@@ -88,23 +240,50 @@ export class ObjectWriter {
     this.worker = undefined;
   }
 
+  private post(message: object): void {
+    const worker = this.thread();
+    worker.ref(); // work in flight keeps the process alive until it is answered
+    worker.postMessage(message);
+  }
+
+  private settled(): void {
+    if (this.waiting.size === 0 && this.downloads.size === 0 && !this.flushed) this.worker?.unref();
+  }
+
   private thread(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     worker.on('message', (reply: Reply) => {
-      const key = `${reply.pack} ${reply.output}`;
-      const waiter = this.waiting.get(key);
-      this.waiting.delete(key);
-      if (this.waiting.size === 0) worker.unref();
-      if (!waiter) return;
-      if ('corrupt' in reply) waiter.reject(new DigestMismatchError(`sha256:${reply.output}`, reply.corrupt));
-      else if ('error' in reply) waiter.reject(new Error(`writing ${reply.output}: ${reply.error}`));
-      else waiter.resolve();
+      if ('flushed' in reply) {
+        const flushed = this.flushed;
+        this.flushed = undefined;
+        flushed?.(reply.entryError);
+      } else if ('arrived' in reply) {
+        this.downloads.get(reply.pack)?.resolve(reply.arrived);
+        this.downloads.delete(reply.pack);
+      } else if ('failed' in reply) {
+        const error = new TransportError(`GET pack sha256:${reply.pack}: ${reply.failed}`);
+        this.downloads.get(reply.pack)?.reject(error);
+        this.downloads.delete(reply.pack);
+        this.abandon(reply.pack, error);
+      } else {
+        const key = `${reply.pack} ${reply.output}`;
+        const waiter = this.waiting.get(key);
+        this.waiting.delete(key);
+        if ('corrupt' in reply) waiter?.reject(new DigestMismatchError(`sha256:${reply.output}`, reply.corrupt));
+        else if ('error' in reply) waiter?.reject(new Error(`writing ${reply.output}: ${reply.error}`));
+        else waiter?.resolve();
+      }
+      this.settled();
     });
-    // A thread that dies fails what it was writing; the gets that wanted those objects say so and go compiles.
+    // A thread that dies fails what it was doing; the gets that wanted those objects say so and go compiles.
     worker.on('error', (error) => {
       for (const waiter of this.waiting.values()) waiter.reject(error);
+      for (const download of this.downloads.values()) download.reject(error);
       this.waiting.clear();
+      this.downloads.clear();
+      this.flushed?.(`the writer's thread failed: ${error.message}`);
+      this.flushed = undefined;
       this.worker = undefined;
     });
     worker.unref();

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { discard, header, readBody, send, TransportError, type HttpRequest, type HttpResponse } from './http.js';
+import { discard, header, readBody, readBodyInto, send, TransportError, type HttpRequest, type HttpResponse } from './http.js';
 import type { Credentials } from './credentials.js';
 import { jsonOrUndefined } from '../core/json-file.js';
 
@@ -28,6 +28,15 @@ export interface RegistryOptions {
 }
 
 /** The registry answered, but refused who we are (or who we are not). */
+/** One blob's GET, spelled out for another thread (see RegistryClient.blobRequest). */
+export interface BlobRequest {
+  url: string;
+  headers: Record<string, string>;
+  /** Trust anchors (PEM) for https. */
+  ca: readonly string[];
+  timeoutMs: number;
+}
+
 export class RegistryAuthError extends Error {
   constructor(
     message: string,
@@ -170,14 +179,29 @@ export class RegistryClient {
   }
 
   /**
-   * A blob's bytes in memory without the digest check, for a caller that
-   * checks every part it uses against that part's own digest (a pack of go
-   * objects, each content-addressed). Checking the whole as well would hash
-   * every byte twice, and a part that passes its own check is right whatever
-   * the rest holds.
+   * A blob's bytes into `into` (its size) without the digest check, for a
+   * caller that checks every part it uses against that part's own digest (a
+   * pack of go objects, each content-addressed). Checking the whole as well
+   * would hash every byte twice, and a part that passes its own check is
+   * right whatever the rest holds.
    */
-  async blobCheckedByParts(digest: string, limit: number): Promise<Buffer> {
-    return readBody(await this.blobResponse(digest), limit);
+  async blobCheckedByParts(digest: string, into: Buffer): Promise<Buffer> {
+    return readBodyInto(await this.blobResponse(digest), into);
+  }
+
+  /**
+   * The GET of a blob as this client sends it now (its credentials, its
+   * trust anchors, its idle limit), for a thread that downloads it itself.
+   * An answer other than 200 (a redirect to storage, an expired token) is
+   * for the client's own blob methods, which follow and renew.
+   */
+  blobRequest(digest: string): BlobRequest {
+    return {
+      url: new URL(this.repoPath(`blobs/${digest}`), this.baseUrl()).href,
+      headers: { 'user-agent': 'moby-make', ...(this.authorization ? { authorization: this.authorization } : {}) },
+      ca: this.options.ca,
+      timeoutMs: this.options.timeoutMs,
+    };
   }
 
   /**

@@ -87,7 +87,7 @@ describe('the shared cache on an OCI registry', () => {
     expect(result.stderr).toBe('');
     expect(b.goBuilds()).toHaveLength(1);
     expect(execFileSync(join(b.bundle, 'hello'), { encoding: 'utf8' })).toMatch(/^edited /);
-    const counts = /moby-make go cache: (\d+) from GOCACHE, (\d+) from (\S+), (\d+) missed, (\d+) compiled and stored/.exec(
+    const counts = /moby-make go cache: (\d+) from GOCACHE, (\d+) from (\S+), (\d+) missed, (\d+) stored/.exec(
       readFileSync(join(b.paths.bundles, 'logs', 'hello.log'), 'utf8'),
     );
     expect(counts?.slice(1)).toEqual([
@@ -100,6 +100,27 @@ describe('the shared cache on an OCI registry', () => {
     // The standard library's packages came from the registry; what missed is the edited main package and the link.
     const [, , fromRegistry, , missed] = counts as unknown as [string, string, string, string, string];
     expect(Number(missed)).toBeLessThan(Number(fromRegistry) / 10);
+  });
+
+  it("a contributor's machine whose GOCACHE holds the last build fetches nothing for its next edit: the registry is asked only for what it lacks", async () => {
+    const root = tempDir('contributor');
+    const fetched = (bundles: string) =>
+      /moby-make go cache: \d+ from GOCACHE, (\d+) from \S+, \d+ missed, \d+ stored; (\d+) blobs \([\d.]+ MB\) fetched/
+        .exec(readFileSync(join(bundles, 'logs', 'hello.log'), 'utf8'))
+        ?.slice(1)
+        .map(Number);
+    const first = cacheMachine(editedTree('first'), root);
+    expect((await first.make(registry.env())).code).toBe(0);
+    const [fromRegistry, blobs] = fetched(first.paths.bundles) ?? [];
+    expect(fromRegistry).toBeGreaterThan(10);
+    expect(blobs).toBeGreaterThan(0);
+    // The next edit misses its own package and the link; every other object is in GOCACHE, so no pack is fetched again.
+    const second = cacheMachine(editedTree('second'), root);
+    const result = await second.make(registry.env());
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(execFileSync(join(second.bundle, 'hello'), { encoding: 'utf8' })).toMatch(/^second /);
+    expect(fetched(second.paths.bundles)).toEqual([0, 0]);
   });
 
   it("an object of the Go cache's packs that fails its OutputID is refused and compiled; the rest still comes from the registry", async () => {

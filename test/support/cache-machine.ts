@@ -8,11 +8,11 @@ import { tempDir } from './temp.js';
 
 /**
  * A machine for the shared-cache tests: bundles, GOCACHE, GOMODCACHE and
- * tools cache of its own, all empty, building `components`; a go that
- * records each call, so a test can say whether anything compiled.
+ * tools cache of its own under `root` (empty unless another machine used
+ * that root), building `components`; a go that records each call, so a
+ * test can say whether anything compiled.
  */
-export function cacheMachine(components: string) {
-  const root = tempDir('machine');
+export function cacheMachine(components: string, root = tempDir('machine')) {
   const paths = { bundles: join(root, 'bundles'), bin: join(root, 'bin'), goCalls: join(root, 'go-calls.log') };
   writeRecordingGo(paths.bin, paths.goCalls, realGo);
   const state = { GOCACHE: join(root, 'gocache'), GOMODCACHE: join(root, 'gomodcache'), MOBY_MAKE_CACHE: join(root, 'cache') };
