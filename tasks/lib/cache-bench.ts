@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveDaemonSource } from '../../core/daemon-source.js';
@@ -206,7 +206,24 @@ function editDaemon(checkout: string, n: number): void {
 
 const BENCH_RUN = randomBytes(8).toString('hex');
 
+/**
+ * Microseconds to create an empty file in `dir` now (2000 of them, kept
+ * until the bench ends). A fresh machine's edit creates about 7600 (dockerd's
+ * objects and its actions' entries), and ext4 without a journal skips every
+ * inode freed in the last minute or more when it allocates one: after a mass
+ * deletion (a previous bench's clean-up), a create can take a millisecond
+ * instead of ten microseconds, which the warm rebuild never pays.
+ */
+function createMicroseconds(dir: string): number {
+  mkdirSync(dir, { recursive: true });
+  const count = 2000;
+  const started = process.hrtime.bigint();
+  for (let at = 0; at < count; at += 1) closeSync(openSync(join(dir, String(at)), 'w'));
+  return Number(process.hrtime.bigint() - started) / 1e3 / count;
+}
+
 async function benchSourceEdit(work: string, registry: TestRegistry, rounds: number): Promise<void> {
+  const creates = createMicroseconds(join(work, 'creates-before'));
   const checkout = await daemonCheckout(join(work, 'moby'));
   const only = ['--only', 'daemon'];
   // This machine builds the edited tree once with pushing on: its warm GOCACHE answers, and the registry gets dockerd's map and objects.
@@ -242,6 +259,10 @@ async function benchSourceEdit(work: string, registry: TestRegistry, rounds: num
     if (!remoteRun.ok) throw new Error(`the fresh machine's build failed:\n${remoteRun.output.slice(-2000)}`);
     remote.push(remoteRun.wall);
   }
+  const createsAfter = createMicroseconds(join(work, 'creates-after'));
+  console.log(
+    `  creating a file in this filesystem            ${creates.toFixed(0)} µs before the rounds, ${createsAfter.toFixed(0)} µs after (a fresh machine's edit creates ~7600)`,
+  );
   console.log(`  DAEMON_SRC one-line edit, warm local GOCACHE   ${median(warm).toFixed(1)} s`);
   console.log(
     `  DAEMON_SRC one-line edit, fresh machine        ${median(remote).toFixed(1)} s  (${(median(remote) / median(warm)).toFixed(2)}x warm, target 2x; median of ${rounds}, alternating; last: ${counts})`,
