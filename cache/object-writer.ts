@@ -4,7 +4,7 @@ import { DigestMismatchError, type BlobRequest } from './registry.js';
 
 /**
  * Go cache packs downloaded and cut into their objects, each checked
- * against its OutputID and written into GOCACHE, on a thread of their own.
+ * against its OutputID and written into GOCACHE, on threads of their own.
  * The main thread answers go, one get at a time per build job: receiving a
  * gigabyte of TLS there, and hashing and writing it, put every answer in
  * a queue behind them. Each object is answered as soon as it is written,
@@ -13,12 +13,12 @@ import { DigestMismatchError, type BlobRequest } from './registry.js';
  * machine creates thousands of entry files (on a filesystem that has just
  * freed many inodes, a create can cost most of a millisecond).
  *
- * The thread runs below the process's priority: while go has work of its
+ * The threads run below the process's priority: while go has work of its
  * own (loading packages, checking its thousands of actions), go goes first,
  * and the packs use what go leaves. On Linux a nice value is a thread's
  * own, so the main thread keeps its priority.
  *
- * A pack's memory stays with the thread and is used for a later pack: new
+ * A pack's memory stays with its thread and is used for a later pack: new
  * memory for each (mapped, faulted in, collected) cost a fresh machine more
  * than the copy into memory it already has.
  *
@@ -102,6 +102,7 @@ const cut = (pack, bytes, members) => {
     }
   }
   spare.push(bytes.buffer);
+  parentPort.postMessage({ pack, cut: true });
   if (!draining && entries.length > 0) {
     draining = true;
     setImmediate(drain);
@@ -168,6 +169,7 @@ type Reply =
   | { pack: string; output: string; error: string }
   | { pack: string; arrived: boolean }
   | { pack: string; failed: string }
+  | { pack: string; cut: true }
   | { flushed: true; entryError?: string };
 
 interface Waiter {
@@ -175,13 +177,28 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
+/** One writer thread, the packs it has in hand, and its pending flush. */
+interface Thread {
+  worker: Worker;
+  packs: number;
+  flushed?: (entryError: string | undefined) => void;
+}
+
 export class ObjectWriter {
-  private worker: Worker | undefined;
+  private readonly threads: Thread[] = [];
+  /** The thread each pack in hand went to. */
+  private readonly packThreads = new Map<string, Thread>();
   /** By pack and output: the same object may be in two packs of an old map. */
   private readonly waiting = new Map<string, Waiter>();
-  /** Downloads on the thread, by pack: whether the registry answered with the pack itself. */
+  /** Downloads on the threads, by pack: whether the registry answered with the pack itself. */
   private readonly downloads = new Map<string, { resolve: (arrived: boolean) => void; reject: (error: Error) => void }>();
-  private flushed: ((entryError: string | undefined) => void) | undefined;
+
+  /**
+   * At most `threadCount` threads, each taking the next pack while it has
+   * none in hand: one thread receiving, hashing and writing a gigabyte was
+   * slower than the registry on the other core.
+   */
+  constructor(private readonly threadCount = 1) {}
 
   /**
    * A promise per member of the pack, resolved once it is written; it
@@ -199,19 +216,19 @@ export class ObjectWriter {
   }
 
   /**
-   * The pack downloaded by the thread and written there: true once it has
+   * The pack downloaded by a thread and written there: true once it has
    * arrived, false when the registry answered otherwise (the caller fetches
    * it its own way and hands it to `write`).
    */
   download(pack: string, size: number, request: BlobRequest, members: readonly PackMember[]): Promise<boolean> {
     const arrived = new Promise<boolean>((resolve, reject) => this.downloads.set(pack, { resolve, reject }));
-    this.post({ pack, size, request, members });
+    this.send(pack, { pack, size, request, members });
     return arrived;
   }
 
-  /** The pack's bytes, fetched by the caller, written by the thread (copied to it). */
+  /** The pack's bytes, fetched by the caller, written by a thread (copied to it). */
   write(pack: string, body: Buffer, members: readonly PackMember[]): void {
-    this.post({ pack, body, members });
+    this.send(pack, { pack, body, members });
   }
 
   /** The pack will not come: what `expect` promised of it fails with `error`. */
@@ -221,51 +238,70 @@ export class ObjectWriter {
         waiter.reject(error);
         this.waiting.delete(key);
       }
-    this.settled();
   }
 
   /**
-   * Every entry written (the thread writes them between packs); the first
+   * Every entry written (the threads write them between packs); the first
    * reason one could not be, if any.
    */
   async entriesWritten(): Promise<string | undefined> {
-    if (!this.worker) return undefined;
-    const done = new Promise<string | undefined>((resolve) => (this.flushed = resolve));
-    this.post({ flush: true });
-    return done;
+    const errors = await Promise.all(
+      this.threads.map(
+        (thread) =>
+          new Promise<string | undefined>((resolve) => {
+            thread.flushed = resolve;
+            thread.worker.ref();
+            thread.worker.postMessage({ flush: true });
+          }),
+      ),
+    );
+    return errors.find((error) => error !== undefined);
   }
 
   async close(): Promise<void> {
-    await this.worker?.terminate();
-    this.worker = undefined;
+    await Promise.all(this.threads.splice(0).map((thread) => thread.worker.terminate()));
   }
 
-  private post(message: object): void {
-    const worker = this.thread();
-    worker.ref(); // work in flight keeps the process alive until it is answered
-    worker.postMessage(message);
+  /** To the thread with the fewest packs in hand, a new one while there are fewer than `threadCount`. */
+  private send(pack: string, message: object): void {
+    const idle = this.threads.length < this.threadCount && this.threads.every((thread) => thread.packs > 0);
+    const thread = idle ? this.start() : this.threads.reduce((least, next) => (next.packs < least.packs ? next : least));
+    thread.packs += 1;
+    this.packThreads.set(pack, thread);
+    thread.worker.ref(); // work in hand keeps the process alive until it is answered
+    thread.worker.postMessage(message);
   }
 
-  private settled(): void {
-    if (this.waiting.size === 0 && this.downloads.size === 0 && !this.flushed) this.worker?.unref();
+  /** The pack is out of its thread's hands (cut, failed, or left to the caller). */
+  private released(pack: string): void {
+    const thread = this.packThreads.get(pack);
+    this.packThreads.delete(pack);
+    if (!thread) return;
+    thread.packs -= 1;
+    if (thread.packs === 0 && !thread.flushed) thread.worker.unref();
   }
 
-  private thread(): Worker {
-    if (this.worker) return this.worker;
+  private start(): Thread {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const thread: Thread = { worker, packs: 0 };
     worker.on('message', (reply: Reply) => {
       if ('flushed' in reply) {
-        const flushed = this.flushed;
-        this.flushed = undefined;
+        const flushed = thread.flushed;
+        delete thread.flushed;
+        if (thread.packs === 0) worker.unref();
         flushed?.(reply.entryError);
+      } else if ('cut' in reply) {
+        this.released(reply.pack);
       } else if ('arrived' in reply) {
         this.downloads.get(reply.pack)?.resolve(reply.arrived);
         this.downloads.delete(reply.pack);
+        if (!reply.arrived) this.released(reply.pack);
       } else if ('failed' in reply) {
         const error = new TransportError(`GET pack sha256:${reply.pack}: ${reply.failed}`);
         this.downloads.get(reply.pack)?.reject(error);
         this.downloads.delete(reply.pack);
         this.abandon(reply.pack, error);
+        this.released(reply.pack);
       } else {
         const key = `${reply.pack} ${reply.output}`;
         const waiter = this.waiting.get(key);
@@ -274,20 +310,21 @@ export class ObjectWriter {
         else if ('error' in reply) waiter?.reject(new Error(`writing ${reply.output}: ${reply.error}`));
         else waiter?.resolve();
       }
-      this.settled();
     });
-    // A thread that dies fails what it was doing; the gets that wanted those objects say so and go compiles.
+    // A thread that dies fails what it had in hand; the gets that wanted those objects say so and go compiles.
     worker.on('error', (error) => {
-      for (const waiter of this.waiting.values()) waiter.reject(error);
-      for (const download of this.downloads.values()) download.reject(error);
-      this.waiting.clear();
-      this.downloads.clear();
-      this.flushed?.(`the writer's thread failed: ${error.message}`);
-      this.flushed = undefined;
-      this.worker = undefined;
+      this.threads.splice(this.threads.indexOf(thread), 1);
+      for (const [pack, holder] of [...this.packThreads])
+        if (holder === thread) {
+          this.downloads.get(pack)?.reject(error);
+          this.downloads.delete(pack);
+          this.abandon(pack, error);
+          this.packThreads.delete(pack);
+        }
+      thread.flushed?.(`the writer's thread failed: ${error.message}`);
     });
     worker.unref();
-    this.worker = worker;
-    return worker;
+    this.threads.push(thread);
+    return thread;
   }
 }

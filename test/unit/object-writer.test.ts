@@ -55,8 +55,8 @@ describe("the Go cache's object writer", () => {
   const request = (path: string) => ({ url: `${base}${path}`, headers: {}, ca: [], timeoutMs: 5000 });
 
   /** A writer and an empty GOCACHE for one test; the thread ends with it. */
-  const withWriter = async (test: (writer: ObjectWriter, gocache: string) => Promise<void>) => {
-    const writer = new ObjectWriter();
+  const withWriter = async (test: (writer: ObjectWriter, gocache: string) => Promise<void>, threads = 1) => {
+    const writer = new ObjectWriter(threads);
     try {
       await test(writer, tempDir('writer'));
     } finally {
@@ -74,6 +74,17 @@ describe("the Go cache's object writer", () => {
       expect(await writer.entriesWritten()).toBeUndefined();
       for (const [at, member] of members.entries()) expect(readFileSync(member.entries[0]?.file ?? '', 'utf8')).toBe(`entry ${at}\n`);
     }));
+
+  it('spreads packs over its threads, each written whole, and flushes the entries of all of them', () =>
+    withWriter(async (writer, gocache) => {
+      const packs = ['one', 'two', 'three'].map((name) => ({ name, members: membersIn(join(gocache, name)) }));
+      const written = packs.map(({ name, members }) => writer.expect(name, members));
+      expect(await Promise.all(packs.map(({ name, members }) => writer.download(name, pack.length, request('/pack'), members)))).toEqual([true, true, true]);
+      await Promise.all(written.flatMap((objects) => [...objects.values()]));
+      expect(await writer.entriesWritten()).toBeUndefined();
+      for (const { members } of packs)
+        for (const [at, member] of members.entries()) expect(readFileSync(member.entries[0]?.file ?? '', 'utf8')).toBe(`entry ${at}\n`);
+    }, 2));
 
   it('leaves an answer other than the pack to the caller, whose bytes it then writes', () =>
     withWriter(async (writer, gocache) => {
