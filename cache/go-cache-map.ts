@@ -187,7 +187,7 @@ export async function repackSparse(
   const moved = new Map<string, Placed | 'corrupt'>();
   let bytes = 0;
   for (const old of sparse) {
-    const body = await client.blobCheckedByParts(`sha256:${old.digest}`, Buffer.allocUnsafe(old.size));
+    const body = await client.blobCheckedByParts(`sha256:${old.digest}`, old.size);
     const kept: Array<{ output: string; bytes: Buffer }> = [];
     for (const member of members.get(old.digest) ?? []) {
       const offset = member.offset ?? 0;

@@ -245,19 +245,22 @@ export class GoCacheProgram {
   }
 
   /**
-   * A pack downloaded and cut into its objects on the writer's thread, each
+   * A pack downloaded and cut into its objects on a writer thread, each
    * checked against its OutputID before it is written (bytes that are no
    * object of the map are never used); resolves when the pack is here, each
    * object's write being its own promise in `objects`. A pack the registry
    * answers otherwise (a redirect to storage, an expired token) is fetched
-   * by the client, which follows it, and written on the thread.
+   * by the client, which follows it, and written on a writer thread. The
+   * prefetch's actions' entries go with its objects; if the pack never
+   * comes, the gets write their own.
    */
   private fetchPack(client: RegistryClient, pack: Pack): Promise<void> {
     return this.once(pack.digest, async () => {
+      const withObjects: string[] = [];
       const members = (this.packMembers?.get(pack.digest) ?? []).map((member): PackMember => {
         const actions = this.entriesAhead.get(member.output) ?? [];
         this.entriesAhead.delete(member.output);
-        for (const action of actions) this.entriesWithObjects.add(action);
+        withObjects.push(...actions);
         return {
           output: member.output,
           offset: member.offset ?? 0,
@@ -266,13 +269,15 @@ export class GoCacheProgram {
           entries: actions.map((action) => ({ file: this.path(action, 'a'), line: entryLine(action, member.output, member.size) })),
         };
       });
+      for (const action of withObjects) this.entriesWithObjects.add(action);
       for (const [output, written] of this.writer.expect(pack.digest, members)) this.objects.set(output, written);
       const digest = `sha256:${pack.digest}`;
       try {
         if (!(await this.writer.download(pack.digest, pack.size, client.blobRequest(digest), members)))
-          this.writer.write(pack.digest, await client.blobCheckedByParts(digest, Buffer.allocUnsafeSlow(pack.size)), members);
+          this.writer.write(pack.digest, await client.blobCheckedByParts(digest, pack.size), members);
       } catch (error) {
         this.writer.abandon(pack.digest, error instanceof Error ? error : new Error(String(error)));
+        for (const action of withObjects) this.entriesWithObjects.delete(action);
         throw error;
       }
       this.counted(pack.size);

@@ -104,29 +104,6 @@ export async function readBody(response: HttpResponse, limit = 4 << 20): Promise
   return Buffer.concat(chunks);
 }
 
-/**
- * A body of known size into `target`, which it must fill exactly: no list
- * of chunks joined at the end, and no new memory when the caller reuses
- * `target`. An answer that ends early or runs over is the transport's
- * failure.
- */
-export async function readBodyInto(response: HttpResponse, target: Buffer): Promise<Buffer> {
-  let filled = 0;
-  try {
-    for await (const chunk of response.body) {
-      const bytes = chunk as Buffer;
-      if (filled + bytes.length > target.length) throw new TransportError(`the answer is larger than ${target.length} bytes`);
-      bytes.copy(target, filled);
-      filled += bytes.length;
-    }
-  } catch (error) {
-    if (error instanceof TransportError) throw error;
-    throw new TransportError(error instanceof Error ? error.message : String(error));
-  }
-  if (filled !== target.length) throw new TransportError(`the answer ended after ${filled} of ${target.length} bytes`);
-  return target;
-}
-
 /** Drains and drops a body, so the socket is free. */
 export function discard(response: HttpResponse): void {
   response.body.resume();

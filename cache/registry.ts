@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { discard, header, readBody, readBodyInto, send, TransportError, type HttpRequest, type HttpResponse } from './http.js';
+import { discard, header, readBody, send, TransportError, type HttpRequest, type HttpResponse } from './http.js';
 import type { Credentials } from './credentials.js';
 import { jsonOrUndefined } from '../core/json-file.js';
 
@@ -179,14 +179,14 @@ export class RegistryClient {
   }
 
   /**
-   * A blob's bytes into `into` (its size) without the digest check, for a
-   * caller that checks every part it uses against that part's own digest (a
-   * pack of go objects, each content-addressed). Checking the whole as well
-   * would hash every byte twice, and a part that passes its own check is
-   * right whatever the rest holds.
+   * A blob's bytes in memory without the digest check, for a caller that
+   * checks every part it uses against that part's own digest (a pack of go
+   * objects, each content-addressed). Checking the whole as well would hash
+   * every byte twice, and a part that passes its own check is right whatever
+   * the rest holds.
    */
-  async blobCheckedByParts(digest: string, into: Buffer): Promise<Buffer> {
-    return readBodyInto(await this.blobResponse(digest), into);
+  async blobCheckedByParts(digest: string, limit: number): Promise<Buffer> {
+    return readBody(await this.blobResponse(digest), limit);
   }
 
   /**
