@@ -20,8 +20,8 @@ function wallOf(argv: string[], env: NodeJS.ProcessEnv): { wall: number; ok: boo
  * A machine with nothing of this one's but the module cache (GOMODCACHE:
  * verified sources), or not even that. Its folder is the bench's, removed
  * when the bench ends: removed between rounds, its thousands of files made
- * the next fresh machine's creates slow (ext4 steps over inodes freed in the
- * last seconds), which no new machine pays.
+ * the next fresh machine's creates slow (see createMicroseconds), which no
+ * new machine pays.
  */
 function freshMachine(work: string, withModules: boolean): { env: NodeJS.ProcessEnv; root: string } {
   const root = mkdtempSync(join(work, 'fresh-'));
