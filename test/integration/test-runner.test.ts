@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { bundlePaths } from '../../core/bundle-layout.js';
 import type { TestRunEvent } from '../../testrunner/events.js';
-import { projectRoot } from '../../tasks/paths.js';
+import { projectRoot, taskArgv } from '../../tasks/paths.js';
 import { runTask } from '../support/cli.js';
 import { freePort } from '../../core/free-port.js';
 import { tempDir } from '../support/temp.js';
@@ -14,15 +14,12 @@ import { events, fixtureBundles, fixtureSource, leftovers, summaryOf } from './s
 
 /** The runner on the fixture bundles with JSON events; `reached` resolves at the first event of `type`. */
 function startRunner(args: string[], extraEnv: Record<string, string>, type: TestRunEvent['type']) {
-  const child = spawn(
-    join(projectRoot, 'node_modules', '.bin', 'tsx'),
-    [join(projectRoot, 'tasks', 'test-integration.ts'), '--bundles', bundles, ...args, '--output', 'json'],
-    {
-      cwd: projectRoot,
-      env: { ...process.env, ...env, ...extraEnv, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const [command, ...rest] = taskArgv('test-integration', '--bundles', bundles, ...args, '--output', 'json');
+  const child = spawn(command, rest, {
+    cwd: projectRoot,
+    env: { ...process.env, ...env, ...extraEnv, CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   const reached = new Promise<void>((resolve) => {
     child.stdout.on('data', (chunk: Buffer) => {

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { projectRoot } from '../../tasks/paths.js';
+import { projectRoot, taskArgv } from '../../tasks/paths.js';
 
 export interface CliResult {
   code: number | null;
@@ -8,12 +7,11 @@ export interface CliResult {
   stderr: string;
 }
 
-const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
-
-/** Runs one of the project's commands as a user would (no TTY, so plain output). */
+/** Runs one of the project's commands as its npm script does (no TTY, so plain output). */
 export function runTask(task: string, args: string[], env: Record<string, string | undefined> = {}, onSpawn?: (pid: number) => void): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [join(projectRoot, 'tasks', `${task}.ts`), ...args], {
+    const [command, ...rest] = taskArgv(task, ...args);
+    const child = spawn(command, rest, {
       cwd: projectRoot,
       env: { ...process.env, CI: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

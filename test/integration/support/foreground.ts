@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { projectRoot } from '../../../tasks/paths.js';
+import { projectRoot, taskArgv } from '../../../tasks/paths.js';
 
 export interface Foreground {
   child: ChildProcess;
@@ -10,9 +9,10 @@ export interface Foreground {
   exited: Promise<number | null>;
 }
 
-/** `npm run dev-daemon -- ARGS` in the foreground, as a contributor runs it (tsx, no TTY). */
+/** `npm run dev-daemon -- ARGS` in the foreground, as a contributor runs it (its npm script's command, no TTY). */
 export function foregroundDevDaemon(args: string[], env: Record<string, string> = {}): Foreground {
-  const child = spawn(join(projectRoot, 'node_modules', '.bin', 'tsx'), [join(projectRoot, 'tasks', 'dev-daemon.ts'), ...args], {
+  const [command, ...rest] = taskArgv('dev-daemon', ...args);
+  const child = spawn(command, rest, {
     cwd: projectRoot,
     env: { ...process.env, CI: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
