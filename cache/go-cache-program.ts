@@ -86,7 +86,7 @@ export class GoCacheProgram {
   private away = false;
   /** Every action this go command asked for or stored: the map pushed at close. */
   private readonly used = new Map<string, Entry>();
-  private readonly counts = { local: 0, remote: 0, miss: 0, put: 0, blobs: 0, bytes: 0 };
+  private readonly counts = { local: 0, remote: 0, miss: 0, put: 0, blobs: 0, bytes: 0, byClient: 0 };
   /** Objects being fetched (by output ID), and packs (by digest): ahead of go, or for its get. */
   private readonly fetching = new Map<string, Promise<void>>();
   /** The objects of each pack the remote map names, each once. */
@@ -273,8 +273,10 @@ export class GoCacheProgram {
       for (const [output, written] of this.writer.expect(pack.digest, members)) this.objects.set(output, written);
       const digest = `sha256:${pack.digest}`;
       try {
-        if (!(await this.writer.download(pack.digest, pack.size, client.blobRequest(digest), members)))
+        if (!(await this.writer.download(pack.digest, pack.size, client.blobRequest(digest), members))) {
           this.writer.write(pack.digest, await client.blobCheckedByParts(digest, pack.size), members);
+          this.counts.byClient += 1;
+        }
       } catch (error) {
         this.writer.abandon(pack.digest, error instanceof Error ? error : new Error(String(error)));
         for (const action of withObjects) this.entriesWithObjects.delete(action);
@@ -349,11 +351,13 @@ export class GoCacheProgram {
     this.closing = true;
     await this.prefetch;
     await this.entriesWritten();
-    const { local, remote, miss, put, blobs, bytes } = this.counts;
+    const { local, remote, miss, put, blobs, bytes, byClient } = this.counts;
     const from = this.options.client ? this.options.client.name : 'no shared cache';
     // go puts what it compiled, and its index of each package of a source tree it had not indexed (a new checkout's).
     this.options.report(
-      `moby-make go cache: ${local} from GOCACHE, ${remote} from ${from}, ${miss} missed, ${put} stored; ${blobs} blobs (${(bytes / 1e6).toFixed(1)} MB) fetched`,
+      `moby-make go cache: ${local} from GOCACHE, ${remote} from ${from}, ${miss} missed, ${put} stored; ${blobs} blobs (${(bytes / 1e6).toFixed(1)} MB) fetched` +
+        // Packs the registry answered the threads otherwise (a redirect, an expired token) took the slower way, on the main thread.
+        (byClient > 0 ? `, ${byClient} of them by the main thread` : ''),
     );
     const { client } = this.options;
     if (!client || !this.options.push || this.away || this.used.size === 0) return;

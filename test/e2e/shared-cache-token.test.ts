@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../core/manifest.js';
 import { CACHE_REPOSITORY, startRegistry, type TestRegistry } from '../../tasks/lib/loopback-registry.js';
@@ -37,6 +40,21 @@ describe('the shared cache on a registry with token auth (Bearer)', () => {
     expect(b.goBuilds()).toEqual([]);
     expect(sha256s(b.bundle)).toEqual(sha256s(a.bundle));
     expect(issued().length).toBeGreaterThan(before);
+  });
+
+  it("an edited tree on B takes go's build cache with a token: the program's threads download the packs with it", async () => {
+    const b = cacheMachine(editedHelloTree(a.paths.src, 'tokened'));
+    const result = await b.make(registry.env());
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(execFileSync(join(b.bundle, 'hello'), { encoding: 'utf8' })).toMatch(/^tokened /);
+    // The threads had the token: no pack went the main thread's way.
+    const counts = /moby-make go cache: 0 from GOCACHE, (\d+) from \S+, (\d+) missed, \d+ stored; (\d+) blobs \([\d.]+ MB\) fetched$/m.exec(
+      readFileSync(join(b.paths.bundles, 'logs', 'hello.log'), 'utf8'),
+    );
+    const [fromRegistry, missed, blobs] = (counts?.slice(1) ?? []).map(Number);
+    expect(blobs).toBeGreaterThan(0);
+    expect(missed).toBeLessThan((fromRegistry ?? 0) / 10);
   });
 
   it('cache prune deletes with a token for the delete scope the challenge names, keeping the newest entry', async () => {
