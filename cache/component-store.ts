@@ -14,6 +14,7 @@ import type { CacheConfig } from './config.js';
 import { GOCACHE_DIR_VARIABLE, GOCACHE_TAG_VARIABLE } from './go-cache-program.js';
 import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryProtocolError, type RegistryClient } from './registry.js';
 import { reasonOf, RegistryStore, type StoreKeys } from './registry-store.js';
+import { TSX_LOADER } from '../core/tsx-loader.js';
 
 /**
  * A component's outputs as one OCI artifact: an image manifest with the
@@ -185,7 +186,7 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
  * program before its build goes on). go splits GOCACHEPROG at spaces and
  * honours quotes.
  */
-const GO_CACHE_PROGRAM = [process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./go-cache-main.ts', import.meta.url))]
+const GO_CACHE_PROGRAM = [process.execPath, '--import', TSX_LOADER, fileURLToPath(new URL('./go-cache-main.ts', import.meta.url))]
   .map((word) => (word.includes("'") ? `"${word}"` : `'${word}'`))
   .join(' ');
 

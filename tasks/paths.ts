@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../core/env.js';
+import { TSX_LOADER } from '../core/tsx-loader.js';
 import { defaultStateDir, stateLayout } from '../devdaemon/layout.js';
 
 /** The project root (this file lives in tasks/). */
@@ -13,7 +14,7 @@ export const projectRoot = resolve(fileURLToPath(new URL('..', import.meta.url))
  * node, 0.13 s of every run).
  */
 export function taskArgv(task: string, ...args: string[]): [string, ...string[]] {
-  return [process.execPath, '--import', import.meta.resolve('tsx'), join(projectRoot, 'tasks', `${task}.ts`), ...args];
+  return [process.execPath, '--import', TSX_LOADER, join(projectRoot, 'tasks', `${task}.ts`), ...args];
 }
 
 export function defaultBundlesDir(env: Env): string {
