@@ -116,6 +116,12 @@ export function membersByPack(entries: ReadonlyMap<string, MapEntry>): Map<strin
   return new Map([...members].map(([digest, inPack]) => [digest, [...inPack.values()]]));
 }
 
+/** The newest day a push recorded for one of the entries; 0 when there are none. */
+export function latestDay(entries: ReadonlyMap<string, MapEntry>): number {
+  // A reduce, not Math.max(...): a map merged over weeks of builds can hold more actions than a call takes arguments.
+  return [...entries.values()].reduce((newest, entry) => Math.max(newest, entry.day), 0);
+}
+
 /** Each object once (several actions may share an output). */
 export function distinctObjects<E extends { output: string }>(entries: ReadonlyMap<string, E>): E[] {
   return [...new Map([...entries.values()].map((entry) => [entry.output, entry])).values()];

@@ -8,7 +8,18 @@ import { z } from 'zod';
 import { describeError } from '../core/errors.js';
 import { jsonOrUndefined } from '../core/json-file.js';
 import { eachInLanes } from '../core/lanes.js';
-import { dayOf, distinctObjects, membersByPack, packsOf, pushPack, readGoCacheMap, writeGoCacheMap, type MapEntry, type Pack } from './go-cache-map.js';
+import {
+  dayOf,
+  distinctObjects,
+  latestDay,
+  membersByPack,
+  packsOf,
+  pushPack,
+  readGoCacheMap,
+  writeGoCacheMap,
+  type MapEntry,
+  type Pack,
+} from './go-cache-map.js';
 import { ObjectWriter, type PackMember } from './object-writer.js';
 import { DigestMismatchError, digestOf, type RegistryClient } from './registry.js';
 
@@ -200,8 +211,7 @@ export class GoCacheProgram {
     const match = /^v1 ([0-9a-f]{64}) ([0-9a-f]{64}) +(\d+) +\d+\n$/.exec(readFileSync(file, 'latin1'));
     if (!match || match[1] !== action) return undefined;
     const entry = { output: match[2] as string, size: Number(match[3]) };
-    const object = this.path(entry.output, 'd');
-    return existsSync(object) && statSync(object).size === entry.size ? entry : undefined;
+    return this.hasObject(entry) ? entry : undefined;
   }
 
   private async fetchRemote(action: string): Promise<Entry | undefined> {
@@ -317,9 +327,11 @@ export class GoCacheProgram {
    */
   private async fetchAhead(index: ReadonlyMap<string, MapEntry>): Promise<void> {
     const client = this.options.client as RegistryClient;
-    // A reduce, not Math.max(...): a map merged over weeks of builds can hold more actions than a call takes arguments.
-    const latest = [...index.values()].reduce((newest, entry) => Math.max(newest, entry.day), 0);
-    const wanted = new Map([...index].filter(([, entry]) => entry.day === latest && !this.hasObject(entry)));
+    const latest = latestDay(index);
+    const newest = new Map([...index].filter(([, entry]) => entry.day === latest));
+    // Each object looked for once, however many actions share it.
+    const lacking = new Set(distinctObjects(newest).flatMap((entry) => (this.hasObject(entry) ? [] : [entry.output])));
+    const wanted = new Map([...newest].filter(([, entry]) => lacking.has(entry.output)));
     for (const [action, entry] of wanted) this.entriesAhead.set(entry.output, [...(this.entriesAhead.get(entry.output) ?? []), action]);
     const ahead = async (fetch: () => Promise<void>) => {
       if (!this.closing && !this.away) await fetch().catch(() => undefined);
@@ -412,11 +424,10 @@ export class GoCacheProgram {
 
   /** An object into GOCACHE under a private name first, renamed over its own once whole: a reader never sees half an object. */
   private writeObject(output: string, body: Buffer): void {
-    const file = this.path(output, 'd');
-    if (existsSync(file) && statSync(file).size === body.length) return;
+    if (this.hasObject({ output, size: body.length })) return;
     const partial = this.partialFor(output);
     writeFileSync(partial, body);
-    renameSync(partial, file);
+    renameSync(partial, this.path(output, 'd'));
   }
 
   /**

@@ -4,7 +4,7 @@ import { jsonOrUndefined } from '../core/json-file.js';
 import type { CacheConfig } from './config.js';
 import { artifactSchema, COMPONENT_ANNOTATION, CREATED_ANNOTATION, FINGERPRINT_ANNOTATION } from './component-store.js';
 import { credentialsRefused, registryClient } from './credentials.js';
-import { distinctObjects, GOCACHE_TAG_PREFIX, packsOf, readGoCacheMap, repackSparse, trimGoCacheMap, writeGoCacheMap } from './go-cache-map.js';
+import { distinctObjects, GOCACHE_TAG_PREFIX, latestDay, packsOf, readGoCacheMap, repackSparse, trimGoCacheMap, writeGoCacheMap } from './go-cache-map.js';
 import { CONFIG_LIMIT, imageConfigSchema, imageManifestSchema } from './image-store.js';
 import { RegistryAuthError, type RegistryClient } from './registry.js';
 import { signatureTag } from './signing.js';
@@ -175,7 +175,7 @@ export async function listGoCacheMaps(client: RegistryClient, tags: readonly str
     const loose = objects.filter((entry) => !entry.pack);
     for (const pack of packs) blobs.set(`sha256:${pack.digest}`, pack.size);
     for (const object of loose) blobs.set(`sha256:${object.output}`, object.size);
-    const newest = [...map.values()].reduce((day, entry) => Math.max(day, entry.day), 0);
+    const newest = latestDay(map);
     maps.push({
       component: tag.slice(GOCACHE_TAG_PREFIX.length),
       tag,
