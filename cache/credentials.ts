@@ -7,7 +7,7 @@ import { UserError } from '../core/errors.js';
 import { jsonOrUndefined } from '../core/json-file.js';
 import { lastLine, run } from '../core/process.js';
 import type { CacheConfig } from './config.js';
-import { RegistryClient } from './registry.js';
+import { RegistryClient, type ClientEvents } from './registry.js';
 
 /**
  * Who we are to the cache registry, found the way OCI tools find it: the
@@ -33,9 +33,9 @@ const dockerConfigSchema = z.object({
 const helperAnswerSchema = z.object({ Username: z.string(), Secret: z.string() });
 
 /** A client for the configured registry with the credentials found for its host. */
-export async function registryClient(config: CacheConfig, env: Env, onPlainHttp?: () => void): Promise<RegistryClient> {
+export async function registryClient(config: CacheConfig, env: Env, events: ClientEvents = {}): Promise<RegistryClient> {
   const credentials = await findCredentials(config.address.host, env);
-  return new RegistryClient(config.address, { ca: config.ca, timeoutMs: config.timeoutMs, ...(credentials ? { credentials } : {}) }, onPlainHttp);
+  return new RegistryClient(config.address, { ca: config.ca, timeoutMs: config.timeoutMs, ...(credentials ? { credentials } : {}) }, events);
 }
 
 export async function findCredentials(host: string, env: Env): Promise<Credentials | undefined> {

@@ -44,7 +44,10 @@ export abstract class RegistryStore {
   ): Promise<{ client: RegistryClient; keys: StoreKeys; down?: unknown }> {
     const signer = loadSigner(env);
     const verifier = loadVerifier(env);
-    const client = await registryClient(config, env, () => notify({ kind: 'plain-http', store: client.name }));
+    const client = await registryClient(config, env, {
+      plainHttp: () => notify({ kind: 'plain-http', store: client.name }),
+      throttled: (status) => notify({ kind: 'throttled', store: client.name, status }),
+    });
     const keys = { ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) };
     try {
       await client.ping();

@@ -70,6 +70,39 @@ export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const MAX_REDIRECTS = 5;
 const WRITE_BATCH_BYTES = 4 << 20;
 
+/**
+ * A registry that says "too many requests" or "not now" (a team's registry
+ * under a CI burst, a hosted one's rate limit) is asked again after the wait
+ * it names, or after 0.25, 0.5 and 1 s; a wait longer than MAX_WAIT_MS is
+ * not waited for: the call fails as the registry being unavailable, and the
+ * run builds locally, which takes less than a long wait on every call.
+ */
+const RETRIED_STATUSES = new Set([429, 502, 503, 504]);
+const MAX_RETRIES = 3;
+const MAX_WAIT_MS = 5_000;
+const FIRST_BACKOFF_MS = 250;
+
+/** How long to wait before retry number `retry` (from 0), from a Retry-After header (seconds or an HTTP date); undefined: do not retry. */
+export function retryDelayMs(retryAfter: string | undefined, retry: number, now = Date.now()): number | undefined {
+  const backoff = FIRST_BACKOFF_MS * 2 ** retry;
+  const value = retryAfter?.trim();
+  if (!value) return backoff;
+  const named = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  if (Number.isNaN(named)) return backoff;
+  const wait = Math.max(0, named);
+  return wait <= MAX_WAIT_MS ? wait : undefined;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** What the client tells its owner, each at most once. */
+export interface ClientEvents {
+  /** A loopback registry turned out to speak plain HTTP. */
+  plainHttp?: () => void;
+  /** The registry asked to slow down (429, 503, …) and the client waits and asks again. */
+  throttled?: (status: number) => void;
+}
+
 export interface FetchedManifest {
   digest: string;
   body: Buffer;
@@ -80,12 +113,12 @@ export class RegistryClient {
   private scheme: 'https:' | 'http:' = 'https:';
   private authorization: string | undefined;
   private probed: Promise<void> | undefined;
+  private throttleSaid = false;
 
   constructor(
     readonly address: RegistryAddress,
     private readonly options: RegistryOptions,
-    /** Called once when a loopback registry turns out to be plain HTTP. */
-    private readonly onPlainHttp: () => void = () => undefined,
+    private readonly events: ClientEvents = {},
   ) {}
 
   get name(): string {
@@ -104,7 +137,7 @@ export class RegistryClient {
     } catch (error) {
       if (!(error instanceof TransportError) || !isLoopback(this.address.host) || !looksLikePlainHttp(error)) throw error;
       this.scheme = 'http:';
-      this.onPlainHttp();
+      this.events.plainHttp?.();
       await this.checkedVersion();
     }
   }
@@ -292,18 +325,25 @@ export class RegistryClient {
   }): Promise<HttpResponse> {
     const url = request.url ?? new URL(request.path ?? '/', this.baseUrl());
     const attempt = () => this.exchange({ ...request, url }, this.authorization);
-    let response = await attempt();
-    if (response.status === 401) {
-      const challenge = header(response, 'www-authenticate');
+    for (let retry = 0; ; retry++) {
+      let response = await attempt();
+      if (response.status === 401) {
+        const challenge = header(response, 'www-authenticate');
+        discard(response);
+        this.authorization = await this.answer(challenge);
+        response = await attempt();
+      }
+      if (response.status === 401 || response.status === 403) {
+        discard(response);
+        throw new RegistryAuthError(this.refusal(response.status), response.status);
+      }
+      const waitMs = retry < MAX_RETRIES && RETRIED_STATUSES.has(response.status) ? retryDelayMs(header(response, 'retry-after'), retry) : undefined;
+      if (waitMs === undefined) return response;
       discard(response);
-      this.authorization = await this.answer(challenge);
-      response = await attempt();
+      if (!this.throttleSaid) this.events.throttled?.(response.status);
+      this.throttleSaid = true;
+      await sleep(waitMs);
     }
-    if (response.status === 401 || response.status === 403) {
-      discard(response);
-      throw new RegistryAuthError(this.refusal(response.status), response.status);
-    }
-    return response;
   }
 
   private async exchange(

@@ -39,6 +39,8 @@ export type RemoteNotice =
   | { kind: 'unreachable'; store: string; reason: string }
   /** A loopback registry that does not speak TLS: allowed, and said. */
   | { kind: 'plain-http'; store: string }
+  /** The registry asked to slow down (429, 503, …): the calls wait and ask again, and the run goes on. */
+  | { kind: 'throttled'; store: string; status: number }
   | { kind: 'corrupt'; ref: string; reason: string }
   | { kind: 'unsigned'; ref: string; reason: string }
   | { kind: 'push-failed'; store: string; component: string; reason: string };

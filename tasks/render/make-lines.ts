@@ -105,6 +105,8 @@ export function noticeLine(notice: RemoteNotice): Line {
       return { stderr: `warning: the cache registry ${notice.store} is unreachable (${notice.reason}); building locally` };
     case 'plain-http':
       return `note: ${notice.store} is on loopback and does not speak TLS: using plain HTTP`;
+    case 'throttled':
+      return `note: the cache registry ${notice.store} asked to slow down (${notice.status}): its calls wait and ask again`;
     case 'corrupt':
       return { stderr: `warning: cache entry ${notice.ref} is corrupt (${notice.reason}); building it locally` };
     case 'unsigned':

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_FILE, readManifest } from '../../core/manifest.js';
 import { projectRoot } from '../../tasks/paths.js';
@@ -232,6 +233,41 @@ describe('the shared cache on an OCI registry', () => {
     }
   });
 
+  it('a registry that asks to slow down (429, Retry-After: 1) is waited for: B takes the build from it, and says so once', async () => {
+    const b = machine();
+    const slow = await throttlingProxy(registry, '1');
+    try {
+      const result = await b.make(registry.env({ MOBY_MAKE_CACHE_REGISTRY: `${slow.host}/${CACHE_REPOSITORY}` }));
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(slow.throttled()).toBeGreaterThan(1);
+      const notes = result.stdout.split('\n').filter((line) => line.includes('asked to slow down'));
+      expect(notes).toEqual([`note: the cache registry ${slow.host}/${CACHE_REPOSITORY} asked to slow down (429): its calls wait and ask again`]);
+      expect(result.stdout).toMatch(/hello: from cache \S+@sha256:[0-9a-f]{64} in \d/);
+      expect(b.goBuilds()).toEqual([]);
+      expect(sha256s(b.bundle)).toEqual(sha256s(a.bundle));
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('a registry that asks for a long wait (Retry-After: 120) is not waited for: said once, built locally', async () => {
+    const b = machine();
+    const slow = await throttlingProxy(registry, '120');
+    try {
+      const result = await b.make(registry.env({ MOBY_MAKE_CACHE_REGISTRY: `${slow.host}/${CACHE_REPOSITORY}` }));
+      expect(result.code).toBe(0);
+      const warnings = result.stderr.split('\n').filter((line) => line.includes('is unreachable'));
+      expect(warnings).toEqual([`warning: the cache registry ${slow.host}/${CACHE_REPOSITORY} is unreachable (GET manifest answered 429); building locally`]);
+      // The first answer was taken at its word: no call was asked again.
+      expect(slow.throttled()).toBe(1);
+      expect(b.goBuilds().length).toBeGreaterThan(0);
+      expect(sha256s(b.bundle)).toEqual(sha256s(a.bundle));
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('with a verify key, an unsigned entry is refused and built locally', async () => {
     const b = machine();
     const result = await b.make(registry.env({ MOBY_MAKE_CACHE_VERIFY_KEY: COSIGN_PUB }));
@@ -396,5 +432,46 @@ async function cuttingProxy(registry: TestRegistry, limit: number): Promise<{ ho
     host: `127.0.0.1:${port}`,
     cutAfter: () => cut,
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * An HTTPS forward to the registry (with its certificate) that answers the
+ * first request for each manifest and blob `429 Too Many Requests` with
+ * `Retry-After: retryAfter`, as a registry under a burst or a hosted one's
+ * rate limit does, and forwards the rest.
+ */
+async function throttlingProxy(registry: TestRegistry, retryAfter: string): Promise<{ host: string; throttled: () => number; close: () => Promise<void> }> {
+  const [registryHost, registryPort] = registry.host.split(':') as [string, string];
+  const ca = readFileSync(registry.caFile);
+  const seen = new Set<string>();
+  let throttled = 0;
+  const server = createHttpsServer({ cert: ca, key: readFileSync(join(dirname(registry.caFile), 'key.pem')) }, (request, response) => {
+    const path = request.url ?? '/';
+    if (/\/(manifests|blobs)\//.test(path) && !seen.has(path)) {
+      seen.add(path);
+      throttled += 1;
+      request.resume();
+      response.writeHead(429, { 'retry-after': retryAfter, 'content-type': 'application/json' });
+      response.end('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}');
+      return;
+    }
+    const upstream = httpsRequest({ host: registryHost, port: Number(registryPort), method: request.method, path, headers: request.headers, ca }, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    });
+    upstream.on('error', () => response.destroy());
+    request.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    host: `127.0.0.1:${port}`,
+    throttled: () => throttled,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
   };
 }
