@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -233,39 +233,39 @@ describe('the shared cache on an OCI registry', () => {
     }
   });
 
-  it('a registry that asks to slow down (429, Retry-After: 1) is waited for: B takes the build from it, and says so once', async () => {
+  /** B's make through a forward to the registry that answers each first request 429 with this Retry-After. */
+  const makeThrottled = async (retryAfter: string) => {
     const b = machine();
-    const slow = await throttlingProxy(registry, '1');
+    const slow = await throttlingProxy(registry, retryAfter);
     try {
       const result = await b.make(registry.env({ MOBY_MAKE_CACHE_REGISTRY: `${slow.host}/${CACHE_REPOSITORY}` }));
-      expect(result.stderr).toBe('');
-      expect(result.code).toBe(0);
-      expect(slow.throttled()).toBeGreaterThan(1);
-      const notes = result.stdout.split('\n').filter((line) => line.includes('asked to slow down'));
-      expect(notes).toEqual([`note: the cache registry ${slow.host}/${CACHE_REPOSITORY} asked to slow down (429): its calls wait and ask again`]);
-      expect(result.stdout).toMatch(/hello: from cache \S+@sha256:[0-9a-f]{64} in \d/);
-      expect(b.goBuilds()).toEqual([]);
-      expect(sha256s(b.bundle)).toEqual(sha256s(a.bundle));
+      return { b, result, store: `${slow.host}/${CACHE_REPOSITORY}`, throttled: slow.throttled() };
     } finally {
       await slow.close();
     }
+  };
+
+  it('a registry that asks to slow down (429, Retry-After: 1) is waited for: B takes the build from it, and says so once', async () => {
+    const { b, result, store, throttled } = await makeThrottled('1');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(throttled).toBeGreaterThan(1);
+    const notes = result.stdout.split('\n').filter((line) => line.includes('asked to slow down'));
+    expect(notes).toEqual([`note: the cache registry ${store} asked to slow down (429): its calls wait and ask again`]);
+    expect(result.stdout).toMatch(/hello: from cache \S+@sha256:[0-9a-f]{64} in \d/);
+    expect(b.goBuilds()).toEqual([]);
+    expect(sha256s(b.bundle)).toEqual(sha256s(a.bundle));
   });
 
   it('a registry that asks for a long wait (Retry-After: 120) is not waited for: said once, built locally', async () => {
-    const b = machine();
-    const slow = await throttlingProxy(registry, '120');
-    try {
-      const result = await b.make(registry.env({ MOBY_MAKE_CACHE_REGISTRY: `${slow.host}/${CACHE_REPOSITORY}` }));
-      expect(result.code).toBe(0);
-      const warnings = result.stderr.split('\n').filter((line) => line.includes('is unreachable'));
-      expect(warnings).toEqual([`warning: the cache registry ${slow.host}/${CACHE_REPOSITORY} is unreachable (GET manifest answered 429); building locally`]);
-      // The first answer was taken at its word: no call was asked again.
-      expect(slow.throttled()).toBe(1);
-      expect(b.goBuilds().length).toBeGreaterThan(0);
-      expect(sha256s(b.bundle)).toEqual(sha256s(a.bundle));
-    } finally {
-      await slow.close();
-    }
+    const { b, result, store, throttled } = await makeThrottled('120');
+    expect(result.code).toBe(0);
+    const warnings = result.stderr.split('\n').filter((line) => line.includes('is unreachable'));
+    expect(warnings).toEqual([`warning: the cache registry ${store} is unreachable (GET manifest answered 429); building locally`]);
+    // The first answer was taken at its word: no call was asked again.
+    expect(throttled).toBe(1);
+    expect(b.goBuilds().length).toBeGreaterThan(0);
+    expect(sha256s(b.bundle)).toEqual(sha256s(a.bundle));
   });
 
   it('with a verify key, an unsigned entry is refused and built locally', async () => {
@@ -425,11 +425,8 @@ async function cuttingProxy(registry: TestRegistry, limit: number): Promise<{ ho
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
   return {
-    host: `127.0.0.1:${port}`,
+    host: await listenOnLoopback(server),
     cutAfter: () => cut,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -463,15 +460,19 @@ async function throttlingProxy(registry: TestRegistry, retryAfter: string): Prom
     upstream.on('error', () => response.destroy());
     request.pipe(upstream);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
   return {
-    host: `127.0.0.1:${port}`,
+    host: await listenOnLoopback(server),
     throttled: () => throttled,
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The server listening on a free loopback port: its host:port. */
+async function listenOnLoopback(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 }
