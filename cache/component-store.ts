@@ -10,7 +10,7 @@ import { jsonOrUndefined } from '../core/json-file.js';
 import { eachInLanes } from '../core/lanes.js';
 import { componentRecordSchema, fileRecordSchema, type ComponentRecord, type FileRecord } from '../core/manifest.js';
 import type { RemoteNotice, RemoteOutputs } from '../core/remote-outputs.js';
-import type { CacheConfig } from './config.js';
+import { REGISTRY_VARIABLE, type CacheConfig } from './config.js';
 import { GOCACHE_DIR_VARIABLE, GOCACHE_TAG_VARIABLE } from './go-cache-program.js';
 import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryProtocolError, type RegistryClient } from './registry.js';
 import { reasonOf, RegistryStore, type StoreKeys } from './registry-store.js';
@@ -174,6 +174,8 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
     if (this.away) return {};
     return {
       GOCACHEPROG: GO_CACHE_PROGRAM,
+      // The program finds the registry as make did, --cache-registry included, which its environment would not say.
+      [REGISTRY_VARIABLE]: this.name,
       [GOCACHE_DIR_VARIABLE]: this.gocache,
       [GOCACHE_TAG_VARIABLE]: `gocache-${component}`,
     };

@@ -103,6 +103,16 @@ describe('the shared cache on an OCI registry', () => {
     expect(Number(missed)).toBeLessThan(Number(fromRegistry) / 10);
   });
 
+  it("--cache-registry alone, without the variable, routes go's build cache through the registry as well as the components", async () => {
+    const b = machine(editedTree('flagged'));
+    const result = await b.make(registry.env({ MOBY_MAKE_CACHE_REGISTRY: '' }), ['--cache-registry', `${registry.host}/${CACHE_REPOSITORY}`]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(b.goBuilds()).toHaveLength(1);
+    const counts = /moby-make go cache: \d+ from GOCACHE, (\d+) from (\S+),/.exec(readFileSync(join(b.paths.bundles, 'logs', 'hello.log'), 'utf8'));
+    expect(counts?.slice(1)).toEqual([expect.stringMatching(/^[1-9]\d+$/), `${registry.host}/${CACHE_REPOSITORY}`]);
+  });
+
   it("a contributor's machine whose GOCACHE holds the last build fetches nothing for its next edit: the registry is asked only for what it lacks", async () => {
     const root = tempDir('contributor');
     const fetched = (bundles: string) =>

@@ -16,8 +16,8 @@ export function cacheMachine(components: string, root = tempDir('machine')) {
   const paths = { bundles: join(root, 'bundles'), bin: join(root, 'bin'), goCalls: join(root, 'go-calls.log') };
   writeRecordingGo(paths.bin, paths.goCalls, realGo);
   const state = { GOCACHE: join(root, 'gocache'), GOMODCACHE: join(root, 'gomodcache'), MOBY_MAKE_CACHE: join(root, 'cache') };
-  const make = (env: Record<string, string> = {}) =>
-    runTask('make', ['--components', components, '--bundles', paths.bundles], { PATH: `${paths.bin}:${process.env.PATH}`, ...state, ...env });
+  const make = (env: Record<string, string> = {}, args: string[] = []) =>
+    runTask('make', ['--components', components, '--bundles', paths.bundles, ...args], { PATH: `${paths.bin}:${process.env.PATH}`, ...state, ...env });
   const goBuilds = () => {
     try {
       return readFileSync(paths.goCalls, 'utf8')
