@@ -15,7 +15,7 @@ import { createRenderer, outputMode } from './render/choose.js';
 import { frozenImageLines } from './render/frozen-image-lines.js';
 import { defaultCacheDir, devDaemonSocket } from './paths.js';
 
-const HELP = `Usage: npm run frozen-images -- [--only IMAGE,...] [--no-load] [--output tty|plain|json] [--no-install]
+const HELP = `Usage: npm run frozen-images -- [--only IMAGE,...] [--no-load] [--cache-registry host[:port]/repo] [--output tty|plain|json] [--no-install]
 
 Makes the images moby's integration tests expect (no registry needed) and
 loads the missing ones into the daemon at $DOCKER_HOST, or the dev daemon
@@ -24,7 +24,7 @@ loads the missing ones into the daemon at $DOCKER_HOST, or the dev daemon
 Each is made once per recipe and kept in $MOBY_MAKE_CACHE/frozen-images
 (default ~/.cache/moby-make) as \`docker save\` output.
 
-With MOBY_MAKE_CACHE_REGISTRY set, an image the shared cache holds for the
+With MOBY_MAKE_CACHE_REGISTRY (or --cache-registry) set, an image the shared cache holds for the
 same recipe key is taken from it (each blob checked against its digest)
 instead of made; with MOBY_MAKE_CACHE_PUSH=1 what is made or cached here is
 offered to it (docs/shared-cache.md).
@@ -32,6 +32,8 @@ offered to it (docs/shared-cache.md).
 Options:
   --only LIST     these images only (comma-separated tags)
   --no-load       make (or take from the shared cache) without loading: no daemon needed
+  --cache-registry host[:port]/repo
+                  the shared cache, instead of $MOBY_MAKE_CACHE_REGISTRY
   --output MODE   tty or plain (lines), json (one JSON event per line)
   --no-install    never apt-get missing prerequisites (mmdebstrap, gcc, …)
   --help          this text`;
@@ -41,6 +43,7 @@ async function main(): Promise<number> {
     options: {
       only: { type: 'string' },
       'no-load': { type: 'boolean', default: false },
+      'cache-registry': { type: 'string' },
       output: { type: 'string' },
       'no-install': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
@@ -58,7 +61,7 @@ async function main(): Promise<number> {
   const recipes = only ? recipesFor(only, '--only') : undefined;
   const mode = outputMode(values.output, env);
   const renderer = createRenderer<FrozenImageEvent>(mode, { lines: frozenImageLines });
-  const remote = await openRemoteImages(env, (notice) => renderer.onEvent({ type: 'cache', notice }));
+  const remote = await openRemoteImages(env, (notice) => renderer.onEvent({ type: 'cache', notice }), values['cache-registry']);
   const options = {
     cacheDir: defaultCacheDir(env),
     env,

@@ -71,6 +71,23 @@ describe('frozen images on the shared cache registry', () => {
     expect(pruned.stdout).toMatch(/^pruned 0 entries/m);
   });
 
+  it('--cache-registry names the registry without the variable, and a malformed one is a one-line error naming the flag', async () => {
+    const b = tempDir('frozen-flag');
+    const flagged = (registryFlag: string) =>
+      runTask('frozen-images', ['--no-load', '--only', IMAGE, '--cache-registry', registryFlag], {
+        ...env({ MOBY_MAKE_CACHE_REGISTRY: '' }),
+        MOBY_MAKE_CACHE: b,
+      });
+    const taken = await flagged(`${registry.host}/${REPOSITORY}`);
+    expect(taken.stderr).toBe('');
+    expect(taken.code).toBe(0);
+    expect(taken.stdout).toMatch(new RegExp(`^hello-world:frozen: from cache ${registry.host}/${REPOSITORY}@sha256:[0-9a-f]{64} in `, 'm'));
+    expect(cacheFiles(b)).toEqual(cacheFiles(a));
+    const wrong = await flagged(`https://${registry.host}/${REPOSITORY}`);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(new RegExp(`^error: --cache-registry=https://${registry.host}/${REPOSITORY} is not host\\[:port\\]/repository`, 'm'));
+  });
+
   it('a tampered layer is refused as a corrupt entry and the image is made locally, to the same bytes', async () => {
     const layer = Object.entries(cacheFiles(a)).find(([path]) => path.includes('/blobs/sha256/') && readFileSync(join(a, 'frozen-images', path)).length > 4096);
     expect(layer).toBeDefined();
