@@ -14,6 +14,7 @@ import { REGISTRY_VARIABLE, type CacheConfig } from './config.js';
 import { GOCACHE_DIR_VARIABLE, GOCACHE_TAG_VARIABLE } from './go-cache-program.js';
 import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryProtocolError, type RegistryClient } from './registry.js';
 import { reasonOf, RegistryStore, type StoreKeys } from './registry-store.js';
+import { recordUse } from './component-uses.js';
 import { TSX_LOADER } from '../core/tsx-loader.js';
 
 /**
@@ -109,6 +110,7 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
         await chmod(partial, layer.mode);
         await rename(partial, join(entry.dir, layer.name));
       });
+      if (this.pushing) await this.recordUse(entry.component, entry.fingerprint);
       return { ref, files: Object.fromEntries(layers.map((layer) => [layer.name, { ...layer.file, component: entry.component }])) };
     } catch (error) {
       await rm(entry.dir, { recursive: true, force: true });
@@ -130,7 +132,10 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
     if (this.away || !this.pushing) return undefined;
     const tag = entryTag(entry.component, entry.record.fingerprint);
     try {
-      if (await this.client.hasManifest(tag)) return undefined;
+      if (await this.client.hasManifest(tag)) {
+        await this.recordUse(entry.component, entry.record.fingerprint);
+        return undefined;
+      }
       const files: Record<string, FileRecord> = {};
       const layers: ComponentArtifact['layers'] = [];
       for (const output of entry.record.outputs) {
@@ -167,6 +172,15 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
     } catch (error) {
       this.notify({ kind: 'push-failed', store: this.name, component: entry.component, reason: reasonOf(error) });
       return undefined;
+    }
+  }
+
+  /** A pushing runner's use of an entry, for `cache prune`; a failure to record it is said, and the run goes on. */
+  private async recordUse(component: string, fingerprint: string): Promise<void> {
+    try {
+      await recordUse(this.client, component, fingerprint);
+    } catch (error) {
+      this.notify({ kind: 'use-not-recorded', store: this.name, component, reason: reasonOf(error) });
     }
   }
 

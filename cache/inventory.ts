@@ -4,7 +4,18 @@ import { jsonOrUndefined } from '../core/json-file.js';
 import type { CacheConfig } from './config.js';
 import { artifactSchema, COMPONENT_ANNOTATION, CREATED_ANNOTATION, FINGERPRINT_ANNOTATION } from './component-store.js';
 import { credentialsRefused, registryClient } from './credentials.js';
-import { distinctObjects, GOCACHE_TAG_PREFIX, latestDay, packsOf, readGoCacheMap, repackSparse, trimGoCacheMap, writeGoCacheMap } from './go-cache-map.js';
+import { readUses, USES_TAG_PREFIX, writeUses } from './component-uses.js';
+import {
+  dayOf,
+  distinctObjects,
+  GOCACHE_TAG_PREFIX,
+  latestDay,
+  packsOf,
+  readGoCacheMap,
+  repackSparse,
+  trimGoCacheMap,
+  writeGoCacheMap,
+} from './go-cache-map.js';
 import { CONFIG_LIMIT, imageConfigSchema, imageManifestSchema } from './image-store.js';
 import { RegistryAuthError, type RegistryClient } from './registry.js';
 import { signatureTag } from './signing.js';
@@ -13,7 +24,8 @@ import { signatureTag } from './signing.js';
  * What the shared cache holds for this project: each component entry with
  * its size, age and signature, read from the registry's tag list and the
  * entries' manifests (the registry itself is the record; nothing is kept
- * beside it). Registries do not record reads, so an entry's age is its push.
+ * beside it). Registries do not record reads, so an entry's age is its push,
+ * or the day a pushing runner last used it (component-uses.ts).
  */
 export interface CacheEntry {
   component: string;
@@ -23,6 +35,8 @@ export interface CacheEntry {
   /** The files and the config: what a machine downloads for it. */
   bytes: number;
   created: Date | undefined;
+  /** The day a pushing runner last took the entry or found it there (see component-uses.ts); undefined when none has. */
+  used: Date | undefined;
   signed: boolean;
 }
 
@@ -97,6 +111,7 @@ export async function listEntries(client: RegistryClient): Promise<{ entries: Ca
         digest: manifest.digest,
         bytes: parsed.data.config.size + parsed.data.layers.reduce((sum, layer) => sum + layer.size, 0),
         created: kind === 'dev' ? await buildTime(client, parsed.data.config.digest) : undefined,
+        used: undefined,
         signed: tagSet.has(signatureTag(manifest.digest)),
       });
       continue;
@@ -116,8 +131,17 @@ export async function listEntries(client: RegistryClient): Promise<{ entries: Ca
       digest: manifest.digest,
       bytes: artifact.config.size + artifact.layers.reduce((sum, layer) => sum + layer.size, 0),
       created: created ? new Date(created) : undefined,
+      used: undefined,
       signed: tagSet.has(signatureTag(manifest.digest)),
     });
+  }
+  for (const tag of tags.filter((name) => name.startsWith(USES_TAG_PREFIX))) {
+    const component = tag.slice(USES_TAG_PREFIX.length);
+    const uses = await readUses(client, component);
+    for (const entry of entries) {
+      const day = entry.component === component ? uses.get(entry.fingerprint) : undefined;
+      if (day !== undefined) entry.used = new Date(day * 86_400_000);
+    }
   }
   entries.sort((a, b) => (a.created?.getTime() ?? 0) - (b.created?.getTime() ?? 0));
   return { entries, blobs, tags };
@@ -152,7 +176,22 @@ export function entriesToPrune(entries: readonly CacheEntry[], cutoff: Date): Ca
     if (!kept || (entry.created?.getTime() ?? 0) >= (kept.created?.getTime() ?? 0)) newest.set(entry.component, entry);
   }
   // An entry without a time (a frozen image: its manifest and config are made with fixed times) is never old enough: one lives per recipe key.
-  return entries.filter((entry) => entry.created !== undefined && newest.get(entry.component) !== entry && entry.created.getTime() < cutoff.getTime());
+  return entries.filter(
+    (entry) =>
+      entry.created !== undefined &&
+      newest.get(entry.component) !== entry &&
+      entry.created.getTime() < cutoff.getTime() &&
+      !(entry.used && dayOf(entry.used) >= dayOf(cutoff)),
+  );
+}
+
+/** The pruned entries' fingerprints out of their components' maps of uses, so those do not outgrow the entries. */
+export async function forgetUses(client: RegistryClient, pruned: readonly CacheEntry[]): Promise<void> {
+  for (const component of new Set(pruned.filter((entry) => entry.used).map((entry) => entry.component))) {
+    const uses = await readUses(client, component);
+    for (const entry of pruned) if (entry.component === component) uses.delete(entry.fingerprint);
+    await writeUses(client, component, uses);
+  }
 }
 
 export async function removeEntry(client: RegistryClient, entry: CacheEntry): Promise<void> {

@@ -43,4 +43,6 @@ export type RemoteNotice =
   | { kind: 'throttled'; store: string; status: number }
   | { kind: 'corrupt'; ref: string; reason: string }
   | { kind: 'unsigned'; ref: string; reason: string }
-  | { kind: 'push-failed'; store: string; component: string; reason: string };
+  | { kind: 'push-failed'; store: string; component: string; reason: string }
+  /** A pushing runner's use of an entry could not be written (cache prune may then take it as unused). */
+  | { kind: 'use-not-recorded'; store: string; component: string; reason: string };

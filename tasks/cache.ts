@@ -4,6 +4,7 @@ import { cacheConfig, REGISTRY_VARIABLE } from '../cache/config.js';
 import {
   distinctBytes,
   entriesToPrune,
+  forgetUses,
   listEntries,
   listGoCacheMaps,
   openInventoryClient,
@@ -27,9 +28,11 @@ make -- --help): what it holds for this project.
                          each component's Go build cache (actions, objects,
                          size, last used)
   ls                     every entry: component, fingerprint, size, pushed,
-                         signed; then the Go build caches as status shows them
+                         the day a pushing runner last used it, signed; then
+                         the Go build caches as status shows them
   prune --older-than AGE remove entries pushed longer ago than AGE (30d, 12h,
-                         90m), keeping each component's newest, and drop from
+                         90m) that no pushing runner used within AGE,
+                         keeping each component's newest, and drop from
                          each Go cache map the actions no build used within
                          AGE, rewriting the packs left mostly unused; the
                          registry frees their blobs at its next garbage
@@ -86,6 +89,7 @@ async function main(): Promise<number> {
         await removeEntry(client, entry);
         renderer.onEvent({ type: 'pruned', entry });
       }
+      await forgetUses(client, doomed);
       for (const event of await pruneGoCacheMaps(client, cutoff)) renderer.onEvent(event);
       const bytes = doomed.reduce((sum, entry) => sum + entry.bytes, 0);
       renderer.onEvent({ type: 'prune-finished', removed: doomed.length, kept: entries.length - doomed.length, bytes, cutoff });

@@ -23,7 +23,8 @@ export const cacheLines: LineFormats<InventoryEvent> = {
 
 function entryLine(entry: CacheEntry): string {
   const pushed = entry.created ? entry.created.toISOString().replace(/\.\d+Z$/, 'Z') : 'unknown';
-  return `${entry.component}  ${entry.fingerprint.slice(0, 12)}  ${megabytes(entry.bytes)}  pushed ${pushed}  ${entry.signed ? 'signed' : 'unsigned'}  ${entry.digest}`;
+  const used = entry.used ? `  used ${entry.used.toISOString().slice(0, 10)}` : '';
+  return `${entry.component}  ${entry.fingerprint.slice(0, 12)}  ${megabytes(entry.bytes)}  pushed ${pushed}${used}  ${entry.signed ? 'signed' : 'unsigned'}  ${entry.digest}`;
 }
 
 function megabytes(bytes: number): string {

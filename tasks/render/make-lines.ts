@@ -113,6 +113,10 @@ export function noticeLine(notice: RemoteNotice): Line {
       return { stderr: `warning: cache entry ${notice.ref} is refused: ${notice.reason}; building it locally` };
     case 'push-failed':
       return { stderr: `warning: ${notice.component} was not pushed to ${notice.store}: ${notice.reason}` };
+    case 'use-not-recorded':
+      return {
+        stderr: `warning: ${notice.store} has not recorded this run's use of ${notice.component} (${notice.reason}); cache prune may take it for unused`,
+      };
     default:
       return unreachable(notice);
   }

@@ -82,6 +82,32 @@ describe('the shared cache on an OCI registry', () => {
     expect(again.stdout).not.toMatch(/pushed/);
   });
 
+  it('a pushing runner records the entries it uses, and prune keeps an old entry one used within the age', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const uses = registry.env({ MOBY_MAKE_CACHE_PUSH: '1', MOBY_MAKE_CACHE_REGISTRY: `${registry.host}/team/uses` });
+    const branch = machine(editedTree('branch'));
+    // A release branch's entry, pushed first; then main's, the component's newest.
+    expect((await branch.make(uses)).stdout).toMatch(/hello: pushed to /);
+    expect((await a.make([], uses)).stdout).toMatch(/hello: pushed to /);
+    const ls = async () => (await runTask('cache', ['ls'], uses)).stdout.split('\n').filter((line) => line.startsWith('hello  '));
+    expect((await ls()).filter((line) => line.includes(' used '))).toEqual([]);
+    // The branch's runner, up to date, finds its entry there and records the day: no push, no write on a second run the same day.
+    const again = await branch.make(uses);
+    expect(again.stderr).toBe('');
+    expect(again.stdout).not.toMatch(/pushed/);
+    const [older, newest] = await ls();
+    expect(older).toMatch(new RegExp(` pushed \\S+Z {2}used ${today} {2}unsigned `));
+    expect(newest).not.toMatch(/ used /);
+    // Pushed before the cutoff and not the newest, but used within the age: kept.
+    const pruned = await runTask('cache', ['prune', '--older-than', '0m'], uses);
+    expect(pruned.stderr).toBe('');
+    expect(pruned.stdout).toMatch(/^pruned 0 entries pushed before .*, kept 2;/m);
+    // A fresh pushing runner that takes main's entry from the registry records its use too.
+    const fresh = machine();
+    expect((await fresh.make(uses)).stdout).toMatch(/hello: from cache /);
+    expect((await ls())[1]).toMatch(new RegExp(` used ${today} `));
+  });
+
   it("an edited tree on B, which the registry has no outputs for, compiles only what the edit touched: the rest of go's build cache comes from A's push", async () => {
     const b = machine(editedTree('edited'));
     const result = await b.make(registry.env());
