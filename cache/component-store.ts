@@ -14,7 +14,6 @@ import { REGISTRY_VARIABLE, type CacheConfig } from './config.js';
 import { GOCACHE_DIR_VARIABLE, GOCACHE_TAG_VARIABLE } from './go-cache-program.js';
 import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryProtocolError, type RegistryClient } from './registry.js';
 import { reasonOf, RegistryStore, type StoreKeys } from './registry-store.js';
-import { recordUse } from './component-uses.js';
 import { TSX_LOADER } from '../core/tsx-loader.js';
 
 /**
@@ -110,7 +109,7 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
         await chmod(partial, layer.mode);
         await rename(partial, join(entry.dir, layer.name));
       });
-      if (this.pushing) await this.recordUse(entry.component, entry.fingerprint);
+      if (this.pushing) await this.recordUse(entry.component, entry.fingerprint, entry.component);
       return { ref, files: Object.fromEntries(layers.map((layer) => [layer.name, { ...layer.file, component: entry.component }])) };
     } catch (error) {
       await rm(entry.dir, { recursive: true, force: true });
@@ -133,7 +132,7 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
     const tag = entryTag(entry.component, entry.record.fingerprint);
     try {
       if (await this.client.hasManifest(tag)) {
-        await this.recordUse(entry.component, entry.record.fingerprint);
+        await this.recordUse(entry.component, entry.record.fingerprint, entry.component);
         return undefined;
       }
       const files: Record<string, FileRecord> = {};
@@ -172,15 +171,6 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
     } catch (error) {
       this.notify({ kind: 'push-failed', store: this.name, component: entry.component, reason: reasonOf(error) });
       return undefined;
-    }
-  }
-
-  /** A pushing runner's use of an entry, for `cache prune`; a failure to record it is said, and the run goes on. */
-  private async recordUse(component: string, fingerprint: string): Promise<void> {
-    try {
-      await recordUse(this.client, component, fingerprint);
-    } catch (error) {
-      this.notify({ kind: 'use-not-recorded', store: this.name, component, reason: reasonOf(error) });
     }
   }
 

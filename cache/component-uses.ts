@@ -4,9 +4,9 @@ import { dayOf } from './go-cache-map.js';
 import { digestOf, OCI_MANIFEST, type RegistryClient } from './registry.js';
 
 /**
- * The days pushing runners last used each entry of a component: the
- * artifact `uses-<component>`, whose config maps fingerprint → day (days
- * since 1970-01-01, UTC). Registries do not record reads, and an entry's
+ * The days pushing runners last used each entry of a component (or image):
+ * the artifact `uses-<name>`, whose config maps fingerprint (an image's
+ * recipe key) → day (days since 1970-01-01, UTC). Registries do not record reads, and an entry's
  * push time says nothing of the release branch whose CI still takes it every
  * day; `cache prune` keeps what a runner used within the age. A runner
  * records an entry it took or found already there, at most once a day (one
@@ -21,22 +21,23 @@ export const USES_TAG_PREFIX = 'uses-';
 const EMPTY = Buffer.from('{}');
 const EMPTY_DESCRIPTOR = { mediaType: 'application/vnd.oci.empty.v1+json', digest: digestOf(EMPTY), size: EMPTY.length, data: EMPTY.toString('base64') };
 
-const usesSchema = z.object({ used: z.record(z.string().regex(/^[0-9a-f]{64}$/), z.number().int().nonnegative()) });
+const usesSchema = z.object({ used: z.record(z.string().regex(/^[0-9a-f]{32,64}$/), z.number().int().nonnegative()) });
 
-export function usesTag(component: string): string {
-  return `${USES_TAG_PREFIX}${component}`;
+/** `name`: a component, or an image's `<kind>-<image>` (tag characters only). */
+export function usesTag(name: string): string {
+  return `${USES_TAG_PREFIX}${name}`;
 }
 
-/** The component's fingerprint → day; empty when there is no map or it is not one of ours. */
-export async function readUses(client: RegistryClient, component: string): Promise<Map<string, number>> {
-  const manifest = await client.manifest(usesTag(component));
+/** Fingerprint → day; empty when there is no map or it is not one of ours. */
+export async function readUses(client: RegistryClient, name: string): Promise<Map<string, number>> {
+  const manifest = await client.manifest(usesTag(name));
   const config = manifest ? (jsonOrUndefined(manifest.body) as { config?: { digest?: string } } | undefined)?.config?.digest : undefined;
   if (!config) return new Map();
   const parsed = usesSchema.safeParse(jsonOrUndefined(await client.blob(config)));
   return new Map(parsed.success ? Object.entries(parsed.data.used) : []);
 }
 
-export async function writeUses(client: RegistryClient, component: string, uses: ReadonlyMap<string, number>): Promise<void> {
+export async function writeUses(client: RegistryClient, name: string, uses: ReadonlyMap<string, number>): Promise<void> {
   const config = Buffer.from(JSON.stringify({ used: Object.fromEntries(uses) }));
   await client.pushBlob(digestOf(config), config.length, config);
   await client.pushBlob(EMPTY_DESCRIPTOR.digest, EMPTY.length, EMPTY);
@@ -47,7 +48,7 @@ export async function writeUses(client: RegistryClient, component: string, uses:
     config: { mediaType: USES_MEDIA_TYPE, digest: digestOf(config), size: config.length },
     layers: [EMPTY_DESCRIPTOR],
   };
-  await client.putManifest(usesTag(component), Buffer.from(JSON.stringify(manifest)));
+  await client.putManifest(usesTag(name), Buffer.from(JSON.stringify(manifest)));
 }
 
 /**
@@ -55,8 +56,8 @@ export async function writeUses(client: RegistryClient, component: string, uses:
  * already. Of two runners writing at once, one's record may be lost; its
  * next run, finding no record of today, writes it again.
  */
-export async function recordUse(client: RegistryClient, component: string, fingerprint: string, today = dayOf(new Date())): Promise<void> {
-  const uses = await readUses(client, component);
+export async function recordUse(client: RegistryClient, name: string, fingerprint: string, today = dayOf(new Date())): Promise<void> {
+  const uses = await readUses(client, name);
   if (uses.get(fingerprint) === today) return;
-  await writeUses(client, component, uses.set(fingerprint, today));
+  await writeUses(client, name, uses.set(fingerprint, today));
 }

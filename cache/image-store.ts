@@ -50,7 +50,12 @@ const layoutIndexSchema = z.object({
 });
 
 export function imageTag(entry: ImageEntry): string {
-  return `${entry.kind}-${entry.image.replace(/[^A-Za-z0-9_.-]/g, '-')}-${entry.key}`;
+  return `${imageUsesName(entry)}-${entry.key}`;
+}
+
+/** The image's name in tags, without its key: its map of uses is `uses-<this>`. */
+export function imageUsesName(entry: Pick<ImageEntry, 'kind' | 'image'>): string {
+  return `${entry.kind}-${entry.image.replace(/[^A-Za-z0-9_.-]/g, '-')}`;
 }
 
 class CorruptImageError extends Error {}
@@ -98,6 +103,7 @@ export class RegistryImageStore extends RegistryStore implements RemoteImages {
       }
       await writeFile(join(entry.blobsDir, hex(manifest.data.config.digest)), configBody);
       await writeFile(join(entry.blobsDir, hex(fetched.digest)), fetched.body);
+      if (this.pushing) await this.recordUse(imageUsesName(entry), entry.key, entry.image);
       return { ref, manifestDigest: fetched.digest };
     } catch (error) {
       if (error instanceof CorruptImageError || error instanceof DigestMismatchError || error instanceof RegistryProtocolError) {
@@ -112,7 +118,9 @@ export class RegistryImageStore extends RegistryStore implements RemoteImages {
   async has(entry: ImageEntry): Promise<boolean> {
     if (this.away) return false;
     try {
-      return await this.client.hasManifest(imageTag(entry));
+      const present = await this.client.hasManifest(imageTag(entry));
+      if (present && this.pushing) await this.recordUse(imageUsesName(entry), entry.key, entry.image);
+      return present;
     } catch (error) {
       this.unavailable(error);
       return false;
@@ -123,7 +131,10 @@ export class RegistryImageStore extends RegistryStore implements RemoteImages {
     if (this.away || !this.pushing) return undefined;
     const tag = imageTag(entry);
     try {
-      if (await this.client.hasManifest(tag)) return undefined;
+      if (await this.client.hasManifest(tag)) {
+        await this.recordUse(imageUsesName(entry), entry.key, entry.image);
+        return undefined;
+      }
       const blobs = join(entry.dir, 'blobs', 'sha256');
       const index = layoutIndexSchema.parse(JSON.parse(await readFile(join(entry.dir, 'index.json'), 'utf8')));
       const manifestDigest = index.manifests[0]?.digest ?? '';
@@ -137,6 +148,8 @@ export class RegistryImageStore extends RegistryStore implements RemoteImages {
       }
       const digest = await this.client.putManifest(tag, body);
       await this.sign(digest);
+      // A frozen image's manifest carries no push time: its first use is its push.
+      await this.recordUse(imageUsesName(entry), entry.key, entry.image);
       return { ref: `${this.name}@${digest}` };
     } catch (error) {
       this.notify({ kind: 'push-failed', store: this.name, component: entry.image, reason: reasonOf(error) });

@@ -16,7 +16,7 @@ import {
   trimGoCacheMap,
   writeGoCacheMap,
 } from './go-cache-map.js';
-import { CONFIG_LIMIT, imageConfigSchema, imageManifestSchema } from './image-store.js';
+import { CONFIG_LIMIT, imageConfigSchema, imageManifestSchema, imageUsesName } from './image-store.js';
 import { RegistryAuthError, type RegistryClient } from './registry.js';
 import { signatureTag } from './signing.js';
 
@@ -37,6 +37,8 @@ export interface CacheEntry {
   created: Date | undefined;
   /** The day a pushing runner last took the entry or found it there (see component-uses.ts); undefined when none has. */
   used: Date | undefined;
+  /** The name of its map of uses (`uses-<name>`): the component, or the image's `<kind>-<image>`. */
+  usesName: string;
   signed: boolean;
 }
 
@@ -106,6 +108,7 @@ export async function listEntries(client: RegistryClient): Promise<{ entries: Ca
       const kind = image[1] as keyof typeof IMAGE_PREFIX;
       entries.push({
         component: `${IMAGE_PREFIX[kind]}${image[2] as string}`,
+        usesName: imageUsesName({ kind, image: image[2] as string }),
         fingerprint: image[3] as string,
         tag,
         digest: manifest.digest,
@@ -124,8 +127,10 @@ export async function listEntries(client: RegistryClient): Promise<{ entries: Ca
     const artifact = parsed.data;
     for (const blob of [artifact.config, ...artifact.layers]) blobs.set(blob.digest, blob.size);
     const created = artifact.annotations?.[CREATED_ANNOTATION];
+    const component = artifact.annotations?.[COMPONENT_ANNOTATION] ?? match[1] ?? '';
     entries.push({
-      component: artifact.annotations?.[COMPONENT_ANNOTATION] ?? (match[1] as string),
+      component,
+      usesName: component,
       fingerprint: artifact.annotations?.[FINGERPRINT_ANNOTATION] ?? (match[2] as string),
       tag,
       digest: manifest.digest,
@@ -136,10 +141,10 @@ export async function listEntries(client: RegistryClient): Promise<{ entries: Ca
     });
   }
   for (const tag of tags.filter((name) => name.startsWith(USES_TAG_PREFIX))) {
-    const component = tag.slice(USES_TAG_PREFIX.length);
-    const uses = await readUses(client, component);
+    const name = tag.slice(USES_TAG_PREFIX.length);
+    const uses = await readUses(client, name);
     for (const entry of entries) {
-      const day = entry.component === component ? uses.get(entry.fingerprint) : undefined;
+      const day = entry.usesName === name ? uses.get(entry.fingerprint) : undefined;
       if (day !== undefined) entry.used = new Date(day * 86_400_000);
     }
   }
@@ -173,24 +178,28 @@ export function entriesToPrune(entries: readonly CacheEntry[], cutoff: Date): Ca
   const newest = new Map<string, CacheEntry>();
   for (const entry of entries) {
     const kept = newest.get(entry.component);
-    if (!kept || (entry.created?.getTime() ?? 0) >= (kept.created?.getTime() ?? 0)) newest.set(entry.component, entry);
+    if (!kept || lastActive(entry) >= lastActive(kept)) newest.set(entry.component, entry);
   }
-  // An entry without a time (a frozen image: its manifest and config are made with fixed times) is never old enough: one lives per recipe key.
-  return entries.filter(
-    (entry) =>
-      entry.created !== undefined &&
-      newest.get(entry.component) !== entry &&
-      entry.created.getTime() < cutoff.getTime() &&
-      !(entry.used && dayOf(entry.used) >= dayOf(cutoff)),
-  );
+  // An entry with neither time (a frozen image no pushing runner has used: its manifest and config carry fixed times) is never old enough.
+  const activeSince = (entry: CacheEntry) =>
+    (entry.created !== undefined && entry.created.getTime() >= cutoff.getTime()) || (entry.used !== undefined && dayOf(entry.used) >= dayOf(cutoff));
+  const old = entries.filter((entry) => (entry.created ?? entry.used) !== undefined && newest.get(entry.component) !== entry && !activeSince(entry));
+  // Removing is deleting the manifest, with every tag on it: one a kept entry shares (two keys of an image made to the same bytes) stays.
+  const keptDigests = new Set(entries.filter((entry) => !old.includes(entry)).map((entry) => entry.digest));
+  return old.filter((entry) => !keptDigests.has(entry.digest));
+}
+
+/** When the entry was last pushed or used, in ms; 0 when neither is known. */
+function lastActive(entry: CacheEntry): number {
+  return Math.max(entry.created?.getTime() ?? 0, entry.used?.getTime() ?? 0);
 }
 
 /** The pruned entries' fingerprints out of their components' maps of uses, so those do not outgrow the entries. */
 export async function forgetUses(client: RegistryClient, pruned: readonly CacheEntry[]): Promise<void> {
-  for (const component of new Set(pruned.filter((entry) => entry.used).map((entry) => entry.component))) {
-    const uses = await readUses(client, component);
-    for (const entry of pruned) if (entry.component === component) uses.delete(entry.fingerprint);
-    await writeUses(client, component, uses);
+  for (const name of new Set(pruned.filter((entry) => entry.used).map((entry) => entry.usesName))) {
+    const uses = await readUses(client, name);
+    for (const entry of pruned) if (entry.usesName === name) uses.delete(entry.fingerprint);
+    await writeUses(client, name, uses);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Env } from '../core/env.js';
 import type { RemoteNotice } from '../core/remote-outputs.js';
 import type { CacheConfig } from './config.js';
+import { recordUse } from './component-uses.js';
 import { credentialsRefused, registryClient } from './credentials.js';
 import { TransportError } from './http.js';
 import { RegistryAuthError, RegistryProtocolError, digestOf, type RegistryClient } from './registry.js';
@@ -76,6 +77,19 @@ export abstract class RegistryStore {
     const signature = signatureArtifact(this.name, digest, this.keys.signer);
     for (const blob of signature.blobs) await this.client.pushBlob(digestOf(blob), blob.length, blob);
     await this.client.putManifest(signatureTag(digest), signature.manifest);
+  }
+
+  /**
+   * A pushing runner's use of an entry (`name`'s map of uses, see
+   * component-uses.ts), for `cache prune`; a failure to record it is said
+   * under `what`, and the run goes on.
+   */
+  protected async recordUse(name: string, fingerprint: string, what: string): Promise<void> {
+    try {
+      await recordUse(this.client, name, fingerprint);
+    } catch (error) {
+      this.notify({ kind: 'use-not-recorded', store: this.name, component: what, reason: reasonOf(error) });
+    }
   }
 
   protected unavailable(error: unknown): void {

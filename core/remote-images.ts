@@ -2,9 +2,10 @@ import type { RemoteNotice } from './remote-outputs.js';
 
 /**
  * Which images: moby's frozen images (one per recipe key, kept as made, so
- * the registry's manifest digest is the local layout's) and the dev image of
- * Dockerfile.dev (one per Dockerfile revision, which `cache prune` ages out
- * by its config's build time).
+ * the registry's manifest digest is the local layout's; `cache prune` ages
+ * them out by their last use by a pushing runner) and the dev image of
+ * Dockerfile.dev (one per Dockerfile revision, aged by its config's build
+ * time or its last use).
  */
 export type ImageKind = 'frozen' | 'dev';
 
@@ -35,7 +36,11 @@ export interface RemoteImages {
    * reference, or undefined.
    */
   fetch(entry: ImageEntry & { blobsDir: string }): Promise<{ ref: string; manifestDigest: string } | undefined>;
-  /** Whether the store has this entry already (so a caller can spare itself making a layout to offer); false when the store is away. */
+  /**
+   * Whether the store has this entry already (so a caller can spare itself
+   * making a layout to offer); false when the store is away. A pushing store
+   * records the use, as it does for an entry it fetches or finds on push.
+   */
   has(entry: ImageEntry): Promise<boolean>;
   /** Offers the image whose OCI layout is `dir` (one manifest); its reference, or undefined when the store has it already or did not take it. */
   push(entry: ImageEntry & { dir: string }): Promise<{ ref: string } | undefined>;

@@ -6,6 +6,9 @@ import { projectRoot } from '../../tasks/paths.js';
 import { startRegistry, type TestRegistry } from '../../tasks/lib/loopback-registry.js';
 import { runTask, type CliResult } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
+import { cacheConfig, type CacheConfig } from '../../cache/config.js';
+import { readUses, writeUses } from '../../cache/component-uses.js';
+import { registryClient } from '../../cache/credentials.js';
 
 const IMAGE = 'hello-world:frozen';
 const REPOSITORY = 'team/frozen';
@@ -63,12 +66,26 @@ describe('frozen images on the shared cache registry', () => {
     expect(index.manifests[0]?.digest).toBe(ref);
 
     const listed = await runTask('cache', ['ls'], env());
+    // A frozen image's manifest carries no push time: its push is recorded as its first use.
+    const today = new Date().toISOString().slice(0, 10);
     expect(listed.stdout).toMatch(
-      new RegExp(`^frozen-image/${layout as string} {2}[0-9a-f]{12} {2}\\d+\\.\\d MB {2}pushed unknown {2}unsigned {2}${ref as string}$`, 'm'),
+      new RegExp(`^frozen-image/${layout as string} {2}[0-9a-f]{12} {2}\\d+\\.\\d MB {2}pushed unknown {2}used ${today} {2}unsigned {2}${ref as string}$`, 'm'),
     );
-    // A frozen image carries no push time: prune never takes it.
-    const pruned = await runTask('cache', ['prune', '--older-than', '0m'], env());
-    expect(pruned.stdout).toMatch(/^pruned 0 entries/m);
+
+    // An older key of the same image (as a recipe's inputs change), last used in 1970: prune takes it and keeps the one used today.
+    const client = await registryClient(cacheConfig(env()) as CacheConfig, env());
+    const manifest = await client.manifest(`frozen-${layout as string}-${key as string}`);
+    const olderKey = 'e'.repeat(32);
+    // Made to other bytes than today's (a manifest of its own): the same manifest under two tags is one entry to delete.
+    const older = { ...(JSON.parse((manifest as { body: Buffer }).body.toString()) as object), annotations: { 'org.example.made': 'long ago' } };
+    await client.putManifest(`frozen-${layout as string}-${olderKey}`, Buffer.from(JSON.stringify(older)));
+    await writeUses(client, `frozen-${layout as string}`, new Map([...(await readUses(client, `frozen-${layout as string}`)), [olderKey, 0]]));
+    const pruned = await runTask('cache', ['prune', '--older-than', '1d'], env());
+    expect(pruned.stderr).toBe('');
+    expect(pruned.stdout).toMatch(new RegExp(`^removed frozen-image/${layout as string} {2}${olderKey.slice(0, 12)} `, 'm'));
+    expect(pruned.stdout).toMatch(/^pruned 1 entries .*, kept 1;/m);
+    expect(await client.hasManifest(`frozen-${layout as string}-${key as string}`)).toBe(true);
+    expect([...(await readUses(client, `frozen-${layout as string}`)).keys()]).toEqual([key]);
   });
 
   it('--cache-registry names the registry without the variable, and a malformed one is a one-line error naming the flag', async () => {
