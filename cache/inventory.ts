@@ -4,7 +4,7 @@ import { jsonOrUndefined } from '../core/json-file.js';
 import type { CacheConfig } from './config.js';
 import { artifactSchema, COMPONENT_ANNOTATION, CREATED_ANNOTATION, FINGERPRINT_ANNOTATION } from './component-store.js';
 import { credentialsRefused, registryClient } from './credentials.js';
-import { readUses, USES_TAG_PREFIX, writeUses } from './component-uses.js';
+import { readUses, USES_TAG_PREFIX, writeUses } from './entry-uses.js';
 import {
   dayOf,
   distinctObjects,
@@ -25,7 +25,7 @@ import { signatureTag } from './signing.js';
  * its size, age and signature, read from the registry's tag list and the
  * entries' manifests (the registry itself is the record; nothing is kept
  * beside it). Registries do not record reads, so an entry's age is its push,
- * or the day a pushing runner last used it (component-uses.ts).
+ * or the day a pushing runner last used it (entry-uses.ts).
  */
 export interface CacheEntry {
   component: string;
@@ -35,7 +35,7 @@ export interface CacheEntry {
   /** The files and the config: what a machine downloads for it. */
   bytes: number;
   created: Date | undefined;
-  /** The day a pushing runner last took the entry or found it there (see component-uses.ts); undefined when none has. */
+  /** The day a pushing runner last took the entry or found it there (see entry-uses.ts); undefined when none has. */
   used: Date | undefined;
   /** The name of its map of uses (`uses-<name>`): the component, or the image's `<kind>-<image>`. */
   usesName: string;

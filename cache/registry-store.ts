@@ -1,7 +1,7 @@
 import type { Env } from '../core/env.js';
 import type { RemoteNotice } from '../core/remote-outputs.js';
 import type { CacheConfig } from './config.js';
-import { recordUse } from './component-uses.js';
+import { recordUse } from './entry-uses.js';
 import { credentialsRefused, registryClient } from './credentials.js';
 import { TransportError } from './http.js';
 import { RegistryAuthError, RegistryProtocolError, digestOf, type RegistryClient } from './registry.js';
@@ -81,7 +81,7 @@ export abstract class RegistryStore {
 
   /**
    * A pushing runner's use of an entry (`name`'s map of uses, see
-   * component-uses.ts), for `cache prune`; a failure to record it is said
+   * entry-uses.ts), for `cache prune`; a failure to record it is said
    * under `what`, and the run goes on.
    */
   protected async recordUse(name: string, fingerprint: string, what: string): Promise<void> {

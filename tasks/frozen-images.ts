@@ -24,10 +24,10 @@ loads the missing ones into the daemon at $DOCKER_HOST, or the dev daemon
 Each is made once per recipe and kept in $MOBY_MAKE_CACHE/frozen-images
 (default ~/.cache/moby-make) as \`docker save\` output.
 
-With MOBY_MAKE_CACHE_REGISTRY (or --cache-registry) set, an image the shared cache holds for the
-same recipe key is taken from it (each blob checked against its digest)
-instead of made; with MOBY_MAKE_CACHE_PUSH=1 what is made or cached here is
-offered to it (docs/shared-cache.md).
+With MOBY_MAKE_CACHE_REGISTRY (or --cache-registry) set, an image the shared
+cache holds for the same recipe key is taken from it (each blob checked
+against its digest) instead of made; with MOBY_MAKE_CACHE_PUSH=1 what is made
+or cached here is offered to it (docs/shared-cache.md).
 
 Options:
   --only LIST     these images only (comma-separated tags)

@@ -7,7 +7,7 @@ import { startRegistry, type TestRegistry } from '../../tasks/lib/loopback-regis
 import { runTask, type CliResult } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
 import { cacheConfig, type CacheConfig } from '../../cache/config.js';
-import { readUses, writeUses } from '../../cache/component-uses.js';
+import { readUses, writeUses } from '../../cache/entry-uses.js';
 import { registryClient } from '../../cache/credentials.js';
 
 const IMAGE = 'hello-world:frozen';

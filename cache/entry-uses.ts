@@ -4,14 +4,15 @@ import { dayOf } from './go-cache-map.js';
 import { digestOf, OCI_MANIFEST, type RegistryClient } from './registry.js';
 
 /**
- * The days pushing runners last used each entry of a component (or image):
- * the artifact `uses-<name>`, whose config maps fingerprint (an image's
- * recipe key) → day (days since 1970-01-01, UTC). Registries do not record reads, and an entry's
- * push time says nothing of the release branch whose CI still takes it every
- * day; `cache prune` keeps what a runner used within the age. A runner
- * records an entry it took or found already there, at most once a day (one
- * GET of this small map per component and run, a write only on a new day).
- * Contributors' read-only machines record nothing.
+ * The days pushing runners last used each entry of a component (or of an
+ * image): the artifact `uses-<name>`, whose config maps fingerprint (an
+ * image's recipe key) → day (days since 1970-01-01, UTC). Registries do not
+ * record reads, and an entry's push time says nothing of the release branch
+ * whose CI still takes it every day; `cache prune` keeps what a runner used
+ * within the age. A runner records an entry it took, found already there or
+ * pushed without a push time of its own (a frozen image), at most once a
+ * day: one GET of this small map per entry and run, a write only on a new
+ * day. Contributors' read-only machines record nothing.
  */
 const USES_ARTIFACT = 'application/vnd.moby-make.uses.v1';
 const USES_MEDIA_TYPE = 'application/vnd.moby-make.uses.v1+json';
