@@ -78,11 +78,22 @@ export function installPolicy(env: Env, onInstall: (packages: readonly string[])
   return { allowed: isRoot && !turnedOff && existsSync('/usr/bin/apt-get'), allowMultiarch: Boolean(env.MOBY_MAKE_ALLOW_MULTIARCH), env, onInstall };
 }
 
+/** The last check of ensureRequirements: the next waits for it. */
+let checking: Promise<unknown> = Promise.resolve();
+
 /**
  * Installs what is missing with apt-get when allowed (and says so), otherwise
  * fails with the exact command to run. Never touches the system's apt sources.
+ * Checks asked at once run one after another: dpkg takes one install at a
+ * time, and the second finds what the first installed.
  */
-export async function ensureRequirements(requirements: Requirement[], policy: InstallPolicy): Promise<string[]> {
+export function ensureRequirements(requirements: Requirement[], policy: InstallPolicy): Promise<string[]> {
+  const turn = checking.then(() => installMissing(requirements, policy));
+  checking = turn.catch(() => undefined);
+  return turn;
+}
+
+async function installMissing(requirements: Requirement[], policy: InstallPolicy): Promise<string[]> {
   const { packages, reasons } = missingPackages(requirements, policy.env);
   if (packages.length === 0) return [];
   const newArchitectures = await missingForeignArchitectures(packages);
