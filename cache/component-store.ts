@@ -109,7 +109,7 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
         await chmod(partial, layer.mode);
         await rename(partial, join(entry.dir, layer.name));
       });
-      if (this.pushing) await this.recordUse(entry.component, entry.fingerprint, entry.component);
+      if (this.pushing) await this.markUsed(entry.component, entry.fingerprint, entry.component);
       return { ref, files: Object.fromEntries(layers.map((layer) => [layer.name, { ...layer.file, component: entry.component }])) };
     } catch (error) {
       await rm(entry.dir, { recursive: true, force: true });
@@ -132,7 +132,7 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
     const tag = entryTag(entry.component, entry.record.fingerprint);
     try {
       if (await this.client.hasManifest(tag)) {
-        await this.recordUse(entry.component, entry.record.fingerprint, entry.component);
+        await this.markUsed(entry.component, entry.record.fingerprint, entry.component);
         return undefined;
       }
       const files: Record<string, FileRecord> = {};

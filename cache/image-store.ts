@@ -103,7 +103,7 @@ export class RegistryImageStore extends RegistryStore implements RemoteImages {
       }
       await writeFile(join(entry.blobsDir, hex(manifest.data.config.digest)), configBody);
       await writeFile(join(entry.blobsDir, hex(fetched.digest)), fetched.body);
-      if (this.pushing) await this.recordUse(imageUsesName(entry), entry.key, entry.image);
+      if (this.pushing) await this.markUsed(imageUsesName(entry), entry.key, entry.image);
       return { ref, manifestDigest: fetched.digest };
     } catch (error) {
       if (error instanceof CorruptImageError || error instanceof DigestMismatchError || error instanceof RegistryProtocolError) {
@@ -119,7 +119,7 @@ export class RegistryImageStore extends RegistryStore implements RemoteImages {
     if (this.away) return false;
     try {
       const present = await this.client.hasManifest(imageTag(entry));
-      if (present && this.pushing) await this.recordUse(imageUsesName(entry), entry.key, entry.image);
+      if (present && this.pushing) await this.markUsed(imageUsesName(entry), entry.key, entry.image);
       return present;
     } catch (error) {
       this.unavailable(error);
@@ -132,7 +132,7 @@ export class RegistryImageStore extends RegistryStore implements RemoteImages {
     const tag = imageTag(entry);
     try {
       if (await this.client.hasManifest(tag)) {
-        await this.recordUse(imageUsesName(entry), entry.key, entry.image);
+        await this.markUsed(imageUsesName(entry), entry.key, entry.image);
         return undefined;
       }
       const blobs = join(entry.dir, 'blobs', 'sha256');
@@ -149,7 +149,7 @@ export class RegistryImageStore extends RegistryStore implements RemoteImages {
       const digest = await this.client.putManifest(tag, body);
       await this.sign(digest);
       // A frozen image's manifest carries no push time: its first use is its push.
-      await this.recordUse(imageUsesName(entry), entry.key, entry.image);
+      await this.markUsed(imageUsesName(entry), entry.key, entry.image);
       return { ref: `${this.name}@${digest}` };
     } catch (error) {
       this.notify({ kind: 'push-failed', store: this.name, component: entry.image, reason: reasonOf(error) });

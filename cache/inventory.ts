@@ -185,7 +185,8 @@ export function entriesToPrune(entries: readonly CacheEntry[], cutoff: Date): Ca
     (entry.created !== undefined && entry.created.getTime() >= cutoff.getTime()) || (entry.used !== undefined && dayOf(entry.used) >= dayOf(cutoff));
   const old = entries.filter((entry) => (entry.created ?? entry.used) !== undefined && newest.get(entry.component) !== entry && !activeSince(entry));
   // Removing is deleting the manifest, with every tag on it: one a kept entry shares (two keys of an image made to the same bytes) stays.
-  const keptDigests = new Set(entries.filter((entry) => !old.includes(entry)).map((entry) => entry.digest));
+  const doomed = new Set(old);
+  const keptDigests = new Set(entries.filter((entry) => !doomed.has(entry)).map((entry) => entry.digest));
   return old.filter((entry) => !keptDigests.has(entry.digest));
 }
 

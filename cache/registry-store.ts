@@ -84,7 +84,7 @@ export abstract class RegistryStore {
    * entry-uses.ts), for `cache prune`; a failure to record it is said
    * under `what`, and the run goes on.
    */
-  protected async recordUse(name: string, fingerprint: string, what: string): Promise<void> {
+  protected async markUsed(name: string, fingerprint: string, what: string): Promise<void> {
     try {
       await recordUse(this.client, name, fingerprint);
     } catch (error) {

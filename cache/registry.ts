@@ -27,7 +27,6 @@ export interface RegistryOptions {
   timeoutMs: number;
 }
 
-/** The registry answered, but refused who we are (or who we are not). */
 /** One blob's GET, spelled out for another thread (see RegistryClient.blobRequest). */
 export interface BlobRequest {
   url: string;
@@ -37,6 +36,7 @@ export interface BlobRequest {
   timeoutMs: number;
 }
 
+/** The registry answered, but refused who we are (or who we are not). */
 export class RegistryAuthError extends Error {
   constructor(
     message: string,
