@@ -61,12 +61,31 @@ export function attachStdio(docker: Docker, stream: NodeJS.ReadWriteStream, opti
       terminal = [process.stdout, process.stderr].find((s) => s.isTTY);
       if (!options.tty || !terminal) return;
       const current = terminal;
-      sendSize = () => {
+      // One resize at a time, then the size as it is by then, as the docker CLI's loop over SIGWINCH does: two
+      // requests in flight may be applied out of order (`stty rows 40 cols 100` is two changes), leaving the older size.
+      let sending = false;
+      let changedMeanwhile = false;
+      const send = () => {
+        if (sending) {
+          changedMeanwhile = true;
+          return;
+        }
         const [w, h] = current.getWindowSize();
         // A terminal with no size (a pty nobody sized) has nothing to forward.
+        if (!(w > 0 && h > 0)) return;
+        sending = true;
         // A resize that races the container's exit fails harmlessly; the exit code is what matters then.
-        if (w > 0 && h > 0) resize({ h, w }).catch(() => undefined);
+        void resize({ h, w })
+          .catch(() => undefined)
+          .finally(() => {
+            sending = false;
+            if (changedMeanwhile) {
+              changedMeanwhile = false;
+              send();
+            }
+          });
       };
+      sendSize = send;
       sendSize();
       current.on('resize', sendSize);
     },
