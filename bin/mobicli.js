@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run as-is (no build step), so the bin registers tsx's
-// loader in this process and imports it, instead of spawning a second node.
-import { register } from 'tsx/esm/api';
+// @ts-check
+// The CLI is TypeScript without a build step of its own: the launcher compiles what changed and runs it in this process.
+import { launch } from './launcher.js';
 
-register();
-await import('../tasks/mobicli.ts');
+await launch('tasks/mobicli.ts', process.argv.slice(2));

@@ -1,11 +1,11 @@
 import { DAEMON_BUNDLE } from '../core/bundle-layout.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { UserError } from '../core/errors.js';
 import { outputsOf, type ComponentContext, type ComponentDefinition, type ComponentSpec } from './model.js';
 import type { Env } from '../core/env.js';
 import { askToolSync } from '../core/tool-answers.js';
+import { importTypeScript } from '../core/typescript-modules.js';
 import { crossPkgConfig, hostPlatform, isHost, type Platform } from '../core/platform.js';
 
 /** Every `*.ts` file in the folder is a component; adding one touches nothing else. */
@@ -37,7 +37,7 @@ const componentModules = new Map<string, Promise<{ default?: ComponentDefinition
 function importComponent(file: string): Promise<{ default?: ComponentDefinition }> {
   let module = componentModules.get(file);
   if (!module) {
-    module = import(pathToFileURL(file).href) as Promise<{ default?: ComponentDefinition }>;
+    module = importTypeScript(file) as Promise<{ default?: ComponentDefinition }>;
     componentModules.set(file, module);
   }
   return module;

@@ -14,7 +14,7 @@ import { REGISTRY_VARIABLE, type CacheConfig } from './config.js';
 import { GOCACHE_DIR_VARIABLE, GOCACHE_TAG_VARIABLE } from './go-cache-program.js';
 import { DigestMismatchError, digestOf, OCI_MANIFEST, RegistryProtocolError, type RegistryClient } from './registry.js';
 import { reasonOf, RegistryStore, type StoreKeys } from './registry-store.js';
-import { TSX_LOADER } from '../core/tsx-loader.js';
+import { launcherArgv } from '../core/typescript-modules.js';
 
 /**
  * A component's outputs as one OCI artifact: an image manifest with the
@@ -187,12 +187,11 @@ export class RegistryComponentStore extends RegistryStore implements RemoteOutpu
 }
 
 /**
- * The cache program: this node with the project's tsx loader in the same
- * process (tsx's own command starts a second node, and go waits for the
- * program before its build goes on). go splits GOCACHEPROG at spaces and
- * honours quotes.
+ * The cache program, started as the project's commands are: go waits for it
+ * before its build goes on. go splits GOCACHEPROG at spaces and honours
+ * quotes.
  */
-const GO_CACHE_PROGRAM = [process.execPath, '--import', TSX_LOADER, fileURLToPath(new URL('./go-cache-main.ts', import.meta.url))]
+const GO_CACHE_PROGRAM = launcherArgv(fileURLToPath(new URL('./go-cache-main.ts', import.meta.url)))
   .map((word) => (word.includes("'") ? `"${word}"` : `'${word}'`))
   .join(' ');
 

@@ -32,7 +32,7 @@ import { GOLANGCI_LINT, golangciLintArgs, golangciLintEnv, lintedModules } from 
 const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--skip-jobs] [--only-jobs] [--jobs-runs N]
                          [--skip-validate] [--only-validate] [--validate-runs N]
                          [--skip-cache] [--only-cache] [--only-cache-images] [--only-cache-edit] [--cache-runs N] [--skip-cross] [--only-cross] [--cross-runs N]
-                         [--skip-image] [--only-image] [--image-runs N]
+                         [--skip-image] [--only-image] [--image-runs N] [--only-start]
 
   --runs N      repetitions for the quick measurements (default 5)
   --skip-cold   leave out the cold build of every component (it takes minutes)
@@ -57,7 +57,43 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--
   --skip-image       leave out the image: npm run image after a dockerd relink and with nothing
                      changed, and the boot to /_ping under QEMU against the dev daemon's start
   --only-image       only that
-  --image-runs N     rounds of each (default 3)`;
+  --image-runs N     rounds of each (default 3)
+  --only-start       only the commands' start: help and a no-op make as the launcher runs them,
+                     against the same through tsx's loader and against node doing nothing`;
+
+/**
+ * How long a command takes to start: from the launcher's compiled modules
+ * against tsx's loader (how the commands ran before it) and node alone, in
+ * alternating rounds.
+ */
+function benchStart(runs: number): number {
+  const env = { ...process.env, CI: 'true' };
+  const seconds = (argv: string[]) => () => {
+    const start = process.hrtime.bigint();
+    execFileSync(process.execPath, argv.slice(1), { env, stdio: 'ignore' });
+    return Number(process.hrtime.bigint() - start) / 1e9;
+  };
+  const throughTsx = (task: string) => [process.execPath, '--import', 'tsx', join(projectRoot, 'tasks', `${task}.ts`)];
+  const sides = {
+    node: seconds([process.execPath, '-e', '0']),
+    help: seconds(taskArgv('help')),
+    helpTsx: seconds(throughTsx('help')),
+    noop: seconds(taskArgv('make')),
+    noopTsx: seconds(throughTsx('make')),
+  };
+  const samples = new Map<keyof typeof sides, number[]>();
+  for (let round = 0; round < runs; round += 1) {
+    for (const [name, measure] of Object.entries(sides) as [keyof typeof sides, () => number][]) samples.set(name, [...(samples.get(name) ?? []), measure()]);
+  }
+  const of = (name: keyof typeof sides) => median(samples.get(name) ?? []);
+  const pair = (launched: keyof typeof sides, tsx: keyof typeof sides) =>
+    `${of(launched).toFixed(3)} s / ${of(tsx).toFixed(3)} s  (${(of(tsx) / of(launched)).toFixed(2)}x)`;
+  console.log(`\ncommands' start (median of ${runs}, alternating; the launcher's generation is current)`);
+  console.log(`  node -e 0                               ${of('node').toFixed(3)} s`);
+  console.log(`  npm run help, launcher / tsx's loader   ${pair('help', 'helpTsx')}`);
+  console.log(`  no-op make, launcher / tsx's loader     ${pair('noop', 'noopTsx')}`);
+  return 0;
+}
 
 async function timed(action: () => unknown): Promise<number> {
   const start = process.hrtime.bigint();
@@ -112,6 +148,7 @@ async function main(): Promise<number> {
       'skip-cross': { type: 'boolean', default: false },
       'only-cross': { type: 'boolean', default: false },
       'cross-runs': { type: 'string', default: '2' },
+      'only-start': { type: 'boolean', default: false },
       'skip-image': { type: 'boolean', default: false },
       'only-image': { type: 'boolean', default: false },
       'image-runs': { type: 'string', default: '3' },
@@ -129,6 +166,7 @@ async function main(): Promise<number> {
   if (values['only-cache-edit']) return benchCacheEdit(Number(values['cache-runs']));
   if (values['only-cache']) return benchCache(Number(values['cache-runs']));
   if (values['only-image']) return benchImage(Number(values['image-runs']));
+  if (values['only-start']) return benchStart(runs);
   if (values['only-cross']) return benchCrossNoop(runs) || benchCrossCold(Number(values['cross-runs']));
   const bundle = join(defaultBundlesDir(process.env), 'binary-daemon');
   const files = readdirSync(bundle)
@@ -151,9 +189,7 @@ async function main(): Promise<number> {
   );
   console.log(`  hash-wasm md5 + sha256                  ${wasmOnly.toFixed(3)} s  (${(coreutils / wasmOnly).toFixed(2)}x coreutils)`);
 
-  console.log(`\nno-op make of the whole bundle (median of ${runs})`);
-  const noop = await repeat(runs, () => execFileSync(process.execPath, taskArgv('make').slice(1), { env: { ...process.env, CI: 'true' } }));
-  console.log(`  npm run make, nothing to do             ${noop.toFixed(3)} s wall, Node start included`);
+  benchStart(runs);
 
   console.log(`\ndev daemon start to API ready, against the bundled dockerd started directly with the same flags (median of ${runs})`);
   const startup = await measureStartup({ bundlesDir: defaultBundlesDir(process.env), rounds: runs, dockerdArgs: ['--experimental'] });

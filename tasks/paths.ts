@@ -2,19 +2,15 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../core/env.js';
-import { TSX_LOADER } from '../core/tsx-loader.js';
+import { launcherArgv } from '../core/typescript-modules.js';
 import { defaultStateDir, stateLayout } from '../devdaemon/layout.js';
 
 /** The project root (this file lives in tasks/). */
 export const projectRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/**
- * The argv of one of the project's tasks as its npm script runs it: node
- * with tsx's loader in the same process (tsx's own command starts a second
- * node, 0.13 s of every run).
- */
+/** The argv of one of the project's tasks as its npm script runs it. */
 export function taskArgv(task: string, ...args: string[]): [string, ...string[]] {
-  return [process.execPath, '--import', TSX_LOADER, join(projectRoot, 'tasks', `${task}.ts`), ...args];
+  return launcherArgv(join(projectRoot, 'tasks', `${task}.ts`), ...args);
 }
 
 export function defaultBundlesDir(env: Env): string {

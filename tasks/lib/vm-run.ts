@@ -9,6 +9,7 @@ import type { Listener } from '../../core/events.js';
 import { installGoTool } from '../../core/go-tools.js';
 import { readManifest } from '../../core/manifest.js';
 import { run } from '../../core/process.js';
+import { launcherArgv } from '../../core/typescript-modules.js';
 import { runGuestJob } from '../../image/job.js';
 import { acceleratorFor } from '../../image/qemu.js';
 import { compileTestBinary, PREBUILT_TESTS_VARIABLE } from '../../testrunner/compile.js';
@@ -82,7 +83,7 @@ async function runPreparedGuest(options: IntegrationOptions, context: ImageConte
   const outcome = await runGuestJob({
     ...boot,
     job: {
-      argv: [process.execPath, ...process.execArgv, script, ...args],
+      argv: launcherArgv(script, ...args),
       env: guestEnv,
       dir: process.cwd(),
       // The results folder and the test daemons' state start empty in guest memory: daemons' data roots cannot live on overlayfs.
