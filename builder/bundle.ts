@@ -2,6 +2,7 @@ import { existsSync, lstatSync } from 'node:fs';
 import { link, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { BundlePaths } from '../core/bundle-layout.js';
+import type { DigestMemo } from '../core/digest-memo.js';
 import { digestFile, sha256File, sidecarLine } from '../core/hashing.js';
 import { MANIFEST_FILE, emptyManifest, serializeManifest, type ComponentRecord, type FileRecord, type Manifest } from '../core/manifest.js';
 
@@ -20,19 +21,23 @@ export interface BuiltComponent {
 }
 
 /** True when every file the manifest lists for the component is present with its recorded sha256. */
-export async function componentIntact(bundleDir: string, manifest: Manifest, component: string): Promise<boolean> {
+export async function componentIntact(bundleDir: string, manifest: Manifest, component: string, digests?: DigestMemo): Promise<boolean> {
   const record = manifest.components[component];
-  return record !== undefined && filesIntact(bundleDir, record.outputs, manifest.files);
+  return record !== undefined && filesIntact(bundleDir, record.outputs, manifest.files, digests);
 }
 
-/** True when each of `names` is in `dir` with the size and sha256 `files` records for it (hashed side by side, on worker threads). */
-export async function filesIntact(dir: string, names: readonly string[], files: Readonly<Record<string, FileRecord>>): Promise<boolean> {
+/**
+ * True when each of `names` is in `dir` with the size and sha256 `files`
+ * records for it (hashed side by side, on worker threads, or remembered by
+ * `digests` while the file's bytes keep their identity).
+ */
+export async function filesIntact(dir: string, names: readonly string[], files: Readonly<Record<string, FileRecord>>, digests?: DigestMemo): Promise<boolean> {
   const intact = await Promise.all(
     names.map(async (name) => {
       const file = files[name];
       const path = join(dir, name);
       if (!file || !existsSync(path)) return false;
-      return (await stat(path)).size === file.size && (await sha256File(path)) === file.sha256;
+      return (await stat(path)).size === file.size && (await (digests ? digests.sha256(path) : sha256File(path))) === file.sha256;
     }),
   );
   return intact.every(Boolean);

@@ -20,6 +20,7 @@ import { hostPlatform, isHost, type Platform } from '../core/platform.js';
 import { checkGoVersion, requiredGo } from '../core/go-toolchain.js';
 import { DAEMON_BUNDLE, DEV_IMAGE_VARIABLE, bundlePaths, type BundlePaths } from '../core/bundle-layout.js';
 import { knownCause } from '../core/causes.js';
+import { DigestMemo } from '../core/digest-memo.js';
 import type { Env } from '../core/env.js';
 import { InterruptedError, UserError, describeError, isBug } from '../core/errors.js';
 import { sha256Text } from '../core/hashing.js';
@@ -110,6 +111,7 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
       installPolicy(options.env, (packages) => options.onEvent({ type: 'installing', packages })),
     );
     const toolchain = await detectToolchain(selected.flatMap(toolsUsedBy), options.env, cross);
+    const digests = DigestMemo.open(root.digests);
     const outcomes = await buildAll(selected, {
       ...options,
       cross,
@@ -118,7 +120,9 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
       bundles,
       toolchain,
       resolved: options.resolved ?? new Map<string, Promise<ResolvedSource>>(),
+      digests,
     });
+    await digests.save();
     if (options.signal.aborted) throw new InterruptedError();
     const published = await publishEach(
       all,
@@ -264,6 +268,8 @@ interface BuildEnvironment extends MakeOptions {
   cross: Platform | undefined;
   /** Sources resolved so far in this run, shared by the components that use the same tree. */
   resolved: Map<string, Promise<ResolvedSource>>;
+  /** The bundles' files' digests from earlier runs: a no-op make reads none of their bytes. */
+  digests: DigestMemo;
 }
 
 /** Everything a component's build shares with the others running beside it. */
@@ -444,7 +450,7 @@ async function planWith(
 
 async function isUpToDate(spec: ComponentSpec, plan: ComponentPlan, environment: BuildEnvironment): Promise<boolean> {
   const { previous, paths } = bundleOf(spec, environment.bundles);
-  return previous.components[spec.name]?.fingerprint === plan.fingerprint && (await componentIntact(paths.current, previous, spec.name));
+  return previous.components[spec.name]?.fingerprint === plan.fingerprint && (await componentIntact(paths.current, previous, spec.name, environment.digests));
 }
 
 /** The outputs from the shared cache, staged for publishing like a build's, with where they came from in the record. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
  *   binary-client -> .generations/<id>   (the docker CLI: a bundle of its own, published the same way)
  *   .generations/<id>/                   complete, immutable bundle folders, each the target of one bundle's symlink
  *   .staging/<run>/                      per-run build outputs and work dirs
+ *   .digests.json                        the bundles' files' sha256 by the identity of their bytes (core/digest-memo.ts)
  *   logs/<component>.log
  * A new generation is assembled beside the current one and published by an
  * atomic rename of the symlink, so readers see either the old bundle or the
@@ -19,6 +20,8 @@ export interface BundlePaths {
   current: string;
   generations: string;
   staging: string;
+  /** Shared by every bundle of the root, like logs. */
+  digests: string;
   logs: string;
 }
 
@@ -36,6 +39,7 @@ export function bundlePaths(root: string, name = DAEMON_BUNDLE): BundlePaths {
     current: join(root, name),
     generations: join(root, '.generations'),
     staging: join(root, '.staging'),
+    digests: join(root, '.digests.json'),
     logs: join(root, 'logs'),
   };
 }

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { appendFileSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DigestMemo } from '../../core/digest-memo.js';
+import { tempDir } from '../support/temp.js';
+
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const NOT_ITS_HASH = 'f'.repeat(64);
+
+/** A memo whose one entry says `path` hashes to NOT_ITS_HASH while its bytes keep the identity they have now. */
+function memoClaiming(dir: string, path: string): string {
+  const info = statSync(path, { bigint: true });
+  const file = join(dir, 'digests.json');
+  const entry = { ino: String(info.ino), size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs), sha256: NOT_ITS_HASH };
+  writeFileSync(file, JSON.stringify({ [path]: entry }));
+  return file;
+}
+
+describe('DigestMemo', () => {
+  it('answers from memory while the bytes keep their identity, and hashes a file written since', async () => {
+    const dir = tempDir('digest-memo');
+    const path = join(dir, 'dockerd');
+    writeFileSync(path, 'one');
+    const file = memoClaiming(dir, path);
+    // The remembered answer proves the bytes were not read.
+    expect(await DigestMemo.open(file).sha256(path)).toBe(NOT_ITS_HASH);
+
+    appendFileSync(path, 'two');
+    expect(await DigestMemo.open(file).sha256(path)).toBe(sha256(path));
+  });
+
+  it('hashes a file replaced by another of the same size and times', async () => {
+    const dir = tempDir('digest-memo');
+    const path = join(dir, 'runc');
+    writeFileSync(path, 'aaaa');
+    const file = memoClaiming(dir, path);
+    const { atime, mtime } = statSync(path);
+    writeFileSync(join(dir, 'other'), 'bbbb');
+    utimesSync(join(dir, 'other'), atime, mtime);
+    renameSync(join(dir, 'other'), path);
+    expect(await DigestMemo.open(file).sha256(path)).toBe(sha256(path));
+  });
+
+  it('saves what it was asked and what it remembers of files that still exist', async () => {
+    const dir = tempDir('digest-memo');
+    const [kept, asked, gone] = ['kept', 'asked', 'gone'].map((name) => join(dir, name)) as [string, string, string];
+    for (const path of [kept, asked]) writeFileSync(path, path);
+    const file = join(dir, 'digests.json');
+    const first = DigestMemo.open(file);
+    for (const path of [kept, asked]) await first.sha256(path);
+    await first.save();
+    const remembered = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...remembered, [gone]: remembered[kept] }));
+
+    const second = DigestMemo.open(file);
+    await second.sha256(asked);
+    await second.save();
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object).sort()).toEqual([asked, kept].sort());
+  });
+});
