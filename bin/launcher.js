@@ -229,11 +229,26 @@ async function compileGeneration(sources, files, options, previous) {
     }
     writeStamp({ root: projectRoot, options, generation: name, files });
     return target;
-  } catch {
+  } catch (error) {
+    const problem = compileProblem(error);
+    // What an edit broke is said once a command, where the author can act on it; an unwritable checkout is not.
+    if (problem) process.stderr.write(`moby-make: ${problem}; running through tsx's loader until it compiles\n`);
     return undefined;
   } finally {
     removeQuietly(building);
   }
+}
+
+/**
+ * esbuild's first message, as `file:line:column: text`, when it refused a file.
+ * @param {unknown} error
+ */
+function compileProblem(error) {
+  const failure = /** @type {{ errors?: Array<{ text: string, location: { file: string, line: number, column: number } | null }> }} */ (error);
+  const first = Array.isArray(failure?.errors) ? failure.errors[0] : undefined;
+  if (!first) return undefined;
+  const where = first.location ? `${relative(projectRoot, fileURLToPath(first.location.file))}:${first.location.line}:${first.location.column}: ` : '';
+  return `${where}${first.text}`;
 }
 
 /**
@@ -273,7 +288,10 @@ function compileOptionsKey() {
 /** @returns {Stamp | undefined} */
 function readStamp() {
   try {
-    return /** @type {Stamp} */ (readJson(stampFile));
+    const stamp = /** @type {Partial<Stamp> | null} */ (readJson(stampFile));
+    const whole =
+      typeof stamp?.root === 'string' && typeof stamp.options === 'string' && typeof stamp.generation === 'string' && typeof stamp.files === 'object';
+    return whole ? /** @type {Stamp} */ (stamp) : undefined;
   } catch {
     return undefined;
   }

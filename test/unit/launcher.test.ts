@@ -54,10 +54,10 @@ interface Output {
   component: string;
 }
 
-async function hello(root: string, args: string[] = [], outsideComponent?: string): Promise<Output> {
+async function hello(root: string, args: string[] = [], outsideComponent?: string): Promise<Output & { stderr: string }> {
   const env = { ...process.env, ...(outsideComponent ? { OUTSIDE_COMPONENT: outsideComponent } : {}) };
-  const { stdout } = await execFileAsync(process.execPath, [join(root, 'bin', 'run.js'), 'tasks/hello.ts', ...args], { env });
-  return JSON.parse(stdout) as Output;
+  const { stdout, stderr } = await execFileAsync(process.execPath, [join(root, 'bin', 'run.js'), 'tasks/hello.ts', ...args], { env });
+  return { ...(JSON.parse(stdout) as Output), stderr };
 }
 
 function generationsIn(dir: string): string[] {
@@ -137,6 +137,8 @@ describe('the launcher', () => {
     writeFileSync(join(root, 'core', 'unused.ts'), 'export const broken = ;\n');
     const uncompilable = await hello(root);
     expect(uncompilable.where).toContain(join(root, 'core', 'value.ts'));
+    expect(uncompilable.stderr).toMatch(/^moby-make: core\/unused\.ts:1:\d+: .*running through tsx's loader until it compiles$/m);
+    expect(unwritable.stderr).toBe('');
     expect(readdirSync(generations).filter((name) => name.startsWith('.'))).toEqual([]);
   });
 });
