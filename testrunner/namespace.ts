@@ -25,7 +25,7 @@ import { startUplink, UPLINK_DEVICE } from './uplink.js';
  *   on a systemd host; tests of mount propagation need it); loopback up; a sysfs of the new network namespace (the cgroup
  *   mounts kept); a fresh tmpfs on /run, with the test daemon's exec-root
  *   bound at /run/docker; a fresh tmpfs on /tmp, where only the folders the
- *   run needs stay visible; over the source tree, when it is the module
+ *   run needs stay visible (and TMPDIR, made again if they hid it); over the source tree, when it is the module
  *   cache or a cached checkout, an overlay that throws the tests' writes away.
  */
 export interface NamespacePlan {
@@ -91,6 +91,11 @@ while [ "$keep_count" -gt 0 ]; do
 done
 umount -l /run/mmk-tmp
 rmdir /run/mmk-cgroup /run/mmk-tmp
+# A TMPDIR that the fresh /run or /tmp hides (the machine image gives its jobs one under /run) is there again, empty as /tmp is: dockerd makes its temporary folders in it.
+if [ -n "\${TMPDIR:-}" ] && [ ! -d "$TMPDIR" ]; then
+  mkdir -p "$TMPDIR"
+  chmod 1777 "$TMPDIR"
+fi
 # Shared among our own mounts only (unshare made every mount private first), as / is on a systemd host: some tests need it.
 mount --make-rshared /
 exec "$@"

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { bundlePaths } from '../../core/bundle-layout.js';
@@ -52,15 +52,17 @@ const docker0Before = existsSync('/sys/class/net/docker0');
 
 describe('npm run test-integration on a fixture package', () => {
   it('runs the package against a test daemon in namespaces where moby harness assumptions hold, and leaves nothing behind', async () => {
+    // A TMPDIR under /run, which the namespace's fresh /run hides (the machine image's jobs have one): the daemon makes a container's temporary folders there.
+    const hiddenTmpdir = mkdtempSync('/run/moby-make-test-tmpdir-');
     const result = await runTask(
       'test-integration',
-      ['--bundles', bundles, '--run', 'TestHarnessEnvironment|TestDevContainer|TestSubtests|TestSkipped', '--output', 'json'],
-      env,
-    );
+      ['--bundles', bundles, '--run', 'TestHarnessEnvironment|TestDevContainer|TestSubtests|TestSkipped|TestContainerExec', '--output', 'json'],
+      { ...env, TMPDIR: hiddenTmpdir },
+    ).finally(() => rmSync(hiddenTmpdir, { recursive: true, force: true }));
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const summary = summaryOf(result.stdout);
-    expect(summary.packages.map((p) => [p.dir, p.counts, p.failures])).toEqual([['./integration/fixture', { passed: 5, failed: 0, skipped: 1 }, []]]);
+    expect(summary.packages.map((p) => [p.dir, p.counts, p.failures])).toEqual([['./integration/fixture', { passed: 6, failed: 0, skipped: 1 }, []]]);
     expect(existsSync('/mmk-fixture-root-write')).toBe(false);
     expect(existsSync('/etc/docker/plugins')).toBe(false);
     const finished = events(result.stdout).filter((event) => event.type === 'test-finished');
@@ -70,7 +72,7 @@ describe('npm run test-integration on a fixture package', () => {
     expect(report).toContain('"Test":"TestHarnessEnvironment"');
     expect(readFileSync(join(results, 'amd64-integration-fixture-junit-report.xml'), 'utf8')).toContain('TestHarnessEnvironment');
     expect(summary.notes).toContain(
-      'integration-cli: skipped, the filter "TestHarnessEnvironment|TestDevContainer|TestSubtests|TestSkipped" omits all integration-cli tests',
+      'integration-cli: skipped, the filter "TestHarnessEnvironment|TestDevContainer|TestSubtests|TestSkipped|TestContainerExec" omits all integration-cli tests',
     );
     expect(leftovers(bundles, source.dir)).toEqual([]);
     expect(existsSync('/sys/class/net/docker0')).toBe(docker0Before);
