@@ -122,7 +122,6 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
       resolved: options.resolved ?? new Map<string, Promise<ResolvedSource>>(),
       digests,
     });
-    await digests.save();
     if (options.signal.aborted) throw new InterruptedError();
     const published = await publishEach(
       all,
@@ -130,6 +129,10 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
       outcomes.filter((o): o is BuiltComponent => typeof o === 'object'),
       options.onEvent,
     );
+    for (const { paths, manifest } of published) {
+      await Promise.all(Object.entries(manifest.files).map(([name, file]) => digests.remember(join(paths.current, name), file.sha256)));
+    }
+    await digests.save();
     if (options.remote?.pushing) {
       // Everything the bundles now hold that did not come from the registry: a runner with a warm bundle fills an empty registry too.
       const offered = selected.filter((_, i) => outcomes[i] !== 'failed' && !(typeof outcomes[i] === 'object' && outcomes[i].fromCache));

@@ -12,6 +12,11 @@ const rememberedSchema = z.object({ ino: z.string(), size: z.string(), mtimeNs: 
 const memoSchema = z.record(z.string(), rememberedSchema);
 type Remembered = z.infer<typeof rememberedSchema>;
 
+async function identityOf(path: string): Promise<Omit<Remembered, 'sha256'>> {
+  const info = await stat(path, { bigint: true });
+  return { ino: String(info.ino), size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
+}
+
 /**
  * Files' sha256, remembered in a file by the identity of their bytes: a file
  * is read and hashed again only when its identity changed since. For the
@@ -31,14 +36,23 @@ export class DigestMemo {
   }
 
   async sha256(path: string): Promise<string> {
-    const info = await stat(path, { bigint: true });
-    const identity = { ino: String(info.ino), size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
+    const identity = await identityOf(path);
     const known = this.known[path];
     const same =
       known && known.ino === identity.ino && known.size === identity.size && known.mtimeNs === identity.mtimeNs && known.ctimeNs === identity.ctimeNs;
     const sha256 = same ? known.sha256 : await sha256File(path);
     this.asked.set(path, { ...identity, sha256 });
     return sha256;
+  }
+
+  /**
+   * A file this run has just written or linked, whose sha256 it knows:
+   * publishing links every kept file into the new generation, which changes
+   * their ctime, and the next run would otherwise hash the whole bundle again.
+   */
+  async remember(path: string, sha256: string): Promise<void> {
+    const identity = await identityOf(path).catch(() => undefined);
+    if (identity) this.asked.set(path, { ...identity, sha256 });
   }
 
   /** What was hashed or found this time, and what was remembered of files that still exist; a failure to write costs the next run a hash. */

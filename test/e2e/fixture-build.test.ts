@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../core/manifest.js';
@@ -40,6 +40,17 @@ describe('building a fixture module from a path source', () => {
 
   it('does not call go build again when nothing changed', async () => {
     const before = project.goBuilds().length;
+    // The build remembered the digest of what it published, by the identity of its bytes: the no-op reads none of them.
+    const remembered = JSON.parse(readFileSync(join(project.paths.bundles, '.digests.json'), 'utf8')) as Record<
+      string,
+      { ino: string; ctimeNs: string; sha256: string }
+    >;
+    const binary = join(project.bundle, 'hello');
+    expect(remembered[binary]).toMatchObject({
+      ino: String(statSync(binary).ino),
+      ctimeNs: String(statSync(binary, { bigint: true }).ctimeNs),
+      sha256: sha256Of(binary),
+    });
     const rerun = await project.make();
     expect(rerun.code).toBe(0);
     expect(rerun.stdout).toMatch(/hello: up to date/);

@@ -42,6 +42,20 @@ describe('DigestMemo', () => {
     expect(await DigestMemo.open(file).sha256(path)).toBe(sha256(path));
   });
 
+  it('remembers a file it is told the sha256 of, by the identity its bytes have now', async () => {
+    const dir = tempDir('digest-memo');
+    const path = join(dir, 'containerd');
+    writeFileSync(path, 'published');
+    const file = join(dir, 'digests.json');
+    const publishing = DigestMemo.open(file);
+    await publishing.remember(path, NOT_ITS_HASH);
+    await publishing.remember(join(dir, 'missing'), NOT_ITS_HASH);
+    await publishing.save();
+    expect(await DigestMemo.open(file).sha256(path)).toBe(NOT_ITS_HASH);
+    appendFileSync(path, ' and changed');
+    expect(await DigestMemo.open(file).sha256(path)).toBe(sha256(path));
+  });
+
   it('saves what it was asked and what it remembers of files that still exist', async () => {
     const dir = tempDir('digest-memo');
     const [kept, asked, gone] = ['kept', 'asked', 'gone'].map((name) => join(dir, name)) as [string, string, string];
