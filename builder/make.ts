@@ -123,15 +123,9 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
       digests,
     });
     if (options.signal.aborted) throw new InterruptedError();
-    const published = await publishEach(
-      all,
-      bundles,
-      outcomes.filter((o): o is BuiltComponent => typeof o === 'object'),
-      options.onEvent,
-    );
-    for (const { paths, manifest } of published) {
-      await Promise.all(Object.entries(manifest.files).map(([name, file]) => digests.remember(join(paths.current, name), file.sha256)));
-    }
+    const built = outcomes.filter((o): o is BuiltComponent => typeof o === 'object');
+    const published = await publishEach(all, bundles, built, options.onEvent);
+    await rememberPublished(digests, published, built, all);
     await digests.save();
     if (options.remote?.pushing) {
       // Everything the bundles now hold that did not come from the registry: a runner with a warm bundle fills an empty registry too.
@@ -216,6 +210,30 @@ async function publishEach(
     published.push({ paths: state.paths, manifest });
   }
   return published;
+}
+
+/**
+ * The files this run proved up to date or wrote keep their digests through
+ * the links into the new generation, which change their ctime; a kept
+ * component this run did not check (--only left it out) is hashed next time.
+ */
+async function rememberPublished(
+  digests: DigestMemo,
+  published: ReadonlyArray<{ paths: BundlePaths; manifest: Manifest }>,
+  built: readonly BuiltComponent[],
+  all: readonly ComponentSpec[],
+): Promise<void> {
+  // By bundle and name: the client bundles each have their own `docker`.
+  const bundleOfComponent = new Map(all.map((spec) => [spec.name, bundleName(spec)]));
+  const written = new Set(built.flatMap((b) => b.outputs.map((output) => `${bundleOfComponent.get(b.name)}/${output}`)));
+  for (const { paths, manifest } of published) {
+    await Promise.all(
+      Object.entries(manifest.files).map(async ([name, file]) => {
+        const path = join(paths.current, name);
+        if (written.has(`${paths.name}/${name}`) || digests.checked(path)) await digests.remember(path, file.sha256);
+      }),
+    );
+  }
 }
 
 /** Each offered component as its bundle now holds it (just published, or as it was) goes to the shared cache, unless it is there already. */

@@ -45,10 +45,16 @@ export class DigestMemo {
     return sha256;
   }
 
+  /** Whether this run has asked for the file's digest (and so proved it). */
+  checked(path: string): boolean {
+    return this.asked.has(path);
+  }
+
   /**
-   * A file this run has just written or linked, whose sha256 it knows:
-   * publishing links every kept file into the new generation, which changes
-   * their ctime, and the next run would otherwise hash the whole bundle again.
+   * A file whose sha256 this run proved or wrote, with the identity its
+   * bytes have now: publishing links every kept file into the new
+   * generation, which changes their ctime, and the next run would otherwise
+   * hash the whole bundle again.
    */
   async remember(path: string, sha256: string): Promise<void> {
     const identity = await identityOf(path).catch(() => undefined);
