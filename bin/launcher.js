@@ -120,7 +120,10 @@ async function registerTsx() {
 }
 
 /**
- * Every `.ts` file of the checkout's code, relative to it, sorted.
+ * Every `.ts` file of the checkout's code, relative to it, sorted. A folder
+ * that is a Go module or a git checkout of its own (the guest's init, a moby
+ * checkout kept inside this one) holds none, and walking one costs every
+ * command.
  * @param {string} root
  * @returns {string[]}
  */
@@ -129,7 +132,9 @@ export function listSources(root) {
   const found = [];
   /** @param {string} rel */
   const walk = (rel) => {
-    for (const entry of readdirSync(join(root, rel), { withFileTypes: true })) {
+    const entries = readdirSync(join(root, rel), { withFileTypes: true });
+    if (rel !== '' && entries.some((entry) => entry.name === 'go.mod' || entry.name === '.git')) return;
+    for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const path = rel ? join(rel, entry.name) : entry.name;
       if (entry.isDirectory() && !(rel === '' && NOT_CODE.has(entry.name)) && entry.name !== 'node_modules') walk(path);

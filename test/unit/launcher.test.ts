@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, s
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { listSources } from '../../bin/launcher.js';
 import { projectRoot } from '../../tasks/paths.js';
 import { tempDir } from '../support/temp.js';
 
@@ -69,6 +70,30 @@ function stampedGeneration(dir: string): string {
 }
 
 describe('the launcher', () => {
+  it("compiles the checkout's code: not the tests, dependencies, bundles, hidden folders, Go modules or checkouts of their own", () => {
+    const root = tempDir('launcher-sources');
+    const files = [
+      'core/a.ts',
+      'core/nested/b.ts',
+      'core/types.d.ts',
+      'top.ts',
+      'test/t.ts',
+      'bundles/x.ts',
+      'node_modules/dep/index.ts',
+      'core/node_modules/dep/index.ts',
+      '.hidden/h.ts',
+      'image/init/go.mod',
+      'image/init/tool.ts',
+      'moby/.git/HEAD',
+      'moby/hack/script.ts',
+    ];
+    for (const file of files) {
+      mkdirSync(join(root, file, '..'), { recursive: true });
+      writeFileSync(join(root, file), '');
+    }
+    expect(listSources(root)).toEqual(['core/a.ts', 'core/nested/b.ts']);
+  });
+
   it('compiles the project once and starts the next command from the same generation', async () => {
     const { root, generations } = launcherProject();
     const first = await hello(root, ['a', 'b']);
