@@ -68,12 +68,14 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--
  */
 function benchStart(runs: number): number {
   const env = { ...process.env, CI: 'true' };
-  const seconds = (argv: string[]) => () => {
-    const start = process.hrtime.bigint();
-    execFileSync(process.execPath, argv.slice(1), { env, stdio: 'ignore' });
-    return Number(process.hrtime.bigint() - start) / 1e9;
-  };
-  const throughTsx = (task: string) => [process.execPath, '--import', 'tsx', join(projectRoot, 'tasks', `${task}.ts`)];
+  const seconds =
+    ([command, ...args]: readonly [string, ...string[]]) =>
+    (): number => {
+      const start = process.hrtime.bigint();
+      execFileSync(command, args, { env, stdio: 'ignore' });
+      return Number(process.hrtime.bigint() - start) / 1e9;
+    };
+  const throughTsx = (task: string): [string, ...string[]] => [process.execPath, '--import', 'tsx', join(projectRoot, 'tasks', `${task}.ts`)];
   const sides = {
     node: seconds([process.execPath, '-e', '0']),
     help: seconds(taskArgv('help')),
