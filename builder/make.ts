@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stepsFor } from './recipes/index.js';
 import { OUT, SRC, WORK, describeSteps, extraSourcePlaceholder, runSteps, StepFailedError, type Step, type StepPaths } from './recipes/steps.js';
 import { componentIntact, publish, type BuiltComponent } from './bundle.js';
@@ -124,8 +124,11 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
     });
     if (options.signal.aborted) throw new InterruptedError();
     const built = outcomes.filter((o): o is BuiltComponent => typeof o === 'object');
+    // By bundle and name: the client bundles each have their own `docker`.
+    const builtFiles = new Set(built.flatMap((b) => b.outputs.map((output) => `${bundleName(specNamed(all, b.name))}/${output}`)));
+    await provedUnchanged(digests, bundles, new Set([...builtFiles].map((file) => dirname(file))));
     const published = await publishEach(all, bundles, built, options.onEvent);
-    await rememberPublished(digests, published, built, all);
+    await rememberPublished(digests, published, builtFiles);
     await digests.save();
     if (options.remote?.pushing) {
       // Everything the bundles now hold that did not come from the registry: a runner with a warm bundle fills an empty registry too.
@@ -151,6 +154,12 @@ interface BundleState {
 
 function bundleName(spec: ComponentSpec): string {
   return spec.bundle ?? DAEMON_BUNDLE;
+}
+
+function specNamed(all: readonly ComponentSpec[], name: string): ComponentSpec {
+  const spec = all.find((candidate) => candidate.name === name);
+  if (!spec) throw new Error(`no component named ${name}`);
+  return spec;
 }
 
 function bundleOf(spec: ComponentSpec, bundles: ReadonlyMap<string, BundleState>): BundleState {
@@ -213,24 +222,34 @@ async function publishEach(
 }
 
 /**
+ * Before publishing links them: the kept files whose bytes still have the
+ * identity they had when an earlier run proved them count as proved here
+ * too, so --only (a --watch round) does not cost the next check a hash of
+ * everything it left out. One edited since is not, and is hashed next time.
+ */
+async function provedUnchanged(digests: DigestMemo, bundles: ReadonlyMap<string, BundleState>, publishing: ReadonlySet<string>): Promise<void> {
+  for (const [name, state] of bundles) {
+    if (publishing.has(name)) await Promise.all(Object.keys(state.previous.files).map((file) => digests.unchanged(join(state.paths.current, file))));
+  }
+}
+
+/**
  * The files this run proved up to date or wrote keep their digests through
  * the links into the new generation, which change their ctime; a kept
- * component this run did not check (--only left it out) is hashed next time.
+ * component no run has proved since its last change is hashed next time.
  */
 async function rememberPublished(
   digests: DigestMemo,
   published: ReadonlyArray<{ paths: BundlePaths; manifest: Manifest }>,
-  built: readonly BuiltComponent[],
-  all: readonly ComponentSpec[],
+  written: ReadonlySet<string>,
 ): Promise<void> {
-  // By bundle and name: the client bundles each have their own `docker`.
-  const bundleOfComponent = new Map(all.map((spec) => [spec.name, bundleName(spec)]));
-  const written = new Set(built.flatMap((b) => b.outputs.map((output) => `${bundleOfComponent.get(b.name)}/${output}`)));
   for (const { paths, manifest } of published) {
     await Promise.all(
       Object.entries(manifest.files).map(async ([name, file]) => {
         const path = join(paths.current, name);
-        if (written.has(`${paths.name}/${name}`) || digests.checked(path)) await digests.remember(path, file.sha256);
+        // A written file's digest was taken on its way in; a proved one keeps the digest it was proved with.
+        if (written.has(`${paths.name}/${name}`)) await digests.remember(path, file.sha256);
+        else await digests.relinked(path);
       }),
     );
   }

@@ -17,6 +17,10 @@ async function identityOf(path: string): Promise<Omit<Remembered, 'sha256'>> {
   return { ino: String(info.ino), size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
 }
 
+function sameIdentity(a: Omit<Remembered, 'sha256'>, b: Omit<Remembered, 'sha256'>): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
 /**
  * Files' sha256, remembered in a file by the identity of their bytes: a file
  * is read and hashed again only when its identity changed since. For the
@@ -38,24 +42,32 @@ export class DigestMemo {
   async sha256(path: string): Promise<string> {
     const identity = await identityOf(path);
     const known = this.known[path];
-    const same =
-      known && known.ino === identity.ino && known.size === identity.size && known.mtimeNs === identity.mtimeNs && known.ctimeNs === identity.ctimeNs;
-    const sha256 = same ? known.sha256 : await sha256File(path);
+    const sha256 = known && sameIdentity(known, identity) ? known.sha256 : await sha256File(path);
     this.asked.set(path, { ...identity, sha256 });
     return sha256;
   }
 
-  /** Whether this run has asked for the file's digest (and so proved it). */
-  checked(path: string): boolean {
-    return this.asked.has(path);
+  /** A file this run proved, linked since (which changed its ctime): its proof holds for the identity it has now. */
+  async relinked(path: string): Promise<void> {
+    const proved = this.asked.get(path);
+    const identity = proved && (await identityOf(path).catch(() => undefined));
+    if (proved && identity && identity.ino === proved.ino) this.asked.set(path, { ...identity, sha256: proved.sha256 });
   }
 
   /**
-   * A file whose sha256 this run proved or wrote, with the identity its
-   * bytes have now: publishing links every kept file into the new
-   * generation, which changes their ctime, and the next run would otherwise
-   * hash the whole bundle again.
+   * Whether the file still has the identity it had when its digest was
+   * proved, without reading it; if so, this run counts it as proved. For a
+   * file about to be linked elsewhere, which changes its ctime.
    */
+  async unchanged(path: string): Promise<boolean> {
+    const known = this.known[path];
+    const identity = known && (await identityOf(path).catch(() => undefined));
+    if (!known || !identity || !sameIdentity(known, identity)) return false;
+    this.asked.set(path, known);
+    return true;
+  }
+
+  /** A file this run wrote, whose sha256 it took on the way in. */
   async remember(path: string, sha256: string): Promise<void> {
     const identity = await identityOf(path).catch(() => undefined);
     if (identity) this.asked.set(path, { ...identity, sha256 });

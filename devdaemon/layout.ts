@@ -20,8 +20,6 @@ export interface StateLayout {
   logFile: string;
   /** What the supervisor knows about the running daemon (bridge, socket, start time). */
   metaFile: string;
-  /** Hash verdicts keyed on file identity, so an unchanged bundle is not re-hashed on every start. */
-  verifiedFile: string;
   /** The managed containerd dockerd starts under its exec-root. */
   containerdSocket: string;
 }
@@ -41,7 +39,6 @@ export function stateLayout(stateDir: string): StateLayout {
     configFile: join(dir, 'daemon.json'),
     logFile: join(dir, 'dockerd.log'),
     metaFile: join(dir, 'dev-daemon.json'),
-    verifiedFile: join(dir, 'verified.json'),
     containerdSocket: join(execRoot, 'containerd', 'containerd.sock'),
   };
   // containerd also creates containerd.sock.ttrpc and containerd-debug.sock beside it.

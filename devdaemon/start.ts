@@ -76,11 +76,13 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
   const began = performance.now();
   const { env, onEvent } = options;
   const layout = stateLayout(options.stateDir);
-  const bundleDir = bundlePaths(options.bundlesDir).current;
+  const bundle = bundlePaths(options.bundlesDir);
+  const bundleDir = bundle.current;
   await mkdir(layout.stateDir, { recursive: true, mode: 0o711 });
   refuseRunning(layout);
   await recoverStale(layout, env, onEvent);
-  const manifest = await verifyBundle(bundleDir, layout.verifiedFile);
+  // make's memo of the bundles' digests: a start right after a build hashes nothing the build proved or wrote.
+  const manifest = await verifyBundle(bundleDir, bundle.digests);
   // The PATH dockerd will get (sbin included), so a found iptables is the one it runs.
   const policy = installPolicy(dockerdEnv(bundleDir, env), (packages) => onEvent({ type: 'installing', packages }));
   const rootless = options.rootless ? await setUpRootless(layout, bundleDir, options.rootless.user, policy, env, onEvent) : undefined;

@@ -53,12 +53,11 @@ export async function prepareStateFolder(layout: StateLayout, bundleDir: string,
   }
   const { runtimeDir, home } = rootlessDirs(layout);
   for (const dir of [layout.stateDir, runtimeDir, home]) mkdirSync(dir, { recursive: true, mode: dir === layout.stateDir ? 0o711 : 0o700 });
-  // Its config, log and hash cache are the user's too, so the user can start it later without root; the record stays root's.
+  // Its config and log are the user's too, so the user can start it later without root; the record stays root's (and the bundles' digest memo, which that start reads).
   if (!existsSync(layout.configFile)) writeFileSync(layout.configFile, '{}\n');
   if (!existsSync(layout.logFile)) writeFileSync(layout.logFile, '');
   if (process.getuid?.() === 0) {
-    for (const path of [layout.stateDir, runtimeDir, home, layout.configFile, layout.logFile, layout.verifiedFile])
-      if (existsSync(path)) chownSync(path, user.uid, user.gid);
+    for (const path of [layout.stateDir, runtimeDir, home, layout.configFile, layout.logFile]) if (existsSync(path)) chownSync(path, user.uid, user.gid);
   }
   const reach = await runAsUser(user, ['sh', '-c', 'test -x "$1" && test -w "$2"', 'reach', join(bundleDir, 'dockerd-rootless.sh'), layout.stateDir], env, '/');
   if (reach.exitCode !== 0) {

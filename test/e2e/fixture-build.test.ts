@@ -133,6 +133,16 @@ describe('a partial build', () => {
     execFileSync('sh', ['-c', 'sha256sum -c *.sha256 && md5sum -c *.md5'], { cwd: project.bundle });
   });
 
+  it('carries the proof of a kept component it did not check through the links of --only, while its bytes are unchanged', async () => {
+    const project = await builtWithTwoComponents();
+    writeFileSync(join(project.paths.src, 'main.go'), readFileSync(join(project.paths.src, 'main.go'), 'utf8').replace('hello', 'hey'));
+    expect((await project.make(['--only', 'hello'])).code).toBe(0);
+    // Linked into the new generation (a new ctime), and remembered as it is now: the next check reads none of its bytes.
+    const other = join(project.bundle, 'other');
+    const remembered = JSON.parse(readFileSync(join(project.paths.bundles, '.digests.json'), 'utf8')) as Record<string, { ctimeNs: string; sha256: string }>;
+    expect(remembered[other]).toMatchObject({ ctimeNs: String(statSync(other, { bigint: true }).ctimeNs), sha256: sha256Of(other) });
+  });
+
   it('still finds a kept component tampered with before a build that did not check it', async () => {
     const project = await builtWithTwoComponents();
     const other = join(project.bundle, 'other');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, linkSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DigestMemo } from '../../core/digest-memo.js';
@@ -54,6 +54,30 @@ describe('DigestMemo', () => {
     expect(await DigestMemo.open(file).sha256(path)).toBe(NOT_ITS_HASH);
     appendFileSync(path, ' and changed');
     expect(await DigestMemo.open(file).sha256(path)).toBe(sha256(path));
+  });
+
+  it('counts a file unchanged since its proof as proved, and carries a proof through a link', async () => {
+    const dir = tempDir('digest-memo');
+    const [same, edited] = ['same', 'edited'].map((name) => join(dir, name)) as [string, string];
+    for (const path of [same, edited]) writeFileSync(path, 'bytes');
+    const file = join(dir, 'digests.json');
+    const first = DigestMemo.open(file);
+    for (const path of [same, edited]) await first.sha256(path);
+    await first.save();
+
+    writeFileSync(edited, 'BYTES');
+    const publishing = DigestMemo.open(file);
+    expect(await publishing.unchanged(same)).toBe(true);
+    expect(await publishing.unchanged(edited)).toBe(false);
+    // Publishing links the file elsewhere: its ctime changes, its inode does not.
+    linkSync(same, join(dir, 'link'));
+    linkSync(edited, join(dir, 'link2'));
+    for (const path of [same, edited]) await publishing.relinked(path);
+    await publishing.save();
+    const remembered = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { ctimeNs: string }>;
+    expect(remembered[same]?.ctimeNs).toBe(String(statSync(same, { bigint: true }).ctimeNs));
+    expect(remembered[edited]?.ctimeNs).not.toBe(String(statSync(edited, { bigint: true }).ctimeNs));
+    expect(await DigestMemo.open(file).sha256(edited)).toBe(sha256(edited));
   });
 
   it('saves what it was asked and what it remembers of files that still exist', async () => {
