@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { stepsFor } from './recipes/index.js';
 import { OUT, SRC, WORK, describeSteps, extraSourcePlaceholder, runSteps, StepFailedError, type Step, type StepPaths } from './recipes/steps.js';
 import { componentIntact, publish, type BuiltComponent } from './bundle.js';
@@ -123,12 +123,13 @@ export async function make(options: MakeOptions): Promise<MakeResult> {
       digests,
     });
     if (options.signal.aborted) throw new InterruptedError();
-    const built = outcomes.filter((o): o is BuiltComponent => typeof o === 'object');
-    // By bundle and name: the client bundles each have their own `docker`.
-    const builtFiles = new Set(built.flatMap((b) => b.outputs.map((output) => `${bundleName(specNamed(all, b.name))}/${output}`)));
-    await provedUnchanged(digests, bundles, new Set([...builtFiles].map((file) => dirname(file))));
-    const published = await publishEach(all, bundles, built, options.onEvent);
-    await rememberPublished(digests, published, builtFiles);
+    const published = await publishEach(
+      all,
+      bundles,
+      outcomes.filter((o): o is BuiltComponent => typeof o === 'object'),
+      digests,
+      options.onEvent,
+    );
     await digests.save();
     if (options.remote?.pushing) {
       // Everything the bundles now hold that did not come from the registry: a runner with a warm bundle fills an empty registry too.
@@ -154,12 +155,6 @@ interface BundleState {
 
 function bundleName(spec: ComponentSpec): string {
   return spec.bundle ?? DAEMON_BUNDLE;
-}
-
-function specNamed(all: readonly ComponentSpec[], name: string): ComponentSpec {
-  const spec = all.find((candidate) => candidate.name === name);
-  if (!spec) throw new Error(`no component named ${name}`);
-  return spec;
 }
 
 function bundleOf(spec: ComponentSpec, bundles: ReadonlyMap<string, BundleState>): BundleState {
@@ -189,11 +184,16 @@ function selectWithinBundles(all: readonly ComponentSpec[], bundles: ReadonlyMap
   return all.filter((spec) => chosen.has(spec) || (touched.has(bundleName(spec)) && !bundleOf(spec, bundles).readable));
 }
 
-/** Publishes a new generation of each bundle that has built components; the others stay as they are. */
+/**
+ * Publishes a new generation of each bundle that has built components; the
+ * others stay as they are. The digests proved or taken this run are carried
+ * through the links into the new generation (see carryProofs).
+ */
 async function publishEach(
   all: readonly ComponentSpec[],
   bundles: ReadonlyMap<string, BundleState>,
   built: readonly BuiltComponent[],
+  digests: DigestMemo,
   onEvent: MakeOptions['onEvent'],
 ): Promise<Array<{ paths: BundlePaths; manifest: Manifest }>> {
   const published: Array<{ paths: BundlePaths; manifest: Manifest }> = [];
@@ -203,6 +203,7 @@ async function publishEach(
     const builtHere = built.filter((b) => members.includes(b.name));
     if (builtHere.length === 0) continue;
     const keep = members.filter((member) => !builtNames.has(member));
+    await provedUnchanged(digests, state);
     const [manifest] = await Promise.all([
       publish(state.paths, builtHere, keep, state.previous),
       pruneBuilds(
@@ -215,6 +216,8 @@ async function publishEach(
       manifest,
       builtHere.map((b) => b.name),
     );
+    // After rememberBuilds, whose links into .builds change the built files' ctime too.
+    await carryProofs(digests, state.paths, manifest, new Set(builtHere.flatMap((b) => b.outputs)));
     onEvent({ type: 'published', bundleDir: state.paths.current, manifest });
     published.push({ paths: state.paths, manifest });
   }
@@ -222,37 +225,26 @@ async function publishEach(
 }
 
 /**
- * Before publishing links them: the kept files whose bytes still have the
- * identity they had when an earlier run proved them count as proved here
- * too, so --only (a --watch round) does not cost the next check a hash of
- * everything it left out. One edited since is not, and is hashed next time.
+ * Before publishing links them: a kept file whose bytes still have the
+ * identity they had when a run proved them (this one or an earlier one)
+ * counts as proved; one edited since does not.
  */
-async function provedUnchanged(digests: DigestMemo, bundles: ReadonlyMap<string, BundleState>, publishing: ReadonlySet<string>): Promise<void> {
-  for (const [name, state] of bundles) {
-    if (publishing.has(name)) await Promise.all(Object.keys(state.previous.files).map((file) => digests.unchanged(join(state.paths.current, file))));
-  }
+async function provedUnchanged(digests: DigestMemo, state: BundleState): Promise<void> {
+  await Promise.all(Object.keys(state.previous.files).map((name) => digests.unchanged(join(state.paths.current, name))));
 }
 
 /**
- * The files this run proved up to date or wrote keep their digests through
- * the links into the new generation, which change their ctime; a kept
- * component no run has proved since its last change is hashed next time.
+ * Publishing links the kept files into the new generation, which changes
+ * their ctime: a proved one keeps its proof with its new identity, so --only
+ * (a --watch round) does not cost the next check a hash of everything it
+ * left out, and a written one has the digest taken on its way in.
  */
-async function rememberPublished(
-  digests: DigestMemo,
-  published: ReadonlyArray<{ paths: BundlePaths; manifest: Manifest }>,
-  written: ReadonlySet<string>,
-): Promise<void> {
-  for (const { paths, manifest } of published) {
-    await Promise.all(
-      Object.entries(manifest.files).map(async ([name, file]) => {
-        const path = join(paths.current, name);
-        // A written file's digest was taken on its way in; a proved one keeps the digest it was proved with.
-        if (written.has(`${paths.name}/${name}`)) await digests.remember(path, file.sha256);
-        else await digests.relinked(path);
-      }),
-    );
-  }
+async function carryProofs(digests: DigestMemo, paths: BundlePaths, manifest: Manifest, written: ReadonlySet<string>): Promise<void> {
+  await Promise.all(
+    Object.entries(manifest.files).map(([name, file]) =>
+      written.has(name) ? digests.remember(join(paths.current, name), file.sha256) : digests.relinked(join(paths.current, name)),
+    ),
+  );
 }
 
 /** Each offered component as its bundle now holds it (just published, or as it was) goes to the shared cache, unless it is there already. */
