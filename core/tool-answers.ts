@@ -30,9 +30,12 @@ function questionKey(argv: readonly string[], env: Env, also: readonly unknown[]
   }
 }
 
-/** `run(argv, { env })`, answered from memory while the tool and the environment stay the same. */
-export function askTool(argv: readonly string[], env: Env): Promise<RunResult> {
-  const key = questionKey(argv, env, []);
+/**
+ * `run(argv, { env })`, answered from memory while the tool, the environment
+ * and `also` (e.g. the identity of a settings file the tool reads) stay the same.
+ */
+export function askTool(argv: readonly string[], env: Env, also: readonly unknown[] = []): Promise<RunResult> {
+  const key = questionKey(argv, env, also);
   if (key === undefined) return run(argv, { env });
   const known = answers.get(key);
   if (known) return known;

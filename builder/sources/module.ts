@@ -1,5 +1,9 @@
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Env } from '../../core/env.js';
+import { askTool } from '../../core/tool-answers.js';
 import { UserError } from '../../core/errors.js';
 import type { ModuleSourceSpec, ResolvedSource } from '../model.js';
 import { run } from '../../core/process.js';
@@ -71,7 +75,8 @@ export async function resolveModule(spec: ModuleSourceSpec, context: ResolveCont
 }
 
 async function checksumDatabaseSkipped(module: string, context: ResolveContext): Promise<string | undefined> {
-  const result = await run(['go', 'env', '-json', 'GOSUMDB', 'GONOSUMDB', 'GOPRIVATE'], { env: context.env, signal: context.signal });
+  // Asked once while go and its settings stay the same: each module source asked a go of its own, six per make.
+  const result = await askTool(['go', 'env', '-json', 'GOSUMDB', 'GONOSUMDB', 'GOPRIVATE'], context.env, [goEnvFileIdentity(context.env)]);
   const settings = JSON.parse(result.stdout || '{}') as { GOSUMDB?: string; GONOSUMDB?: string; GOPRIVATE?: string };
   if (settings.GOSUMDB === 'off') return 'GOSUMDB=off';
   // GONOSUMDB defaults to GOPRIVATE, as in the go command.
@@ -79,6 +84,18 @@ async function checksumDatabaseSkipped(module: string, context: ResolveContext):
   const patterns = (settings.GONOSUMDB || settings.GOPRIVATE || '').split(',').filter(Boolean);
   const match = patterns.find((pattern) => matchesModulePrefix(pattern, module));
   return match ? `${variable} contains ${match}` : undefined;
+}
+
+/** go's own settings file (`go env -w`), which can change the answers above: where it is, and its inode, size and times. */
+function goEnvFileIdentity(env: Env): unknown {
+  const file = env.GOENV ?? join(env.XDG_CONFIG_HOME || join(env.HOME ?? homedir(), '.config'), 'go', 'env');
+  if (file === 'off') return file;
+  try {
+    const { ino, size, mtimeMs, ctimeMs } = statSync(file);
+    return [file, ino, size, mtimeMs, ctimeMs];
+  } catch {
+    return [file, 'missing'];
+  }
 }
 
 /** Go's rule for GOPRIVATE-style globs: the pattern matches a path prefix with as many elements as it has. */

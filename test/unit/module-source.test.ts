@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { matchesModulePrefix, resolveModule } from '../../builder/sources/module.js';
@@ -44,6 +46,13 @@ describe('module source', () => {
     );
     // A pinned sum still vouches for it.
     await expect(resolveModule({ ...runc, sum: runcSum }, context({ GOSUMDB: 'off' }))).resolves.toMatchObject({ version: 'v1.4.3' });
+  });
+
+  it("sees a setting that `go env -w` wrote since the last module asked go's settings", async () => {
+    const settings = { GOENV: join(tempDir('goenv'), 'env') };
+    await expect(resolveModule(runc, context(settings))).resolves.toMatchObject({ version: 'v1.4.3' });
+    execFileSync('go', ['env', '-w', 'GONOSUMDB=github.com/opencontainers'], { env: { ...process.env, ...settings } });
+    await expect(resolveModule(runc, context(settings))).rejects.toThrow(/cannot be verified: GONOSUMDB contains github.com\/opencontainers/);
   });
 
   it('refuses a module whose origin commit is not the pinned one (a moved tag)', async () => {

@@ -39,6 +39,15 @@ describe("a tool's answer", () => {
     expect(tool.runs()).toBe(2);
   });
 
+  it('is asked again when what the tool reads changes', async () => {
+    const tool = fakeTool('1.0');
+    await askTool(['tool', '--version'], tool.env, ['settings', 1]);
+    await askTool(['tool', '--version'], tool.env, ['settings', 1]);
+    expect(tool.runs()).toBe(1);
+    await askTool(['tool', '--version'], tool.env, ['settings', 2]);
+    expect(tool.runs()).toBe(2);
+  });
+
   it('is asked again after a failure', async () => {
     const tool = fakeTool('1.0');
     writeFileSync(tool.env.FAIL ?? '', '');
