@@ -3,7 +3,6 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
 import { discard, header, readBody, send, TransportError, type HttpRequest, type HttpResponse } from './http.js';
 import type { Credentials } from './credentials.js';
 import { jsonOrUndefined } from '../core/json-file.js';
@@ -250,15 +249,14 @@ export class RegistryClient {
     const response = await this.blobResponse(digest);
     const hash = createHash('sha256');
     let received = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        received += chunk.length;
-        hash.update(chunk);
-        done(received > size ? new DigestMismatchError(digest, `more than ${size} bytes`) : null, chunk);
-      },
+    // Attached in the same tick as the pipeline's pipe, before the answer flows: both see every chunk.
+    response.body.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      hash.update(chunk);
+      if (received > size) response.body.destroy(new DigestMismatchError(digest, `more than ${size} bytes`));
     });
     try {
-      await pipeline(response.body, counter, createWriteStream(file, { mode: 0o600, highWaterMark: WRITE_BATCH_BYTES }));
+      await pipeline(response.body, createWriteStream(file, { mode: 0o600, highWaterMark: WRITE_BATCH_BYTES }));
     } catch (error) {
       await rm(file, { force: true });
       if (error instanceof DigestMismatchError || error instanceof TransportError) throw error;
