@@ -14,7 +14,7 @@ import { runMain } from './cli/run-main.js';
 import { addCounts, emptyCounts } from '../testrunner/events.js';
 import { parseEventLine } from '../testrunner/inside.js';
 import { loopRatios, measureLoop } from './lib/loop-bench.js';
-import { benchCache, benchCacheEdit, benchCacheImages } from './lib/cache-bench.js';
+import { benchCache, benchCacheEdit, benchCacheFetch, benchCacheImages } from './lib/cache-bench.js';
 import { benchCrossCold } from './lib/cross-bench.js';
 import { benchImage } from './lib/image-bench.js';
 import { defaultBundlesDir, defaultCacheDir, projectRoot, taskArgv } from './paths.js';
@@ -31,7 +31,7 @@ import { GOLANGCI_LINT, golangciLintArgs, golangciLintEnv, lintedModules } from 
  */
 const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--skip-jobs] [--only-jobs] [--jobs-runs N]
                          [--skip-validate] [--only-validate] [--validate-runs N]
-                         [--skip-cache] [--only-cache] [--only-cache-images] [--only-cache-edit] [--cache-runs N] [--skip-cross] [--only-cross] [--cross-runs N]
+                         [--skip-cache] [--only-cache] [--only-cache-fetch] [--only-cache-images] [--only-cache-edit] [--cache-runs N] [--skip-cross] [--only-cross] [--cross-runs N]
                          [--skip-image] [--only-image] [--image-runs N] [--only-start]
 
   --runs N      repetitions for the quick measurements (default 5)
@@ -46,6 +46,7 @@ const HELP = `Usage: npm run bench -- [--runs N] [--skip-cold] [--skip-loop] [--
   --skip-cache       leave out the shared cache: a fresh machine's make from a loopback
                      registry against curl, and a DAEMON_SRC edit through its Go cache
   --only-cache       only that
+  --only-cache-fetch   only its bundle: a fresh machine's make against curl, and its start before the first fetch
   --only-cache-images  only its frozen images: a fresh machine's frozen-images --no-load against curl
   --only-cache-edit    only its DAEMON_SRC edit: a fresh machine through the Go cache against a warm one
   --skip-cross       leave out the cross builds: a no-op make of every platform built so far,
@@ -145,6 +146,7 @@ async function main(): Promise<number> {
       'skip-cache': { type: 'boolean', default: false },
       'only-cache': { type: 'boolean', default: false },
       'cache-runs': { type: 'string', default: '3' },
+      'only-cache-fetch': { type: 'boolean', default: false },
       'only-cache-images': { type: 'boolean', default: false },
       'only-cache-edit': { type: 'boolean', default: false },
       'skip-cross': { type: 'boolean', default: false },
@@ -164,6 +166,7 @@ async function main(): Promise<number> {
   const runs = Number(values.runs);
   if (values['only-jobs']) return benchJobs(Number(values['jobs-runs']));
   if (values['only-validate']) return benchValidate(Number(values['validate-runs']));
+  if (values['only-cache-fetch']) return benchCacheFetch(Number(values['cache-runs']));
   if (values['only-cache-images']) return benchCacheImages(Number(values['cache-runs']));
   if (values['only-cache-edit']) return benchCacheEdit(Number(values['cache-runs']));
   if (values['only-cache']) return benchCache(Number(values['cache-runs']));
