@@ -4,7 +4,7 @@ import { nextSteps } from './cli/commands.js';
 import { dirname, join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
-import { forwardDebugger, type DebugForward } from '../testrunner/debug-forward.js';
+import { forwardDebugger, type DebugForward } from '../core/debug-forward.js';
 import { stateLayout } from '../devdaemon/layout.js';
 import { findClients, integrationResultsName, planIntegrationWork, prepareIntegration } from '../testrunner/integration.js';
 import { parseIntegrationOptions, type IntegrationOptions } from '../testrunner/options.js';
@@ -132,12 +132,7 @@ async function main(): Promise<number> {
     if (jobs.length === 0) return finishSuite(suite, { results: [], exitCode: 0 }, notes);
     if (options.debugListen) {
       await mkdir(dirname(debuggerSocket), { recursive: true, mode: 0o700 });
-      forward = await forwardDebugger(options.debugListen, debuggerSocket).catch((error: unknown) => {
-        throw new UserError(
-          `--debug-port ${options.debugListen}: ${error instanceof Error ? error.message : String(error)}`,
-          'Pick a free port (DELVE_PORT=127.0.0.1:PORT).',
-        );
-      });
+      forward = await forwardDebugger(options.debugListen, debuggerSocket);
     }
     if (jobs.length > 1) onEvent({ type: 'jobs-started', jobs: jobs.map((job) => job.job ?? 0) });
     // Side by side, each lane its own namespaces and daemon; every lane is waited for (an interrupt stops each in order) before an error is told.

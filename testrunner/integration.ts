@@ -336,7 +336,7 @@ export function cliSuites(sourceDir: string): string[] {
 /**
  * moby's DELVE_PORT for tests: the binary stopped at its start under a
  * headless delve (API v2) until a client continues it; the client's detach
- * ends delve. The API is a unix socket of root's (see debug-forward.ts).
+ * ends delve. The API is a unix socket of root's (see core/debug-forward.ts).
  */
 function underDelve(debug: { dlv: string; socket: string }, binary: string): string[] {
   return [debug.dlv, 'exec', '--headless', '--api-version=2', `--listen=unix:${debug.socket}`, binary, '--'];

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { forwardDebugger } from '../../testrunner/debug-forward.js';
+import { forwardDebugger } from '../../core/debug-forward.js';
 import { tempDir } from '../support/temp.js';
 
 /** Stands in for delve's unix socket: answers every line with "echo: <line>". */
@@ -50,6 +50,29 @@ describe("the debugger's loopback forward", () => {
       expect(code).not.toBe(124); // closed at once, not left hanging until timeout gave up
     } finally {
       await forward.close();
+    }
+  });
+
+  it('closes with a debugger still attached, ending its connection', async () => {
+    const port = await freeLoopbackPort();
+    const forward = await forwardDebugger(`127.0.0.1:${port}`, socketPath);
+    const client = connect({ host: '127.0.0.1', port });
+    await new Promise((resolve) => client.once('connect', resolve));
+    client.write('attached\n');
+    await new Promise((resolve) => client.once('data', resolve));
+    const ended = new Promise((resolve) => client.once('close', resolve));
+    await forward.close();
+    await ended;
+  });
+
+  it('names the port and the flag in one line when the port is taken', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => taken.once('listening', resolve));
+    const listen = `127.0.0.1:${(taken.address() as AddressInfo).port}`;
+    try {
+      await expect(forwardDebugger(listen, socketPath)).rejects.toThrow(`--debug-port ${listen}: listen EADDRINUSE`);
+    } finally {
+      taken.close();
     }
   });
 });

@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { UserError } from './errors.js';
 
 /**
- * Under DELVE_PORT each test binary runs under delve, whose API listens on a
- * unix socket in the results folder (root's alone: nobody else may write to
- * it). Delve's port on the host's loopback is this forward to that socket;
- * like delve's own --only-same-user, it accepts a connection only from a
- * process of this user, which it learns from the kernel's socket table.
+ * Where delve cannot listen on the host's loopback itself, its API listens
+ * on a unix socket in a folder closed to other users, and its port is this
+ * forward to that socket: each moby test binary under DELVE_PORT (in the
+ * tests' own network namespace, the socket in the results folder) and a
+ * rootless dockerd (in rootlesskit's, the socket in the user's runtime
+ * folder). Like delve's own --only-same-user, it accepts a connection only
+ * from a process of this user, which it learns from the kernel's socket table.
  */
 export interface DebugForward {
   close: () => Promise<void>;
@@ -16,21 +19,32 @@ export function forwardDebugger(listen: string, socketPath: string): Promise<Deb
   const separator = listen.lastIndexOf(':');
   const host = listen.slice(0, separator).replace(/^\[|\]$/g, '');
   const port = Number(listen.slice(separator + 1));
+  const open = new Set<Socket>();
   const server: Server = createServer((client) => {
     if (peerUid(client) !== process.getuid?.()) {
       client.destroy();
       return;
     }
     const upstream = connect(socketPath);
+    open.add(client).add(upstream);
+    const forget = () => open.delete(client) && open.delete(upstream);
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
+    client.on('close', forget);
     client.pipe(upstream).pipe(client);
   });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) =>
+      reject(new UserError(`--debug-port ${listen}: ${error.message}`, 'Pick a free port (--debug-port or DELVE_PORT=127.0.0.1:PORT).')),
+    );
     server.listen({ host, port }, () =>
       resolve({
-        close: () => new Promise((done) => server.close(() => done())),
+        // A debugger still attached would keep the server open: its connections end with the forward.
+        close: () =>
+          new Promise((done) => {
+            for (const socket of open) socket.destroy();
+            server.close(() => done());
+          }),
       }),
     );
   });
