@@ -26,6 +26,10 @@ export function running(pid: number): boolean {
   return info !== undefined && info.state !== 'Z';
 }
 
+export function parentOf(pid: number): number | undefined {
+  return stat(pid)?.ppid;
+}
+
 export function childrenOf(pid: number): number[] {
   return allPids().filter((child) => stat(child)?.ppid === pid);
 }

@@ -13,8 +13,21 @@ export interface DebuggerLaunch {
  * other, API v2; but only on loopback and only for this user (delve's
  * default --only-same-user, which moby turns off).
  */
-export function underDebugger(debug: DebuggerLaunch, dockerd: string, dockerdArgv: readonly string[]): string[] {
-  return [debug.dlv, 'exec', '--headless', '--continue', '--accept-multiclient', '--api-version=2', `--listen=${debug.listen}`, dockerd, '--', ...dockerdArgv];
+export function underDebugger(debug: DebuggerLaunch, dockerd: string, dockerdArgv: readonly string[], sameUserOnly = true): string[] {
+  const users = sameUserOnly ? [] : ['--only-same-user=false'];
+  return [
+    debug.dlv,
+    'exec',
+    '--headless',
+    '--continue',
+    '--accept-multiclient',
+    '--api-version=2',
+    ...users,
+    `--listen=${debug.listen}`,
+    dockerd,
+    '--',
+    ...dockerdArgv,
+  ];
 }
 
 /** Resolves once the process is gone: delve outlives the dockerd it runs, so its exit cannot tell. */

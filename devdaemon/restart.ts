@@ -5,7 +5,7 @@ import { running } from '../core/procfs.js';
 import type { StateLayout } from './layout.js';
 import type { StartedDaemon } from './start.js';
 import { livePid, removeRecord } from './state.js';
-import { sweep, waitForExit } from './stop.js';
+import { stopDebugger, sweep, terminate } from './stop.js';
 
 /**
  * Stops dockerd so that a new binary can take its place: SIGTERM, a bounded
@@ -18,26 +18,12 @@ export async function stopForRestart(daemon: StartedDaemon, env: Env, liveRestor
   const { layout } = daemon;
   const pid = livePid(layout);
   if (pid !== undefined) await terminate(pid, timeoutMs);
+  await stopDebugger(daemon.record.debuggerPid);
   const wrapper = daemon.child.pid;
   if (wrapper !== undefined && wrapper !== pid && running(wrapper)) await terminate(wrapper, 5000);
   if (!liveRestore) await sweep(layout, env, daemon.record.subnet);
   await rm(layout.pidFile, { force: true });
   await removeRecord(layout);
-}
-
-async function terminate(pid: number, timeoutMs: number): Promise<void> {
-  signal(pid, 'SIGTERM');
-  if (await waitForExit(pid, timeoutMs)) return;
-  signal(pid, 'SIGKILL');
-  await waitForExit(pid, 5000);
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
 }
 
 /** moby's --live-restore, given as a flag or in the daemon.json dockerd reads. */

@@ -1,3 +1,4 @@
+import { parentOf } from '../core/procfs.js';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -118,15 +119,12 @@ export async function startDaemon(options: StartOptions): Promise<StartedDaemon>
     throw new UserError(`${why}; the last ${LOG_TAIL} lines of ${logFile}:\n${(await lastLines(logFile, LOG_TAIL)).join('\n')}`);
   }
   record.readySeconds = (performance.now() - began) / 1000;
-  if (rootless) {
-    // The child is rootlesskit; dockerd runs inside its namespaces and wrote the pidfile.
-    record.pid = readPidFile(layout) ?? record.pid;
-    Object.assign(record, await namespaceBridge(layout));
-  }
+  // The child may be rootlesskit or delve; dockerd, below it, wrote the pidfile.
+  record.pid = readPidFile(layout) ?? record.pid;
+  if (rootless) Object.assign(record, await namespaceBridge(layout));
   if (options.debugger) {
-    // delve is the child; dockerd, its child, wrote the pidfile.
-    record.debuggerPid = record.pid;
-    record.pid = readPidFile(layout) ?? record.pid;
+    const delve = parentOf(record.pid);
+    if (delve !== undefined) record.debuggerPid = delve;
   }
 
   const problem =
@@ -188,7 +186,7 @@ function launch(
   logFile: string,
   debug?: DebuggerLaunch,
 ): Launched {
-  if (rootless) return launchRootless(layout, bundleDir, rootless, dockerdArgs, env, logFile);
+  if (rootless) return launchRootless(layout, bundleDir, rootless, dockerdArgs, env, logFile, debug);
   return launchDockerd(layout, bundleDir, bridge, dockerdArgs, env, logFile, debug);
 }
 

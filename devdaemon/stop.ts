@@ -31,16 +31,9 @@ export interface StopResult {
 export async function stopDaemon(layout: StateLayout, env: Env, timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<StopResult> {
   const record = readRecord(layout);
   const pid = livePid(layout);
-  let killed = false;
-  if (pid !== undefined) {
-    process.kill(pid, 'SIGTERM');
-    if (!(await waitForExit(pid, timeoutMs))) {
-      killed = true;
-      process.kill(pid, 'SIGKILL');
-      await waitForExit(pid, 5000);
-    }
-  }
-  // rootlesskit ends once dockerd, its child, has; waiting keeps it (and slirp4netns) out of the leftovers.
+  const killed = pid !== undefined && (await terminate(pid, timeoutMs)) === 'killed';
+  await stopDebugger(record?.debuggerPid);
+  // rootlesskit ends once dockerd (or delve), its child, has; waiting keeps it (and slirp4netns) out of the leftovers.
   if (record?.rootless && isRootlesskit(record.rootless.rootlesskitPid)) await waitForExit(record.rootless.rootlesskitPid, 5000);
   const leftovers = await sweep(layout, env, hostSubnetOf(record));
   await cleanUp(layout, env, record);
@@ -60,6 +53,32 @@ export async function sweep(layout: StateLayout, env: Env, containerSubnet?: str
   const leftoverProcesses = await killProcessesUnder(layout.stateDir, containerSubnet);
   const leftoverMounts = await unmountUnder(layout.stateDir, env);
   return { leftoverProcesses, leftoverMounts };
+}
+
+/** SIGTERM, a bounded wait, SIGKILL; whether the process ended by itself or had to be killed. */
+export async function terminate(pid: number, timeoutMs: number): Promise<'ended' | 'killed'> {
+  signal(pid, 'SIGTERM');
+  if (await waitForExit(pid, timeoutMs)) return 'ended';
+  signal(pid, 'SIGKILL');
+  await waitForExit(pid, 5000);
+  return 'killed';
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * delve outlives the dockerd it ran, waiting for its clients; under
+ * rootlesskit, whose child it is, it would keep rootlesskit waiting too.
+ * Only a pid that still runs delve is signalled.
+ */
+export async function stopDebugger(pid: number | undefined): Promise<void> {
+  if (pid !== undefined && basename(exeOf(pid) ?? '') === 'dlv') await terminate(pid, 5000);
 }
 
 function isRootlesskit(pid: number): boolean {

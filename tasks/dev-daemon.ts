@@ -9,6 +9,8 @@ import { liveRestoreRequested } from '../devdaemon/restart.js';
 import type { StartOptions } from '../devdaemon/start.js';
 import { superviseWatch } from '../devdaemon/watch.js';
 import { debugListenAddress } from '../core/loopback.js';
+import { forwardDebugger } from '../core/debug-forward.js';
+import { rootlessDebugSocket } from '../devdaemon/rootless/launch.js';
 import { prepareDevLoop } from './lib/dev-loop.js';
 import { makeLines, makeRows } from './render/make-lines.js';
 import { defaultStateDir, stateLayout } from '../devdaemon/layout.js';
@@ -44,7 +46,8 @@ Options:
                      (DAEMON_SRC, CONTAINERD_SRC, RUNC_SRC, …) and restart dockerd
                      when a file it runs changed; a failed build keeps the daemon
   --debug-port ADDR  a debug build of dockerd (DOCKER_DEBUG, in bundles/debug/)
-                     run under delve, its API on ADDR (loopback only; DELVE_PORT)
+                     run under delve, its API on ADDR (loopback only; DELVE_PORT);
+                     with --rootless, forwarded by this command (foreground only)
   --dynamic          with --watch/--debug-port: build dynamic binaries (faster links)
   --log-file FILE    send dockerd's log to FILE instead of this terminal
   --state DIR        state folder (default: bundles/dev-daemon, or $MOBY_DEV_DAEMON_STATE)
@@ -105,6 +108,12 @@ async function main(): Promise<number> {
         const logFile = args.logFile ? resolve(args.logFile) : undefined;
         const debugSpec = args.debugPort ?? env.DELVE_PORT;
         const debugListen = debugSpec ? debugListenAddress(debugSpec) : undefined;
+        if (args.rootless && debugListen && args.detach) {
+          throw new UserError(
+            `a rootless dockerd under delve runs in the foreground: delve listens in rootlesskit's network namespace, and this command forwards ${debugListen} to it`,
+            'Leave out --detach (Ctrl-C stops delve and the daemon).',
+          );
+        }
         const loop =
           args.watch || debugListen
             ? await prepareDevLoop({
@@ -135,48 +144,54 @@ async function main(): Promise<number> {
           ...(args.rootless ? { rootless: args.user !== undefined ? { user: args.user } : {} } : {}),
           ...(dlv && debugListen ? { debugger: { dlv, listen: debugListen } } : {}),
         };
-        const daemon = await startDaemon(startOptions);
-        const { record } = daemon;
-        const clientDir = bundlePaths(bundlesDir, CLIENT_BUNDLE).current;
-        onEvent({
-          type: 'ready',
-          pid: record.pid,
-          seconds: record.readySeconds,
-          dockerHost: record.dockerHost,
-          logFile: record.logFile,
-          detached: args.detach,
-          logToTerminal: !logFile && !args.watch,
-          ...(record.rootless ? { rootlessUser: record.rootless.user } : {}),
-          ...(existsSync(join(clientDir, 'docker')) ? { clientDir } : {}),
-          ...(debugListen ? { debugListen } : {}),
-        });
-        if (args.detach) {
-          daemon.child.unref();
-          return 0;
-        }
-        if (args.watch && loop) {
-          return superviseWatch(daemon, {
-            trees: loop.trees,
-            bundleDir: bundlePaths(loop.bundlesDir).current,
-            rebuild: loop.rebuild,
-            start: (previous) =>
-              startDaemon({
-                ...startOptions,
-                // The rootless set-up check said its piece at the first start; a restart repeats it only when it fails (an error then).
-                onEvent: (event) => {
-                  if (event.type !== 'rootless-check-failed' && event.type !== 'rootless-check-overridden') onEvent(event);
-                },
-                ...(previous?.bridge ? { bridge: previous.bridge } : {}),
-              }),
-            // A rootless daemon's containers end with rootlesskit's namespaces at each restart: there is nothing to keep.
-            liveRestore: !args.rootless && liveRestoreRequested(args.dockerdArgs, layout),
-            env,
-            signal,
-            stopTimeoutMs,
-            onEvent,
+        // Listening before the start, so that a port in use fails before anything runs; it leads to the socket each start's delve makes.
+        const forward = args.rootless && debugListen ? await forwardDebugger(debugListen, rootlessDebugSocket(layout)) : undefined;
+        try {
+          const daemon = await startDaemon(startOptions);
+          const { record } = daemon;
+          const clientDir = bundlePaths(bundlesDir, CLIENT_BUNDLE).current;
+          onEvent({
+            type: 'ready',
+            pid: record.pid,
+            seconds: record.readySeconds,
+            dockerHost: record.dockerHost,
+            logFile: record.logFile,
+            detached: args.detach,
+            logToTerminal: !logFile && !args.watch,
+            ...(record.rootless ? { rootlessUser: record.rootless.user } : {}),
+            ...(existsSync(join(clientDir, 'docker')) ? { clientDir } : {}),
+            ...(debugListen ? { debugListen } : {}),
           });
+          if (args.detach) {
+            daemon.child.unref();
+            return 0;
+          }
+          if (args.watch && loop) {
+            return await superviseWatch(daemon, {
+              trees: loop.trees,
+              bundleDir: bundlePaths(loop.bundlesDir).current,
+              rebuild: loop.rebuild,
+              start: (previous) =>
+                startDaemon({
+                  ...startOptions,
+                  // The rootless set-up check said its piece at the first start; a restart repeats it only when it fails (an error then).
+                  onEvent: (event) => {
+                    if (event.type !== 'rootless-check-failed' && event.type !== 'rootless-check-overridden') onEvent(event);
+                  },
+                  ...(previous?.bridge ? { bridge: previous.bridge } : {}),
+                }),
+              // A rootless daemon's containers end with rootlesskit's namespaces at each restart: there is nothing to keep.
+              liveRestore: !args.rootless && liveRestoreRequested(args.dockerdArgs, layout),
+              env,
+              signal,
+              stopTimeoutMs,
+              onEvent,
+            });
+          }
+          return await superviseForeground(daemon, { env, signal, stopTimeoutMs, followLog: !logFile, onEvent });
+        } finally {
+          await forward?.close();
         }
-        return superviseForeground(daemon, { env, signal, stopTimeoutMs, followLog: !logFile, onEvent });
       }
       default:
         return unreachable(args.command);

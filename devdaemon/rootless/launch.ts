@@ -1,7 +1,9 @@
-import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import type { Env } from '../../core/env.js';
+import { quoteShellWord } from '../../core/shell-quote.js';
+import { underDebugger, type DebuggerLaunch } from '../debug.js';
 import { dockerdEnv, isolatedArgv, spawnLogged, type Launched } from '../command.js';
 import type { StateLayout } from '../layout.js';
 import { NETWORK_DRIVER } from './host-setup.js';
@@ -76,8 +78,43 @@ export function launchRootless(
   dockerdArgs: readonly string[],
   env: Env,
   logFile: string,
+  debug?: DebuggerLaunch,
 ): Launched {
   const identity = process.getuid?.() === user.uid ? {} : { uid: user.uid, gid: user.gid };
-  const options = { ...identity, cwd: layout.stateDir, env: rootlessEnv(layout, bundleDir, user, env) };
+  const underDelve = debug ? { DOCKERD: prepareDelve(layout, bundleDir, user, debug) } : {};
+  const options = { ...identity, cwd: layout.stateDir, env: { ...rootlessEnv(layout, bundleDir, user, env), ...underDelve } };
   return spawnLogged(join(bundleDir, 'dockerd-rootless.sh'), isolatedArgv(layout, [], dockerdArgs, env), options, logFile);
+}
+
+/**
+ * Where delve's API listens for a rootless dockerd: a unix socket in the
+ * user's runtime folder (0700), which `dev-daemon` forwards to the loopback
+ * port asked for. delve runs in rootlesskit's network namespace, whose
+ * loopback the host cannot reach.
+ */
+export function rootlessDebugSocket(layout: StateLayout): string {
+  return join(rootlessDirs(layout).runtimeDir, 'dlv.sock');
+}
+
+/**
+ * dockerd-rootless.sh ends by exec-ing $DOCKERD with dockerd's arguments,
+ * inside rootlesskit's namespaces: that is a script of the user's that runs
+ * the bundle's dockerd under delve. delve is copied to the runtime folder,
+ * since the tools cache is usually in root's closed home. delve's own
+ * same-user check is off: in the user namespace, the forward's connection
+ * (root's) is nobody's, and the socket's folder already shuts other users out.
+ */
+function prepareDelve(layout: StateLayout, bundleDir: string, user: RootlessUser, debug: DebuggerLaunch): string {
+  const { runtimeDir } = rootlessDirs(layout);
+  const dlv = join(runtimeDir, 'dlv');
+  const wrapper = join(runtimeDir, 'dockerd-under-dlv');
+  rmSync(rootlessDebugSocket(layout), { force: true }); // a killed delve's socket would refuse the new one's listen
+  copyFileSync(debug.dlv, dlv);
+  const argv = underDebugger({ dlv, listen: `unix:${rootlessDebugSocket(layout)}` }, join(bundleDir, 'dockerd'), [], false);
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${argv.map(quoteShellWord).join(' ')} "$@"\n`);
+  for (const file of [dlv, wrapper]) {
+    chmodSync(file, 0o755);
+    if (process.getuid?.() === 0) chownSync(file, user.uid, user.gid);
+  }
+  return wrapper;
 }

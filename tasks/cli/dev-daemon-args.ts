@@ -92,9 +92,6 @@ export function parseDevDaemonArgs(argv: readonly string[]): DevDaemonArgs {
     throw new UserError(`\`${args.command}\` takes no dockerd flags (got ${args.dockerdArgs.join(' ')})`);
   }
   if (args.user !== undefined && !args.rootless) throw new UserError('--user only applies with --rootless', 'Add --rootless, or leave out --user.');
-  if (args.rootless && args.debugPort !== undefined) {
-    throw new UserError('--rootless does not combine with --debug-port yet', 'Run the rootful dev daemon under delve.');
-  }
   if (args.watch && args.detach)
     throw new UserError('--watch runs in the foreground; it cannot --detach', 'Leave out --detach (Ctrl-C stops the watch and the daemon).');
   checkDockerdArgs(args.dockerdArgs);

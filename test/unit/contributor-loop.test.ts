@@ -25,9 +25,9 @@ describe('--watch and --debug-port arguments', () => {
     expect(args).toMatchObject({ watch: true, debugPort: '127.0.0.1:2345', dockerdArgs: ['--live-restore'] });
   });
 
-  it('takes --rootless with --watch, but not yet with --debug-port', () => {
+  it('takes --rootless with --watch and with --debug-port', () => {
     expect(parseDevDaemonArgs(['--watch', '--rootless'])).toMatchObject({ watch: true, rootless: true });
-    expect(() => parseDevDaemonArgs(['--rootless', '--debug-port', '2345'])).toThrow(/--rootless does not combine with --debug-port yet/);
+    expect(parseDevDaemonArgs(['--rootless', '--debug-port', '2345'])).toMatchObject({ rootless: true, debugPort: '2345' });
   });
 
   it('refuses --watch with --detach', () => {
