@@ -11,7 +11,9 @@ export interface DebuggerLaunch {
  * moby's `hack/make/run` with DELVE_PORT, minus what it opens up: headless,
  * the daemon running at once (--continue), several clients one after the
  * other, API v2; but only on loopback and only for this user (delve's
- * default --only-same-user, which moby turns off).
+ * default --only-same-user, which moby turns off). `sameUserOnly` is false
+ * only behind a forward of ours that checks the user instead
+ * (core/debug-forward.ts).
  */
 export function underDebugger(debug: DebuggerLaunch, dockerd: string, dockerdArgv: readonly string[], sameUserOnly = true): string[] {
   const users = sameUserOnly ? [] : ['--only-same-user=false'];

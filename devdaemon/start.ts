@@ -1,8 +1,8 @@
-import { parentOf } from '../core/procfs.js';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { bundlePaths } from '../core/bundle-layout.js';
+import { parentOf } from '../core/procfs.js';
 import { InterruptedError, UserError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { ensureRequirements, installPolicy, type InstallPolicy, type Requirement } from '../core/requirements.js';

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import type { Env } from '../../core/env.js';
@@ -109,7 +109,9 @@ function prepareDelve(layout: StateLayout, bundleDir: string, user: RootlessUser
   const dlv = join(runtimeDir, 'dlv');
   const wrapper = join(runtimeDir, 'dockerd-under-dlv');
   rmSync(rootlessDebugSocket(layout), { force: true }); // a killed delve's socket would refuse the new one's listen
-  copyFileSync(debug.dlv, dlv);
+  // Copied beside and renamed over: a delve a crash left running from the old copy cannot make the copy fail (ETXTBSY).
+  copyFileSync(debug.dlv, `${dlv}.new`);
+  renameSync(`${dlv}.new`, dlv);
   const argv = underDebugger({ dlv, listen: `unix:${rootlessDebugSocket(layout)}` }, join(bundleDir, 'dockerd'), [], false);
   writeFileSync(wrapper, `#!/bin/sh\nexec ${argv.map(quoteShellWord).join(' ')} "$@"\n`);
   for (const file of [dlv, wrapper]) {

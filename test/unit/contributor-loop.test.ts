@@ -17,6 +17,7 @@ import { localTrees } from '../../tasks/lib/dev-loop.js';
 import { isEditorScratch, watchTrees } from '../../devdaemon/tree-watch.js';
 import { debugListenAddress } from '../../core/loopback.js';
 import { parseDevDaemonArgs } from '../../tasks/cli/dev-daemon-args.js';
+import { runTask } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
 
 describe('--watch and --debug-port arguments', () => {
@@ -56,6 +57,20 @@ describe('--watch and --debug-port arguments', () => {
       '--',
       '--debug',
     ]);
+    // Behind our forward, which checks the user itself, delve's own check is off.
+    expect(underDebugger({ dlv: '/t/dlv', listen: 'unix:/s/dlv.sock' }, '/b/dockerd', [], false)).toContain('--only-same-user=false');
+  });
+
+  it('refuses a rootless dockerd under delve in the background, before anything runs', async () => {
+    for (const [args, env] of [
+      [['--rootless', '--debug-port', '2345', '--detach'], {}],
+      [['--rootless', '--detach'], { DELVE_PORT: '2345' }],
+    ] as const) {
+      const result = await runTask('dev-daemon', [...args, '--state', tempDir('rootless-delve')], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("a rootless dockerd under delve runs in the foreground: delve listens in rootlesskit's network namespace");
+      expect(result.stderr.trim().split('\n')).toHaveLength(2); // the error and its fix
+    }
   });
 });
 
