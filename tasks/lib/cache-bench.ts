@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveDaemonSource } from '../../core/daemon-source.js';
 import { bundlePaths } from '../../core/bundle-layout.js';
+import { jsonOrUndefined } from '../../core/json-file.js';
 import { readManifest } from '../../core/manifest.js';
 import { median } from '../../core/stats.js';
 import { defaultBundlesDir, defaultCacheDir, taskArgv } from '../paths.js';
@@ -83,7 +84,10 @@ function benchBundleFetch(work: string, registry: TestRegistry, rounds: number):
     const fresh = freshMachine(work, true);
     const started = Date.now();
     const result = wallOf(taskArgv('make', '--output', 'json'), { ...fresh.env, ...registry.env() });
-    const events = result.output.split('\n').flatMap((line) => jsonOrNothing(line));
+    const events = result.output
+      .split('\n')
+      .map((line) => jsonOrUndefined(line)) // stderr's warnings are not JSON
+      .filter((event): event is Record<string, unknown> => typeof event === 'object' && event !== null);
     const firstFetch = events.find((event) => event.type === 'state' && event.state === 'fetching');
     if (!result.ok || !firstFetch || events.some((event) => event.type === 'built'))
       throw new Error(`the fresh machine built instead of fetching:\n${result.output.slice(-2000)}`);
@@ -153,16 +157,6 @@ function benchFrozenImages(work: string, rounds: number, registry: TestRegistry)
   console.log(
     `  npm run frozen-images -- --no-load, fresh   ${median(ours).toFixed(2)} s  (${(median(ours) / median(theirs)).toFixed(2)}x curl; target: 10 s; median of ${rounds}, alternating)`,
   );
-}
-
-/** One line of `--output json`, or nothing for a line that is not an event (a warning on stderr). */
-function jsonOrNothing(line: string): Record<string, unknown>[] {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === 'object' && value !== null ? [value as Record<string, unknown>] : [];
-  } catch {
-    return [];
-  }
 }
 
 interface Blob {

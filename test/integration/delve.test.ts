@@ -11,6 +11,7 @@ import { runTask } from '../support/cli.js';
 import { argvOf, exeOf, parentOf } from '../../core/procfs.js';
 import { DelveClient } from '../support/delve-client.js';
 import { freePort } from '../../core/free-port.js';
+import { statusField } from '../support/proc-status.js';
 import { tempDir } from '../support/temp.js';
 import { foregroundDevDaemon, type Foreground } from './support/foreground.js';
 
@@ -127,7 +128,7 @@ describe('dev-daemon --rootless --debug-port: a rootless dockerd under delve', (
     const delve = parentOf(pid) ?? 0;
     expect(argvOf(delve)[0]).toMatch(/dlv$/);
     expect(record?.debuggerPid).toBe(delve);
-    for (const each of [pid, delve]) expect(uidOf(each)).toBe(uid);
+    for (const each of [pid, delve]) expect(statusField(each, 'Uid')[0]).toBe(uid);
   });
 
   it('stops at a breakpoint on the /info handler through the forwarded port', async () => {
@@ -142,8 +143,3 @@ describe('dev-daemon --rootless --debug-port: a rootless dockerd under delve', (
     await expect(DelveClient.connect(listen)).rejects.toThrow(/ECONNREFUSED/);
   });
 });
-
-/** The real uid a process runs as, from /proc/PID/status. */
-function uidOf(pid: number): string | undefined {
-  return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-}

@@ -13,6 +13,7 @@ import { mountsUnder, processesUnder } from '../../devdaemon/leftovers.js';
 import { managedContainerdExe } from '../../devdaemon/proof.js';
 import { readRecord, type DaemonRecord } from '../../devdaemon/state.js';
 import { runTask } from '../support/cli.js';
+import { statusField } from '../support/proc-status.js';
 import { tempDir } from '../support/temp.js';
 import { execIn, runToCompletion, startDetached } from './support/containers.js';
 import { importBusyboxImage } from './support/image.js';
@@ -32,13 +33,6 @@ function events(stdout: string): DevDaemonEvent[] {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as DevDaemonEvent);
-}
-
-function statusField(pid: number, field: string): string[] {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${field}:`));
-  return line?.split(/\s+/).slice(1) ?? [];
 }
 
 let docker: Docker;
